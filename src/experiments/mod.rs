@@ -1,0 +1,3 @@
+//! Experiments: each ties together data, the exact references, the loss and the metrics.
+
+pub mod toy1d;

@@ -1,0 +1,12 @@
+//! difflab: an interactive diffusion-model lab. The mathematics (schedules, samplers, exact
+//! references) and the networks build and test natively; `web` is the browser shell.
+
+pub mod diffusion;
+pub mod experiments;
+pub mod nn;
+pub mod train;
+pub mod settings;
+
+#[cfg(target_arch = "wasm32")]
+pub mod web;
+pub mod weights;

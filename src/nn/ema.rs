@@ -1,0 +1,39 @@
+//! Exponential moving average of a network's weights (Polyak averaging), as used for sampling by
+//! Ho et al. (2020): Adam at a constant learning rate keeps the weights jittering around the
+//! optimum, and for this toy that jitter alone moves the balance between the two modes by a few
+//! percent; the average sits still.
+
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
+use burn::prelude::*;
+
+struct Collect(Vec<Tensor<1>>);
+
+impl ModuleVisitor for Collect {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        self.0.push(param.val().flatten::<1>(0, D - 1));
+    }
+}
+
+struct Blend {
+    current: std::vec::IntoIter<Tensor<1>>,
+    decay: f64,
+}
+
+impl ModuleMapper for Blend {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let current = self.current.next().expect("EMA and network have the same parameters");
+        let decay = self.decay;
+        param.map(|avg| {
+            let shape = avg.shape();
+            avg.mul_scalar(decay) + current.reshape(shape).mul_scalar(1.0 - decay)
+        })
+    }
+}
+
+/// `average <- decay * average + (1 - decay) * current`, parameter by parameter.
+/// Both modules must have the same architecture (and live on the same device).
+pub fn update<M: Module>(average: M, current: &M, decay: f64) -> M {
+    let mut collect = Collect(Vec::new());
+    current.visit(&mut collect);
+    average.map(&mut Blend { current: collect.0.into_iter(), decay })
+}

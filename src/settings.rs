@@ -1,0 +1,377 @@
+//! Every setting of the page in one value that round-trips through the URL's query string, so a
+//! link reproduces a view. URL values are input like any other: anything unknown, malformed or
+//! out of range is reported and replaced by its default.
+
+use crate::diffusion::{SamplerKind, Schedule};
+use crate::experiments::toy1d::{Component, Mixture};
+use crate::train::{TrainConfig, Weighting};
+
+/// Which device the page should train on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeviceChoice {
+    /// WebGPU when the browser gives an adapter, else the CPU.
+    Auto,
+    Cpu,
+    WebGpu,
+}
+
+/// Where training pairs come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DataMode {
+    /// Fresh draws for every batch.
+    Fresh,
+    /// A fixed set of forward runs.
+    Fixed,
+}
+
+/// The reverse process a page plot or API call uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SamplerChoice {
+    Sde,
+    OdeHeun,
+    OdeEuler,
+    Family,
+}
+
+/// All settings of the lab.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
+    pub model: String,
+    pub seed: u64,
+    pub mixture: Mixture,
+    pub schedule: Schedule,
+    pub data: DataMode,
+    pub runs: usize,
+    pub train: TrainConfig,
+    pub sampler: SamplerChoice,
+    pub a: f64,
+    pub steps: usize,
+    /// Time at which the score plot compares learned and exact scores.
+    pub t_view: f64,
+    /// Drive the page's reverse-process plots with the exact score instead of the network.
+    pub exact_score: bool,
+    /// Train as soon as the page opens.
+    pub play: bool,
+    pub device: DeviceChoice,
+    /// URL of weights to load at start (URL only).
+    pub weights: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            model: "toy1d".into(),
+            seed: 1,
+            mixture: Mixture::default(),
+            schedule: Schedule::default(),
+            data: DataMode::Fresh,
+            runs: 1000,
+            train: TrainConfig::default(),
+            sampler: SamplerChoice::Sde,
+            a: 1.0,
+            steps: 200,
+            t_view: 0.5,
+            exact_score: false,
+            play: true,
+            device: DeviceChoice::Auto,
+            weights: None,
+        }
+    }
+}
+
+/// Inclusive numeric ranges accepted from the URL and the controls.
+pub mod limits {
+    pub const SEED: (f64, f64) = (0.0, 4_294_967_295.0);
+    pub const OU_D: (f64, f64) = (0.05, 10.0);
+    pub const OU_T: (f64, f64) = (0.1, 30.0);
+    pub const RUNS: (f64, f64) = (10.0, 100_000.0);
+    pub const WIDTH: (f64, f64) = (4.0, 512.0);
+    pub const DEPTH: (f64, f64) = (1.0, 8.0);
+    pub const LR: (f64, f64) = (1e-6, 10.0);
+    pub const BATCH: (f64, f64) = (8.0, 8192.0);
+    pub const A: (f64, f64) = (0.5, 5.0);
+    pub const STEPS: (f64, f64) = (2.0, 5000.0);
+    pub const MIX_MEAN: (f64, f64) = (-8.0, 8.0);
+    pub const MIX_WIDTH: (f64, f64) = (0.02, 4.0);
+    pub const MIX_COMPONENTS: usize = 64;
+}
+
+fn fmt_num(v: f64) -> String {
+    // Shortest form that parses back to the same f64.
+    let s = format!("{v}");
+    if s.len() <= 12 { s } else { format!("{v:.6e}") }
+}
+
+fn parse_num(key: &str, raw: &str, range: (f64, f64), integer: bool, problems: &mut Vec<String>) -> Option<f64> {
+    match raw.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= range.0 && v <= range.1 && (!integer || v.fract() == 0.0) => Some(v),
+        Ok(v) if v.is_finite() && (!integer || v.fract() == 0.0) => {
+            problems.push(format!("{key}={raw} is outside {}…{}; using the default", fmt_num(range.0), fmt_num(range.1)));
+            None
+        }
+        _ => {
+            let what = if integer { "a whole number" } else { "a number" };
+            problems.push(format!("{key}={raw} is not {what}; using the default"));
+            None
+        }
+    }
+}
+
+impl Settings {
+    /// The sampler as the diffusion module describes it.
+    pub fn sampler_kind(&self) -> SamplerKind {
+        match self.sampler {
+            SamplerChoice::Sde => SamplerKind::SDE,
+            SamplerChoice::OdeHeun => SamplerKind::HeunOde,
+            SamplerChoice::OdeEuler => SamplerKind::ODE_EULER,
+            SamplerChoice::Family => SamplerKind::EulerMaruyama { a: self.a },
+        }
+    }
+
+    /// Mixture as `weight:mean:width` triples joined by commas.
+    pub fn mixture_text(mixture: &Mixture) -> String {
+        mixture
+            .components()
+            .iter()
+            .map(|c| format!("{}:{}:{}", fmt_round(c.weight), fmt_round(c.mean), fmt_round(c.width)))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// Parses `weight:mean:width,...`.
+    pub fn parse_mixture(text: &str) -> Result<Mixture, String> {
+        let mut comps = Vec::new();
+        for part in text.split(',').filter(|p| !p.trim().is_empty()) {
+            let f: Vec<&str> = part.split(':').collect();
+            if f.len() != 3 {
+                return Err(format!("mixture component '{part}' is not weight:mean:width"));
+            }
+            let num = |s: &str| s.trim().parse::<f64>().map_err(|_| format!("'{s}' in mixture component '{part}' is not a number"));
+            let (w, m, s) = (num(f[0])?, num(f[1])?, num(f[2])?);
+            if !(w.is_finite() && w >= 0.0) {
+                return Err(format!("mixture weight {w} must be ≥ 0"));
+            }
+            if !(m >= limits::MIX_MEAN.0 && m <= limits::MIX_MEAN.1) {
+                return Err(format!("mixture mean {m} is outside {}…{}", limits::MIX_MEAN.0, limits::MIX_MEAN.1));
+            }
+            if !(s >= limits::MIX_WIDTH.0 && s <= limits::MIX_WIDTH.1) {
+                return Err(format!("mixture width {s} is outside {}…{}", limits::MIX_WIDTH.0, limits::MIX_WIDTH.1));
+            }
+            comps.push(Component { weight: w, mean: m, width: s });
+        }
+        if comps.len() > limits::MIX_COMPONENTS {
+            return Err(format!("a mixture may have at most {} components", limits::MIX_COMPONENTS));
+        }
+        Mixture::new(comps)
+    }
+
+    /// The settings as `(key, value)` pairs, in a stable order; only values that differ from the
+    /// defaults are included, so links stay short.
+    pub fn to_pairs(&self) -> Vec<(String, String)> {
+        self.pairs(false)
+    }
+
+    /// Every setting as `(key, value)`, defaults included (to fill the page's controls).
+    pub fn all_pairs(&self) -> Vec<(String, String)> {
+        self.pairs(true)
+    }
+
+    fn pairs(&self, all: bool) -> Vec<(String, String)> {
+        let d = Settings::default();
+        let mut out: Vec<(String, String)> = Vec::new();
+        let mut put = |k: &str, v: String, dv: String| {
+            if all || v != dv {
+                out.push((k.to_string(), v));
+            }
+        };
+        put("model", self.model.clone(), d.model.clone());
+        put("seed", self.seed.to_string(), d.seed.to_string());
+        put("mix", Self::mixture_text(&self.mixture), Self::mixture_text(&d.mixture));
+        put("schedule", self.schedule.name().into(), d.schedule.name().into());
+        if let Schedule::Ou { d: dd, t_max } = self.schedule {
+            put("D", fmt_num(dd), "1".into());
+            put("T", fmt_num(t_max), "5".into());
+        } else if all {
+            put("D", "1".into(), String::new());
+            put("T", "5".into(), String::new());
+        }
+        put("data", (if self.data == DataMode::Fixed { "fixed" } else { "fresh" }).into(), "fresh".into());
+        put("runs", self.runs.to_string(), d.runs.to_string());
+        put("width", self.train.width.to_string(), d.train.width.to_string());
+        put("depth", self.train.depth.to_string(), d.train.depth.to_string());
+        put("lr", fmt_num(self.train.learning_rate), fmt_num(d.train.learning_rate));
+        put("batch", self.train.batch.to_string(), d.train.batch.to_string());
+        put("loss", weighting_name(self.train.weighting).into(), weighting_name(d.train.weighting).into());
+        put("sampler", sampler_name(self.sampler).into(), sampler_name(d.sampler).into());
+        put("a", fmt_num(self.a), fmt_num(d.a));
+        put("steps", self.steps.to_string(), d.steps.to_string());
+        put("t", fmt_num(self.t_view), fmt_num(d.t_view));
+        put("score", (if self.exact_score { "exact" } else { "learned" }).into(), "learned".into());
+        put("play", (if self.play { "1" } else { "0" }).into(), "1".into());
+        let dev = |c: DeviceChoice| match c {
+            DeviceChoice::Auto => "auto",
+            DeviceChoice::Cpu => "cpu",
+            DeviceChoice::WebGpu => "webgpu",
+        };
+        put("device", dev(self.device).into(), "auto".into());
+        if let Some(w) = &self.weights {
+            put("weights", w.clone(), String::new());
+        }
+        out
+    }
+
+    /// The query string (without `?`).
+    pub fn to_query(&self) -> String {
+        form_urlencoded::Serializer::new(String::new()).extend_pairs(self.to_pairs()).finish()
+    }
+
+    /// Parses a query string (with or without `?`). Returns the settings and a message for each
+    /// value that was rejected (and replaced by its default).
+    pub fn from_query(query: &str) -> (Settings, Vec<String>) {
+        let query = query.strip_prefix('?').unwrap_or(query);
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+        Self::from_pairs(&pairs)
+    }
+
+    /// Parses `(key, value)` pairs (the URL's or the controls').
+    pub fn from_pairs(pairs: &[(String, String)]) -> (Settings, Vec<String>) {
+        let mut s = Settings::default();
+        let mut problems = Vec::new();
+        let get = |k: &str| pairs.iter().rev().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+        let p = &mut problems;
+        let num = |k: &str, range: (f64, f64), integer: bool, p: &mut Vec<String>| get(k).and_then(|raw| parse_num(k, raw, range, integer, p));
+
+        if let Some(m) = get("model") {
+            match m {
+                "toy1d" => s.model = m.into(),
+                other => p.push(format!("model={other} is not available (models: toy1d); showing toy1d")),
+            }
+        }
+        if let Some(v) = num("seed", limits::SEED, true, p) {
+            s.seed = v as u64;
+        }
+        s.train.seed = s.seed;
+        if let Some(text) = get("mix") {
+            match Self::parse_mixture(text) {
+                Ok(m) => s.mixture = m,
+                Err(e) => p.push(format!("mix: {e}; using the default mixture")),
+            }
+        }
+        if let Some(name) = get("schedule") {
+            match Schedule::all_defaults().into_iter().find(|sc| sc.name() == name) {
+                Some(sc) => s.schedule = sc,
+                None => p.push(format!("schedule={name} is unknown (ou, vp-linear, vp-cosine, flow); using ou")),
+            }
+        }
+        if let Schedule::Ou { d, t_max } = &mut s.schedule {
+            if let Some(v) = num("D", limits::OU_D, false, p) {
+                *d = v;
+            }
+            if let Some(v) = num("T", limits::OU_T, false, p) {
+                *t_max = v;
+            }
+        }
+        match get("data") {
+            None | Some("fresh") => {}
+            Some("fixed") => s.data = DataMode::Fixed,
+            Some(other) => p.push(format!("data={other} is neither fresh nor fixed; using fresh")),
+        }
+        if let Some(v) = num("runs", limits::RUNS, true, p) {
+            s.runs = v as usize;
+        }
+        if let Some(v) = num("width", limits::WIDTH, true, p) {
+            s.train.width = v as usize;
+        }
+        if let Some(v) = num("depth", limits::DEPTH, true, p) {
+            s.train.depth = v as usize;
+        }
+        if let Some(v) = num("lr", limits::LR, false, p) {
+            s.train.learning_rate = v;
+        }
+        if let Some(v) = num("batch", limits::BATCH, true, p) {
+            s.train.batch = v as usize;
+        }
+        match get("loss") {
+            None => {}
+            Some("score") => s.train.weighting = Weighting::Score,
+            Some("noise") => s.train.weighting = Weighting::Noise,
+            Some(other) => p.push(format!("loss={other} is neither score nor noise; using the default")),
+        }
+        match get("sampler") {
+            None => {}
+            Some(name) => match [SamplerChoice::Sde, SamplerChoice::OdeHeun, SamplerChoice::OdeEuler, SamplerChoice::Family]
+                .into_iter()
+                .find(|c| sampler_name(*c) == name)
+            {
+                Some(c) => s.sampler = c,
+                None => p.push(format!("sampler={name} is unknown (sde, ode, ode-euler, family); using sde")),
+            },
+        }
+        if let Some(v) = num("a", limits::A, false, p) {
+            s.a = v;
+        }
+        if let Some(v) = num("steps", limits::STEPS, true, p) {
+            s.steps = v as usize;
+        }
+        let t_range = (0.0, s.schedule.t_max());
+        if let Some(v) = num("t", t_range, false, p) {
+            s.t_view = v;
+        }
+        s.t_view = s.t_view.min(s.schedule.t_max());
+        match get("score") {
+            None | Some("learned") => {}
+            Some("exact") => s.exact_score = true,
+            Some(other) => p.push(format!("score={other} is neither learned nor exact; using learned")),
+        }
+        match get("play") {
+            None | Some("1") => {}
+            Some("0") => s.play = false,
+            Some(other) => p.push(format!("play={other} is neither 1 nor 0; using 1")),
+        }
+        match get("device") {
+            None | Some("auto") => {}
+            Some("cpu") => s.device = DeviceChoice::Cpu,
+            Some("webgpu") => s.device = DeviceChoice::WebGpu,
+            Some(other) => p.push(format!("device={other} is unknown (auto, cpu, webgpu); using auto")),
+        }
+        if let Some(w) = get("weights") {
+            if !w.is_empty() {
+                s.weights = Some(w.to_string());
+            }
+        }
+        let known = [
+            "model", "seed", "mix", "schedule", "D", "T", "data", "runs", "width", "depth", "lr", "batch", "loss", "sampler", "a", "steps",
+            "t", "score", "play", "device", "weights",
+        ];
+        for (k, _) in pairs {
+            if !known.contains(&k.as_str()) {
+                problems.push(format!("unknown setting '{k}' ignored"));
+            }
+        }
+        (s, problems)
+    }
+}
+
+fn fmt_round(v: f64) -> String {
+    // Mixture values come from dragging: four decimals are plenty and keep links short.
+    let r = (v * 1e4).round() / 1e4;
+    fmt_num(r)
+}
+
+/// URL name of a loss weighting.
+pub fn weighting_name(w: Weighting) -> &'static str {
+    match w {
+        Weighting::Score => "score",
+        Weighting::Noise => "noise",
+    }
+}
+
+/// URL name of a sampler choice.
+pub fn sampler_name(c: SamplerChoice) -> &'static str {
+    match c {
+        SamplerChoice::Sde => "sde",
+        SamplerChoice::OdeHeun => "ode",
+        SamplerChoice::OdeEuler => "ode-euler",
+        SamplerChoice::Family => "family",
+    }
+}

@@ -1,0 +1,501 @@
+//! The page's state and the loop that trains, samples and draws.
+//!
+//! One `App` lives in an `Rc<RefCell<_>>`; no borrow is held across an `await`. The trainer is
+//! taken out of the app while a chunk of steps runs (so a chunk may await a GPU read) and put
+//! back after; plots are drawn from snapshots (the last inference model, cached arrays), never
+//! from tensors being trained, so training never blocks drawing.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use burn::prelude::*;
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+
+use crate::diffusion::sampler::{draw_prior, reverse_times};
+use crate::diffusion::schedule::T_MIN;
+use crate::diffusion::{forward, Sampler, SamplerKind, Schedule};
+use crate::experiments::toy1d::{grid, histogram, linspace, plot_range, Mixture, PairSource};
+use crate::settings::{DataMode, SamplerChoice, Settings};
+use crate::train::{ScoreModel, Trainer};
+
+use super::util::{now, yield_now};
+use super::views;
+
+pub type Shared = Rc<RefCell<App>>;
+
+/// Particles the page's live reverse runs use (the first `PATHS` are drawn as paths).
+pub const LIVE_SAMPLES: usize = 2000;
+pub const PATHS: usize = 100;
+/// Grid of the score-field heatmaps: positions × times.
+pub const FIELD_NX: usize = 96;
+pub const FIELD_NT: usize = 64;
+
+/// What the exact mathematics says, for the current data and schedule.
+pub struct ExactViews {
+    pub x_range: (f64, f64),
+    /// Forward sample paths on `forward_times`.
+    pub forward_times: Vec<f64>,
+    pub forward_paths: Vec<Vec<f32>>,
+    /// `p_t(x)` on a (position × time) grid, each time column scaled to its maximum.
+    pub density: Vec<f32>,
+    pub density_nx: usize,
+    pub density_nt: usize,
+    /// Exact score on the field grid (positions × times).
+    pub score_field: Vec<f32>,
+    /// Data draws (the training x0) for the data histogram.
+    pub data_x0: Vec<f32>,
+}
+
+/// What the network says, computed from a snapshot of it.
+pub struct LearnedViews {
+    pub steps: u64,
+    pub t_view: f64,
+    pub xs: Vec<f64>,
+    pub score_at_t: Vec<f32>,
+    pub score_field: Vec<f32>,
+    pub reverse_times: Vec<f64>,
+    pub sde_label: String,
+    pub ode_label: String,
+    pub sde_paths: Vec<Vec<f32>>,
+    pub ode_paths: Vec<Vec<f32>>,
+    pub sde_samples: Vec<f32>,
+    pub ode_samples: Vec<f32>,
+    pub sde_w1: f64,
+    pub ode_w1: f64,
+    pub exact_score: bool,
+}
+
+/// A pending `lab.train` or button request.
+pub struct TrainRequest {
+    pub remaining: u64,
+}
+
+pub struct App {
+    pub settings: Settings,
+    pub device: Device,
+    pub device_name: &'static str,
+    pub device_note: String,
+    pub mixture: Mixture,
+    pub source: Rc<PairSource>,
+    pub trainer: Option<Trainer>,
+    pub snapshot: Option<ScoreModel>,
+    pub snapshot_steps: u64,
+    pub playing: bool,
+    /// (step, loss) read back after each chunk.
+    pub losses: Vec<(u64, f64)>,
+    pub exact: ExactViews,
+    pub learned: Option<LearnedViews>,
+    /// Bumped whenever the trainer is replaced: work started on an older one is discarded.
+    pub generation: u64,
+    pub notices: Vec<String>,
+    pub error: Option<String>,
+    pub dirty: bool,
+    pub learned_dirty: bool,
+    pub last_refresh: f64,
+    pub refresh_cost: f64,
+    pub gpu_steps_per_chunk: u64,
+    pub steps_per_sec: f64,
+    pub pending: Vec<TrainRequest>,
+    /// Canvas geometry of the data plot, for dragging mixture components.
+    pub data_panel: Option<((f64, f64), (f64, f64), (f64, f64), (f64, f64))>,
+    pub dragging: Option<usize>,
+}
+
+impl App {
+    pub fn new(settings: Settings, device: Device, device_name: &'static str, device_note: String) -> App {
+        let mixture = settings.mixture.clone();
+        let mut app = App {
+            exact: ExactViews::empty(),
+            source: Rc::new(PairSource::Fresh),
+            trainer: None,
+            snapshot: None,
+            snapshot_steps: 0,
+            playing: settings.play,
+            losses: Vec::new(),
+            learned: None,
+            generation: 0,
+            notices: Vec::new(),
+            error: None,
+            dirty: true,
+            learned_dirty: true,
+            last_refresh: -1e9,
+            refresh_cost: 0.0,
+            gpu_steps_per_chunk: 8,
+            steps_per_sec: 0.0,
+            pending: Vec::new(),
+            data_panel: None,
+            dragging: None,
+            settings,
+            device,
+            device_name,
+            device_note,
+            mixture,
+        };
+        app.rebuild_data();
+        app.reset_trainer();
+        app
+    }
+
+    pub fn is_gpu(&self) -> bool {
+        self.device_name == "webgpu"
+    }
+
+    /// Rebuilds the data, the pair source and the exact views from the settings.
+    pub fn rebuild_data(&mut self) {
+        self.mixture = self.settings.mixture.clone();
+        let mut rng = StdRng::seed_from_u64(self.settings.seed.wrapping_mul(0x2545_f491_4f6c_dd1d) ^ 0x5151);
+        let schedule = self.settings.schedule;
+        self.source = Rc::new(match self.settings.data {
+            DataMode::Fresh => PairSource::Fresh,
+            DataMode::Fixed => PairSource::fixed(&self.mixture, &schedule, self.settings.runs, 100, &mut rng),
+        });
+        self.exact = ExactViews::compute(&self.mixture, &schedule, &self.source, &mut rng);
+        if let Some(t) = self.trainer.as_mut() {
+            t.model.data_var = self.mixture.variance();
+        }
+        self.dirty = true;
+        self.learned_dirty = true;
+    }
+
+    /// A fresh network (new weights, new optimizer).
+    pub fn reset_trainer(&mut self) {
+        self.generation += 1;
+        let trainer = Trainer::new(self.settings.train, self.settings.schedule, self.mixture.variance(), &self.device);
+        self.snapshot = Some(trainer.inference_model());
+        self.snapshot_steps = 0;
+        self.trainer = Some(trainer);
+        self.losses.clear();
+        self.learned = None;
+        self.learned_dirty = true;
+        self.dirty = true;
+    }
+
+    /// Applies new settings, rebuilding only what they change.
+    pub fn apply(&mut self, new: Settings) {
+        let old = std::mem::replace(&mut self.settings, new);
+        let s = self.settings.clone();
+        let data_changed = old.mixture != s.mixture || old.schedule != s.schedule || old.data != s.data || old.runs != s.runs || old.seed != s.seed;
+        let net_changed = old.schedule != s.schedule
+            || old.train.width != s.train.width
+            || old.train.depth != s.train.depth
+            || old.seed != s.seed;
+        if data_changed {
+            self.rebuild_data();
+        }
+        if net_changed {
+            self.reset_trainer();
+        } else if let Some(t) = self.trainer.as_mut() {
+            t.config.learning_rate = s.train.learning_rate;
+            t.config.batch = s.train.batch;
+            t.config.weighting = s.train.weighting;
+        }
+        if old.play != s.play {
+            self.playing = s.play;
+        }
+        self.learned_dirty = true;
+        self.dirty = true;
+    }
+}
+
+impl ExactViews {
+    fn empty() -> Self {
+        ExactViews {
+            x_range: (-5.0, 5.0),
+            forward_times: vec![],
+            forward_paths: vec![],
+            density: vec![],
+            density_nx: 0,
+            density_nt: 0,
+            score_field: vec![],
+            data_x0: vec![],
+        }
+    }
+
+    fn compute(mixture: &Mixture, schedule: &Schedule, source: &PairSource, rng: &mut StdRng) -> Self {
+        let x_range = plot_range(mixture, schedule);
+        let t_max = schedule.t_max();
+        let forward_times = forward::time_grid(t_max, 200);
+        let data_x0: Vec<f32> = match source {
+            PairSource::Fixed { pairs } => pairs.x0.iter().step_by(100).copied().collect(),
+            PairSource::Fresh => (0..5000).map(|_| mixture.sample(rng) as f32).collect(),
+        };
+        let forward_paths = data_x0
+            .iter()
+            .take(PATHS)
+            .map(|&x0| forward::path(schedule, x0 as f64, &forward_times, rng).into_iter().map(|v| v as f32).collect())
+            .collect();
+        let (nx, nt) = (160, 200);
+        let mut density = grid(x_range, (0.0, t_max), nx, nt, |x, t| mixture.density(schedule, t, x));
+        // Scale each time column to its maximum, so the shape stays visible as it spreads.
+        for k in 0..nt {
+            let top = (0..nx).map(|r| density[r * nt + k]).fold(0.0f32, f32::max).max(1e-30);
+            for r in 0..nx {
+                density[r * nt + k] /= top;
+            }
+        }
+        let score_field = grid(x_range, (T_MIN, t_max), FIELD_NX, FIELD_NT, |x, t| mixture.score(schedule, t, x));
+        ExactViews { x_range, forward_times, forward_paths, density, density_nx: nx, density_nt: nt, score_field, data_x0 }
+    }
+}
+
+/// Outcome of one chunk of training.
+pub enum Chunk {
+    /// Nothing ran (no trainer available, or it was replaced meanwhile).
+    Idle,
+    Ran { steps: u64, loss: f64 },
+    /// The loss came back non-finite; the last good weights were restored.
+    Diverged { restored_to: u64 },
+}
+
+/// Runs training steps for about `budget_ms` (at most `max_steps`), then reads the loss once.
+pub async fn train_chunk(app: &Shared, max_steps: u64, budget_ms: f64) -> Chunk {
+    let (mut trainer, source, mixture, gen, gpu, gpu_k) = {
+        let mut a = app.borrow_mut();
+        let Some(t) = a.trainer.take() else { return Chunk::Idle };
+        (t, a.source.clone(), a.mixture.clone(), a.generation, a.is_gpu(), a.gpu_steps_per_chunk)
+    };
+    let started = now();
+    let mut ran = 0u64;
+    let mut loss_tensor = None;
+    let limit = if gpu { gpu_k.min(max_steps) } else { max_steps };
+    while ran < limit {
+        loss_tensor = Some(trainer.step_on(&source, &mixture));
+        ran += 1;
+        if !gpu && now() - started > budget_ms {
+            break;
+        }
+    }
+    let loss = match loss_tensor {
+        Some(l) => Trainer::read_loss(l).await,
+        None => f64::NAN,
+    };
+    let elapsed = now() - started;
+    let mut a = app.borrow_mut();
+    if a.generation != gen {
+        return Chunk::Idle; // the settings replaced this network meanwhile
+    }
+    if gpu {
+        // Aim for chunks of about the budget: queue more steps when the GPU keeps up.
+        let per_step = elapsed / ran.max(1) as f64;
+        a.gpu_steps_per_chunk = ((budget_ms / per_step.max(0.05)) as u64).clamp(1, 256);
+    }
+    if ran > 0 {
+        let rate = ran as f64 / (elapsed / 1000.0).max(1e-6);
+        a.steps_per_sec = if a.steps_per_sec == 0.0 { rate } else { 0.8 * a.steps_per_sec + 0.2 * rate };
+    }
+    let outcome = if loss.is_finite() {
+        trainer.mark_good();
+        a.losses.push((trainer.steps, loss));
+        Chunk::Ran { steps: ran, loss }
+    } else {
+        let restored_to = trainer.restore_last_good().unwrap_or_else(|| {
+            // Diverged before any good step: start again from fresh weights.
+            trainer = Trainer::new(a.settings.train, a.settings.schedule, a.mixture.variance(), &a.device);
+            0
+        });
+        a.playing = false;
+        a.losses.retain(|(s, _)| *s <= restored_to);
+        a.error = Some(format!(
+            "Training diverged: the loss became {loss} (learning rate {} is too high?). Training is paused and the weights \
+             from step {restored_to} were restored; lower the learning rate and press Train.",
+            a.settings.train.learning_rate
+        ));
+        Chunk::Diverged { restored_to }
+    };
+    a.snapshot = Some(trainer.inference_model());
+    a.snapshot_steps = trainer.steps;
+    a.trainer = Some(trainer);
+    a.learned_dirty = true;
+    a.dirty = true;
+    outcome
+}
+
+/// Score of the current snapshot (or the exact score) as an async closure for the samplers.
+pub async fn model_score(model: &ScoreModel, device: &Device, xs: &[f32], t: f64, yield_each: bool) -> Vec<f32> {
+    if yield_each {
+        yield_now().await;
+    }
+    model.score(xs, t, device).await
+}
+
+/// Runs `sampler` on `n` prior draws; records the first `paths` particles at every step.
+pub async fn run_sampler(
+    model: Option<&ScoreModel>,
+    mixture: &Mixture,
+    schedule: &Schedule,
+    device: &Device,
+    sampler: Sampler,
+    n: usize,
+    paths: usize,
+    seed: u64,
+    yield_each: bool,
+) -> (Vec<f32>, Vec<Vec<f32>>) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut x = vec![0.0f32; n];
+    draw_prior(schedule, &mut x, &mut rng);
+    let mut recorded: Vec<Vec<f32>> = vec![Vec::with_capacity(sampler.steps + 1); paths.min(n)];
+    let observe = |_k: usize, _t: f64, xs: &[f32]| {
+        for (p, &v) in recorded.iter_mut().zip(xs) {
+            p.push(v);
+        }
+    };
+    match model {
+        Some(m) => {
+            let mut score = async |xs: &[f32], t: f64| model_score(m, device, xs, t, yield_each).await;
+            sampler.run(schedule, &mut x, &mut rng, &mut score, observe).await;
+        }
+        None => {
+            let mut score = async |xs: &[f32], t: f64| {
+                if yield_each {
+                    yield_now().await;
+                }
+                xs.iter().map(|&v| mixture.score(schedule, t, v as f64) as f32).collect::<Vec<f32>>()
+            };
+            sampler.run(schedule, &mut x, &mut rng, &mut score, observe).await;
+        }
+    }
+    (x, recorded)
+}
+
+/// Recomputes everything the plots show about the network from its latest snapshot.
+pub async fn refresh_learned(app: &Shared) {
+    let (model, settings, mixture, device, gen, steps, x_range) = {
+        let a = app.borrow();
+        let Some(m) = a.snapshot.clone() else { return };
+        (m, a.settings.clone(), a.mixture.clone(), a.device.clone(), a.generation, a.snapshot_steps, a.exact.x_range)
+    };
+    let started = now();
+    let schedule = settings.schedule;
+    let t_view = settings.t_view.clamp(T_MIN, schedule.t_max());
+    let xs = linspace(x_range.0, x_range.1, 240);
+    let xs32: Vec<f32> = xs.iter().map(|&v| v as f32).collect();
+    let score_at_t = model.score(&xs32, t_view, &device).await;
+
+    // The learned field on the same grid as the exact one.
+    let gx = linspace(x_range.0, x_range.1, FIELD_NX);
+    let gt = linspace(T_MIN, schedule.t_max(), FIELD_NT);
+    let mut fx = Vec::with_capacity(FIELD_NX * FIELD_NT);
+    let mut ft = Vec::with_capacity(FIELD_NX * FIELD_NT);
+    for &x in &gx {
+        for &t in &gt {
+            fx.push(x as f32);
+            ft.push(t as f32);
+        }
+    }
+    let score_field = model.score_at(&fx, &ft, &device).await;
+
+    let sde_kind = match settings.sampler {
+        SamplerChoice::Family => SamplerKind::EulerMaruyama { a: settings.a },
+        _ => SamplerKind::SDE,
+    };
+    let ode_kind = match settings.sampler {
+        SamplerChoice::OdeEuler => SamplerKind::ODE_EULER,
+        _ => SamplerKind::HeunOde,
+    };
+    let which = if settings.exact_score { None } else { Some(&model) };
+    let seed = settings.seed ^ 0xabcdef;
+    let (sde_samples, sde_paths) = run_sampler(
+        which,
+        &mixture,
+        &schedule,
+        &device,
+        Sampler { kind: sde_kind, steps: settings.steps },
+        LIVE_SAMPLES,
+        PATHS,
+        seed,
+        true,
+    )
+    .await;
+    let (ode_samples, ode_paths) = run_sampler(
+        which,
+        &mixture,
+        &schedule,
+        &device,
+        Sampler { kind: ode_kind, steps: settings.steps },
+        LIVE_SAMPLES,
+        PATHS,
+        seed + 1,
+        true,
+    )
+    .await;
+    let views = LearnedViews {
+        steps,
+        t_view,
+        xs,
+        score_at_t,
+        score_field,
+        reverse_times: reverse_times(&schedule, settings.steps),
+        sde_label: sde_kind.label(),
+        ode_label: ode_kind.label(),
+        sde_w1: mixture.wasserstein1(&sde_samples),
+        ode_w1: mixture.wasserstein1(&ode_samples),
+        sde_paths,
+        ode_paths,
+        sde_samples,
+        ode_samples,
+        exact_score: settings.exact_score,
+    };
+    let mut a = app.borrow_mut();
+    if a.generation == gen && a.settings.schedule == schedule {
+        a.learned = Some(views);
+        a.dirty = true;
+    }
+    a.refresh_cost = now() - started;
+    a.last_refresh = now();
+}
+
+/// One turn of the page's loop: train while playing, refresh the network's views now and
+/// then (spending at most about a fifth of the time on them), draw what changed.
+pub async fn tick(app: &Shared) {
+    let (playing, pending) = {
+        let a = app.borrow();
+        (a.playing, a.pending.first().map(|r| r.remaining))
+    };
+    if let Some(remaining) = pending {
+        if let Chunk::Ran { steps, .. } = train_chunk(app, remaining, 30.0).await {
+            let mut a = app.borrow_mut();
+            if let Some(r) = a.pending.first_mut() {
+                r.remaining = r.remaining.saturating_sub(steps);
+                if r.remaining == 0 {
+                    a.pending.remove(0);
+                }
+            }
+        } else {
+            app.borrow_mut().pending.clear();
+        }
+    } else if playing {
+        train_chunk(app, u64::MAX, 30.0).await;
+    }
+    let due = {
+        let a = app.borrow();
+        let interval = (5.0 * a.refresh_cost).max(if a.playing { 1500.0 } else { 200.0 });
+        a.learned_dirty && now() - a.last_refresh > interval
+    };
+    if due {
+        app.borrow_mut().learned_dirty = false;
+        refresh_learned(app).await;
+    }
+    let dirty = std::mem::replace(&mut app.borrow_mut().dirty, false);
+    if dirty {
+        views::draw_all(&mut app.borrow_mut());
+    }
+}
+
+/// Samples for the JS API: `n` draws with the chosen sampler (network or exact score).
+pub async fn api_sample(app: &Shared, n: usize, sampler: Sampler, exact: bool, seed: u64) -> Result<Vec<f32>, String> {
+    let (model, mixture, schedule, device) = {
+        let a = app.borrow();
+        let model = a.trainer.as_ref().map(|t| t.inference_model()).or_else(|| a.snapshot.clone());
+        (model, a.mixture.clone(), a.settings.schedule, a.device.clone())
+    };
+    let model = model.ok_or("no network yet")?;
+    let which = if exact { None } else { Some(&model) };
+    let (x, _) = run_sampler(which, &mixture, &schedule, &device, sampler, n, 0, seed, true).await;
+    Ok(x)
+}
+
+/// Histogram helper for the views.
+pub fn density_histogram(samples: &[f32], range: (f64, f64)) -> (Vec<f64>, Vec<f64>) {
+    histogram(samples, range.0, range.1, 80)
+}

@@ -1,0 +1,506 @@
+//! The browser shell: device choice, the page's controls, the animation loop and the
+//! `window.lab` API. Everything else in the crate is plain Rust that also runs natively.
+
+mod app;
+mod plot;
+mod util;
+mod views;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use burn::prelude::Device;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::diffusion::{Sampler, SamplerKind};
+use crate::settings::{DeviceChoice, Settings};
+use app::{App, Shared, TrainRequest};
+use util::{document, element, now, window};
+
+thread_local! {
+    static PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// The message of the panic that stopped the lab, if one did.
+#[wasm_bindgen]
+pub fn panic_message() -> Option<String> {
+    PANIC.with(|p| p.borrow().clone())
+}
+
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info.to_string();
+        web_sys::console::error_1(&JsValue::from_str(&format!("difflab panicked: {msg}")));
+        PANIC.with(|p| *p.borrow_mut() = Some(msg.clone()));
+        if let Some(el) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("fatal")) {
+            el.set_text_content(Some(&format!(
+                "The lab stopped because of an internal error:\n{msg}\n\nReload the page to start again (your settings are in the URL)."
+            )));
+            let _ = el.set_attribute("style", "");
+        }
+    }));
+}
+
+/// Asks the browser for a WebGPU adapter (not just `navigator.gpu`, which exists even where no
+/// adapter is given). Returns why not, when there is none.
+async fn webgpu_adapter() -> Result<(), String> {
+    let nav = window().navigator();
+    let gpu = js_sys::Reflect::get(&nav, &JsValue::from_str("gpu")).unwrap_or(JsValue::UNDEFINED);
+    if gpu.is_undefined() || gpu.is_null() {
+        return Err("this browser has no WebGPU (navigator.gpu is missing)".into());
+    }
+    let request = js_sys::Reflect::get(&gpu, &JsValue::from_str("requestAdapter"))
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+        .ok_or("navigator.gpu.requestAdapter is missing")?;
+    let promise = request.call0(&gpu).map_err(|e| format!("requestAdapter failed: {e:?}"))?;
+    let adapter = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::from(promise))
+        .await
+        .map_err(|e| format!("requestAdapter failed: {e:?}"))?;
+    if adapter.is_null() || adapter.is_undefined() {
+        return Err("the browser offers WebGPU but gave no adapter (GPU blocklisted or disabled)".into());
+    }
+    Ok(())
+}
+
+async fn pick_device(choice: DeviceChoice) -> (Device, &'static str, String) {
+    if choice == DeviceChoice::Cpu {
+        return (Device::flex(), "cpu", "CPU chosen by ?device=cpu".into());
+    }
+    let why = match webgpu_adapter().await {
+        Ok(()) => match Device::wgpu_options().init_async().await {
+            Ok(device) => return (device, "webgpu", "training on the GPU through WebGPU".into()),
+            Err(e) => format!("WebGPU failed to start ({e})"),
+        },
+        Err(why) => why,
+    };
+    let note = if choice == DeviceChoice::WebGpu {
+        format!("WebGPU was requested but {why}; training on the CPU instead")
+    } else {
+        format!("No WebGPU: {why}. Training on the CPU (slower, same results)")
+    };
+    (Device::flex(), "cpu", note)
+}
+
+/// The handle `window.lab` wraps.
+#[wasm_bindgen]
+pub struct LabHandle {
+    app: Shared,
+}
+
+fn opt_f64(opts: &JsValue, key: &str) -> Option<f64> {
+    js_sys::Reflect::get(opts, &JsValue::from_str(key)).ok().and_then(|v| v.as_f64())
+}
+
+fn opt_str(opts: &JsValue, key: &str) -> Option<String> {
+    js_sys::Reflect::get(opts, &JsValue::from_str(key)).ok().and_then(|v| v.as_string())
+}
+
+fn check_model(model: &str) -> Result<(), JsValue> {
+    if model == "toy1d" {
+        Ok(())
+    } else {
+        Err(JsValue::from_str(&format!("unknown model '{model}' (available: toy1d)")))
+    }
+}
+
+fn count(opts: &JsValue, key: &str, default: f64, max: f64) -> Result<u64, JsValue> {
+    let v = opt_f64(opts, key).unwrap_or(default);
+    if !(v.is_finite() && v >= 1.0 && v <= max && v.fract() == 0.0) {
+        return Err(JsValue::from_str(&format!("{key} must be a whole number from 1 to {max}, got {v}")));
+    }
+    Ok(v as u64)
+}
+
+#[wasm_bindgen]
+impl LabHandle {
+    /// "webgpu" or "cpu".
+    #[wasm_bindgen(getter)]
+    pub fn device(&self) -> String {
+        self.app.borrow().device_name.to_string()
+    }
+
+    /// Why this device (e.g. why WebGPU was not used).
+    #[wasm_bindgen(getter, js_name = deviceNote)]
+    pub fn device_note(&self) -> String {
+        self.app.borrow().device_note.clone()
+    }
+
+    /// The settings as a query string (what the URL holds).
+    #[wasm_bindgen(getter)]
+    pub fn settings(&self) -> String {
+        self.app.borrow().settings.to_query()
+    }
+
+    /// Trains `steps` Adam steps; resolves `{ steps, loss, ms, totalSteps }`.
+    pub fn train(&self, model: String, opts: JsValue) -> js_sys::Promise {
+        let app = self.app.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            check_model(&model)?;
+            let steps = count(&opts, "steps", 100.0, 1e7)?;
+            let started = now();
+            let before = app.borrow().trainer.as_ref().map(|t| t.steps).unwrap_or(0);
+            app.borrow_mut().error = None;
+            app.borrow_mut().pending.push(TrainRequest { remaining: steps });
+            // The page loop runs the steps (between frames); wait until this request is done.
+            loop {
+                util::next_frame().await;
+                let a = app.borrow();
+                if a.pending.is_empty() && a.trainer.is_some() {
+                    break;
+                }
+                if let Some(p) = panic_message() {
+                    return Err(JsValue::from_str(&p));
+                }
+            }
+            let a = app.borrow();
+            if let Some(e) = &a.error {
+                return Err(JsValue::from_str(e));
+            }
+            let total = a.trainer.as_ref().map(|t| t.steps).unwrap_or(0);
+            let loss = a.losses.last().map(|(_, l)| *l).unwrap_or(f64::NAN);
+            let out = js_sys::Object::new();
+            let set = |k: &str, v: f64| js_sys::Reflect::set(&out, &JsValue::from_str(k), &JsValue::from_f64(v));
+            set("steps", total.saturating_sub(before) as f64)?;
+            set("totalSteps", total as f64)?;
+            set("loss", loss)?;
+            set("ms", now() - started)?;
+            Ok(out.into())
+        })
+    }
+
+    /// Draws samples; resolves `{ data: Float32Array, shape: [n] }`.
+    /// Options: `n`, `sampler` ("sde" | "ode" | "ode-euler" | "family"), `a`, `steps`,
+    /// `score` ("learned" | "exact"), `seed`.
+    pub fn sample(&self, model: String, opts: JsValue) -> js_sys::Promise {
+        let app = self.app.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            check_model(&model)?;
+            let n = count(&opts, "n", 1000.0, 1e6)? as usize;
+            let steps = count(&opts, "steps", app.borrow().settings.steps as f64, 1e5)? as usize;
+            let a = opt_f64(&opts, "a").unwrap_or(1.0);
+            let kind = match opt_str(&opts, "sampler").as_deref().unwrap_or("sde") {
+                "sde" => SamplerKind::SDE,
+                "ode" => SamplerKind::HeunOde,
+                "ode-euler" => SamplerKind::ODE_EULER,
+                "family" if (0.5..=5.0).contains(&a) => SamplerKind::EulerMaruyama { a },
+                "family" => return Err(JsValue::from_str("a must be between 0.5 and 5")),
+                other => return Err(JsValue::from_str(&format!("unknown sampler '{other}' (sde, ode, ode-euler, family)"))),
+            };
+            let exact = match opt_str(&opts, "score").as_deref().unwrap_or("learned") {
+                "learned" => false,
+                "exact" => true,
+                other => return Err(JsValue::from_str(&format!("score must be learned or exact, got '{other}'"))),
+            };
+            let seed = opt_f64(&opts, "seed").map(|s| s as u64).unwrap_or_else(|| (now() * 1000.0) as u64);
+            let data = app::api_sample(&app, n, Sampler { kind, steps }, exact, seed).await.map_err(|e| JsValue::from_str(&e))?;
+            let out = js_sys::Object::new();
+            js_sys::Reflect::set(&out, &JsValue::from_str("data"), &js_sys::Float32Array::from(&data[..]))?;
+            js_sys::Reflect::set(&out, &JsValue::from_str("shape"), &js_sys::Array::of1(&JsValue::from_f64(n as f64)))?;
+            Ok(out.into())
+        })
+    }
+
+    /// Exact Wasserstein-1 distance of `samples` to the current data density.
+    pub fn w1(&self, samples: &[f32]) -> f64 {
+        self.app.borrow().mixture.wasserstein1(samples)
+    }
+
+    /// A snapshot of the page's state for tests and the console.
+    pub fn status(&self) -> JsValue {
+        let a = self.app.borrow();
+        let out = js_sys::Object::new();
+        let set = |k: &str, v: JsValue| {
+            let _ = js_sys::Reflect::set(&out, &JsValue::from_str(k), &v);
+        };
+        set("steps", JsValue::from_f64(a.trainer.as_ref().map(|t| t.steps).unwrap_or(a.snapshot_steps) as f64));
+        set("playing", JsValue::from_bool(a.playing));
+        set("loss", JsValue::from_f64(a.losses.last().map(|(_, l)| *l).unwrap_or(f64::NAN)));
+        set("error", a.error.clone().map(JsValue::from).unwrap_or(JsValue::NULL));
+        set("notices", JsValue::from_str(&a.notices.join("\n")));
+        set("viewsReady", JsValue::from_bool(a.learned.is_some()));
+        set("viewsStep", JsValue::from_f64(a.learned.as_ref().map(|l| l.steps as f64).unwrap_or(-1.0)));
+        if let Some(l) = &a.learned {
+            set("sdeW1", JsValue::from_f64(l.sde_w1));
+            set("odeW1", JsValue::from_f64(l.ode_w1));
+        }
+        out.into()
+    }
+
+    /// Panics on purpose, so the browser tests can check that a panic is shown in the page.
+    #[wasm_bindgen(js_name = panicForTest)]
+    pub fn panic_for_test(&self) -> js_sys::Promise {
+        wasm_bindgen_futures::future_to_promise(async move { panic!("deliberate test panic") })
+    }
+
+    /// Pauses or resumes training in the page loop.
+    #[wasm_bindgen(js_name = setPlaying)]
+    pub fn set_playing(&self, on: bool) {
+        let mut a = self.app.borrow_mut();
+        a.playing = on;
+        a.dirty = true;
+    }
+
+    /// Applies a query string of settings (as the URL would), returning the problems found.
+    #[wasm_bindgen(js_name = applySettings)]
+    pub fn apply_settings(&self, query: &str) -> Vec<String> {
+        let (s, problems) = Settings::from_query(query);
+        let mut a = self.app.borrow_mut();
+        a.notices = problems.clone();
+        a.apply(s);
+        write_url(&a.settings);
+        fill_controls(&a.settings);
+        problems
+    }
+}
+
+fn write_url(settings: &Settings) {
+    let q = settings.to_query();
+    let loc = window().location();
+    let path = loc.pathname().unwrap_or_default();
+    let url = if q.is_empty() { path } else { format!("{path}?{q}") };
+    if let Ok(h) = window().history() {
+        let _ = h.replace_state_with_url(&JsValue::NULL, "", Some(&url));
+    }
+}
+
+/// Every control in `#controls` with a `name` is a setting of the same key.
+fn controls() -> Vec<web_sys::Element> {
+    let mut out = Vec::new();
+    if let Ok(list) = document().query_selector_all("#controls [name]") {
+        for i in 0..list.length() {
+            if let Some(e) = list.get(i).and_then(|n| n.dyn_into::<web_sys::Element>().ok()) {
+                out.push(e);
+            }
+        }
+    }
+    out
+}
+
+fn control_value(e: &web_sys::Element) -> Option<(String, String)> {
+    let name = e.get_attribute("name")?;
+    if let Some(i) = e.dyn_ref::<web_sys::HtmlInputElement>() {
+        if i.type_() == "checkbox" {
+            let on = i.checked();
+            let v = if on { i.get_attribute("data-on") } else { i.get_attribute("data-off") };
+            return Some((name, v.unwrap_or_else(|| if on { "1".into() } else { "0".into() })));
+        }
+        return Some((name, i.value()));
+    }
+    e.dyn_ref::<web_sys::HtmlSelectElement>().map(|s| (name, s.value()))
+}
+
+fn fill_controls(settings: &Settings) {
+    let pairs = settings.all_pairs();
+    for e in controls() {
+        let Some(name) = e.get_attribute("name") else { continue };
+        let Some((_, v)) = pairs.iter().find(|(k, _)| *k == name) else { continue };
+        if let Some(i) = e.dyn_ref::<web_sys::HtmlInputElement>() {
+            if i.type_() == "checkbox" {
+                i.set_checked(Some(v.as_str()) == i.get_attribute("data-on").as_deref() || (v == "1" && i.get_attribute("data-on").is_none()));
+            } else {
+                i.set_value(v);
+            }
+        } else if let Some(s) = e.dyn_ref::<web_sys::HtmlSelectElement>() {
+            s.set_value(v);
+        }
+        // Readouts next to sliders.
+        if let Some(out) = document().get_element_by_id(&format!("out-{name}")) {
+            out.set_text_content(Some(v));
+        }
+    }
+    // Schedule-specific controls only where they apply.
+    let ou = matches!(settings.schedule, crate::diffusion::Schedule::Ou { .. });
+    if let Ok(list) = document().query_selector_all(".ou-only") {
+        for i in 0..list.length() {
+            if let Some(e) = list.get(i).and_then(|n| n.dyn_into::<web_sys::HtmlElement>().ok()) {
+                let _ = e.style().set_property("display", if ou { "" } else { "none" });
+            }
+        }
+    }
+    if let Some(i) = element::<web_sys::HtmlInputElement>("t-slider") {
+        i.set_max(&settings.schedule.t_max().to_string());
+    }
+}
+
+fn on_controls_changed(app: &Shared) {
+    let mut pairs: Vec<(String, String)> = controls().iter().filter_map(control_value).collect();
+    {
+        // URL-only settings are kept.
+        let a = app.borrow();
+        for (k, v) in a.settings.all_pairs() {
+            if (k == "device" || k == "weights") && !pairs.iter().any(|(pk, _)| *pk == k) {
+                pairs.push((k, v));
+            }
+        }
+    }
+    let (s, problems) = Settings::from_pairs(&pairs);
+    let mut a = app.borrow_mut();
+    a.notices = problems;
+    a.apply(s);
+    write_url(&a.settings);
+    fill_controls(&a.settings);
+}
+
+fn listen(target: &web_sys::EventTarget, event: &str, f: impl FnMut(web_sys::Event) + 'static) {
+    let closure = Closure::<dyn FnMut(web_sys::Event)>::new(f);
+    let _ = target.add_event_listener_with_callback(event, closure.as_ref().unchecked_ref());
+    closure.forget(); // lives as long as the page
+}
+
+fn bind_controls(app: &Shared) {
+    let Some(form) = document().get_element_by_id("controls") else { return };
+    let a = app.clone();
+    listen(&form, "change", move |_| on_controls_changed(&a));
+    // Sliders update live while dragged.
+    let a = app.clone();
+    listen(&form, "input", move |e| {
+        let is_range = e
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+            .map(|i| i.type_() == "range")
+            .unwrap_or(false);
+        if is_range {
+            on_controls_changed(&a);
+        }
+    });
+    let buttons: [(&str, fn(&Shared)); 4] = [
+        ("play", |app| {
+            let mut a = app.borrow_mut();
+            a.playing = !a.playing;
+            a.error = None;
+            a.dirty = true;
+        }),
+        ("step", |app| {
+            let mut a = app.borrow_mut();
+            a.error = None;
+            a.pending.push(TrainRequest { remaining: 100 });
+        }),
+        ("reset", |app| {
+            let mut a = app.borrow_mut();
+            a.error = None;
+            a.reset_trainer();
+        }),
+        ("new-seed", |app| {
+            let query = {
+                let a = app.borrow();
+                let mut s = a.settings.clone();
+                s.seed = (s.seed + 1) % 4_294_967_296;
+                s.to_query()
+            };
+            LabHandle { app: app.clone() }.apply_settings(&query);
+        }),
+    ];
+    for (id, f) in buttons {
+        if let Some(b) = document().get_element_by_id(id) {
+            let a = app.clone();
+            listen(&b, "click", move |e| {
+                e.prevent_default();
+                f(&a);
+            });
+        }
+    }
+    bind_data_drag(app);
+}
+
+/// Dragging a mode of the data density moves it; the wheel changes its width.
+fn bind_data_drag(app: &Shared) {
+    let Some(canvas) = document().get_element_by_id("c-data") else { return };
+    let pos = |e: &web_sys::Event| {
+        let m = e.dyn_ref::<web_sys::MouseEvent>()?;
+        let c = m.target()?.dyn_into::<web_sys::Element>().ok()?;
+        let r = c.get_bounding_client_rect();
+        Some((m.client_x() as f64 - r.left(), m.client_y() as f64 - r.top()))
+    };
+    let nearest = |app: &App, x: f64| -> Option<usize> {
+        let (px, _, xr, _) = app.data_panel?;
+        let to_px = |v: f64| px.0 + (v - xr.0) / (xr.1 - xr.0) * (px.1 - px.0);
+        app.mixture
+            .components()
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (i, (to_px(c.mean) - x).abs()))
+            .filter(|(_, d)| *d < 40.0)
+            .min_by(|a, b| a.1.partial_cmp(&b.1).unwrap())
+            .map(|(i, _)| i)
+    };
+    let a = app.clone();
+    listen(&canvas, "mousedown", move |e| {
+        if let Some((x, _)) = pos(&e) {
+            let mut app = a.borrow_mut();
+            app.dragging = nearest(&app, x);
+        }
+    });
+    let edit = |app: &Shared, f: &dyn Fn(&mut Vec<crate::experiments::toy1d::Component>)| {
+        let query = {
+            let a = app.borrow();
+            let mut comps = a.mixture.components().to_vec();
+            f(&mut comps);
+            let mut s = a.settings.clone();
+            match crate::experiments::toy1d::Mixture::new(comps) {
+                Ok(m) => s.mixture = m,
+                Err(_) => return,
+            }
+            s.to_query()
+        };
+        LabHandle { app: app.clone() }.apply_settings(&query);
+    };
+    let a = app.clone();
+    listen(&canvas, "mousemove", move |e| {
+        let Some(i) = a.borrow().dragging else { return };
+        let Some((x, _)) = pos(&e) else { return };
+        let Some((px, _, xr, _)) = a.borrow().data_panel else { return };
+        let v = (xr.0 + (x - px.0) / (px.1 - px.0) * (xr.1 - xr.0)).clamp(-7.5, 7.5);
+        edit(&a, &|c| c[i].mean = (v * 100.0).round() / 100.0);
+    });
+    for ev in ["mouseup", "mouseleave"] {
+        let a = app.clone();
+        listen(&canvas, ev, move |_| a.borrow_mut().dragging = None);
+    }
+    let a = app.clone();
+    listen(&canvas, "wheel", move |e| {
+        let Some((x, _)) = pos(&e) else { return };
+        let Some(i) = nearest(&a.borrow(), x) else { return };
+        e.prevent_default();
+        let dy = e.dyn_ref::<web_sys::WheelEvent>().map(|w| w.delta_y()).unwrap_or(0.0);
+        let factor = if dy > 0.0 { 1.0 / 1.1 } else { 1.1 };
+        edit(&a, &|c| c[i].width = (c[i].width * factor).clamp(0.05, 3.0));
+    });
+}
+
+/// Starts the lab: picks the device, reads the URL, binds the controls and starts the loop.
+#[wasm_bindgen]
+pub async fn start() -> Result<LabHandle, JsValue> {
+    install_panic_hook();
+    let search = window().location().search().unwrap_or_default();
+    let (settings, problems) = Settings::from_query(&search);
+    let (device, name, note) = pick_device(settings.device).await;
+    util::log(&format!("difflab: device {name}: {note}"));
+    util::set_text("device", &format!("{} · {note}", name.to_uppercase()));
+    if let Some(e) = document().get_element_by_id("device") {
+        let _ = e.set_attribute("data-device", name);
+    }
+    let mut app = App::new(settings, device, name, note);
+    app.notices = problems;
+    let app: Shared = Rc::new(RefCell::new(app));
+    {
+        let a = app.borrow();
+        write_url(&a.settings);
+        fill_controls(&a.settings);
+    }
+    bind_controls(&app);
+    let resize_app = app.clone();
+    listen(&window(), "resize", move |_| resize_app.borrow_mut().dirty = true);
+    let looping = app.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        loop {
+            app::tick(&looping).await;
+            if panic_message().is_some() {
+                break;
+            }
+            util::next_frame().await;
+        }
+    });
+    Ok(LabHandle { app })
+}

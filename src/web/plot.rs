@@ -1,0 +1,402 @@
+//! A small plotting layer on the 2D canvas, made for a projector: sizes in CSS pixels scaled by
+//! `devicePixelRatio` (text stays sharp on HiDPI screens), axes with round-number ticks, labels
+//! with units, heatmaps drawn from an `ImageData` in one call, lines, bars, points and arrows.
+
+use wasm_bindgen::{Clamped, JsCast, JsValue};
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
+
+/// Colours shared by every plot.
+pub mod colors {
+    pub const INK: &str = "#1d2330";
+    pub const GRID: &str = "rgba(29,35,48,0.10)";
+    pub const EXACT: &str = "#111111";
+    pub const LEARNED: &str = "#d6336c";
+    pub const SDE: &str = "#1c7ed6";
+    pub const ODE: &str = "#e8590c";
+    pub const DATA: &str = "#2b8a3e";
+    pub const PRIOR: &str = "#7048e8";
+}
+
+/// A canvas prepared for drawing one figure.
+pub struct Figure {
+    pub ctx: CanvasRenderingContext2d,
+    pub width: f64,
+    pub height: f64,
+    dpr: f64,
+}
+
+impl Figure {
+    /// Sizes the canvas backing store to its CSS box times `devicePixelRatio` and clears it.
+    pub fn new(canvas: &HtmlCanvasElement) -> Option<Figure> {
+        let dpr = web_sys::window()?.device_pixel_ratio().max(1.0);
+        let rect = canvas.get_bounding_client_rect();
+        let (w, h) = (rect.width().max(50.0), rect.height().max(50.0));
+        let (bw, bh) = ((w * dpr).round() as u32, (h * dpr).round() as u32);
+        if canvas.width() != bw || canvas.height() != bh {
+            canvas.set_width(bw);
+            canvas.set_height(bh);
+        }
+        let ctx: CanvasRenderingContext2d = canvas.get_context("2d").ok()??.dyn_into().ok()?;
+        ctx.set_transform(dpr, 0.0, 0.0, dpr, 0.0, 0.0).ok()?;
+        ctx.clear_rect(0.0, 0.0, w, h);
+        ctx.set_fill_style_str("#ffffff");
+        ctx.fill_rect(0.0, 0.0, w, h);
+        Some(Figure { ctx, width: w, height: h, dpr })
+    }
+
+    /// A panel occupying the given fraction of the figure (x0, y0, x1, y1 in 0..1).
+    pub fn panel(&self, frac: (f64, f64, f64, f64), x: (f64, f64), y: (f64, f64)) -> Panel {
+        let (left, right, top, bottom) = (58.0, 12.0, 30.0, 44.0);
+        let px0 = self.width * frac.0 + left;
+        let px1 = self.width * frac.2 - right;
+        let py0 = self.height * frac.1 + top;
+        let py1 = self.height * frac.3 - bottom;
+        Panel { ctx: self.ctx.clone(), px: (px0, px1.max(px0 + 10.0)), py: (py0, py1.max(py0 + 10.0)), x, y, log_y: false, dpr: self.dpr }
+    }
+
+    /// A message in the middle of the figure (used when there is nothing to show yet).
+    pub fn note(&self, text: &str) {
+        self.ctx.set_fill_style_str("#868e96");
+        self.ctx.set_font("15px system-ui, sans-serif");
+        self.ctx.set_text_align("center");
+        let _ = self.ctx.fill_text(text, self.width / 2.0, self.height / 2.0);
+    }
+}
+
+/// Axes mapping data coordinates to a rectangle of the canvas.
+pub struct Panel {
+    pub ctx: CanvasRenderingContext2d,
+    pub px: (f64, f64),
+    pub py: (f64, f64),
+    pub x: (f64, f64),
+    pub y: (f64, f64),
+    pub log_y: bool,
+    dpr: f64,
+}
+
+/// Round-number ticks covering `[lo, hi]`, about `target` of them.
+pub fn nice_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
+    if !(lo.is_finite() && hi.is_finite()) || hi <= lo {
+        return vec![];
+    }
+    let raw = (hi - lo) / target.max(1) as f64;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0].iter().map(|m| m * mag).find(|s| *s >= raw).unwrap_or(10.0 * mag);
+    let first = (lo / step).ceil() * step;
+    let mut out = Vec::new();
+    let mut v = first;
+    while v <= hi + step * 1e-9 {
+        out.push(if v.abs() < step * 1e-9 { 0.0 } else { v });
+        v += step;
+    }
+    out
+}
+
+fn tick_label(v: f64) -> String {
+    if v == 0.0 {
+        return "0".into();
+    }
+    let a = v.abs();
+    if !(1e-3..1e5).contains(&a) {
+        return format!("{v:.0e}");
+    }
+    let s = format!("{v:.3}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    s.replace('-', "−")
+}
+
+impl Panel {
+    pub fn sx(&self, x: f64) -> f64 {
+        self.px.0 + (x - self.x.0) / (self.x.1 - self.x.0) * (self.px.1 - self.px.0)
+    }
+
+    pub fn sy(&self, y: f64) -> f64 {
+        let (y, y0, y1) = if self.log_y { (y.max(1e-300).log10(), self.y.0.log10(), self.y.1.log10()) } else { (y, self.y.0, self.y.1) };
+        self.py.1 - (y - y0) / (y1 - y0) * (self.py.1 - self.py.0)
+    }
+
+    /// Data x for a canvas x (CSS pixels), for mouse interaction.
+    pub fn data_x(&self, px: f64) -> f64 {
+        self.x.0 + (px - self.px.0) / (self.px.1 - self.px.0) * (self.x.1 - self.x.0)
+    }
+
+    /// Data y for a canvas y (CSS pixels), for mouse interaction (linear axes).
+    pub fn data_y(&self, py: f64) -> f64 {
+        self.y.0 + (self.py.1 - py) / (self.py.1 - self.py.0) * (self.y.1 - self.y.0)
+    }
+
+    fn clip(&self) {
+        self.ctx.save();
+        self.ctx.begin_path();
+        self.ctx.rect(self.px.0, self.py.0, self.px.1 - self.px.0, self.py.1 - self.py.0);
+        self.ctx.clip();
+    }
+
+    /// Grid, axes, tick labels, title and axis labels.
+    pub fn axes(&self, title: &str, xlabel: &str, ylabel: &str) {
+        let c = &self.ctx;
+        c.set_line_width(1.0);
+        c.set_font("12px system-ui, sans-serif");
+        c.set_fill_style_str(colors::INK);
+        c.set_text_align("center");
+        c.set_text_baseline("top");
+        for t in nice_ticks(self.x.0, self.x.1, ((self.px.1 - self.px.0) / 70.0) as usize) {
+            let x = self.sx(t);
+            c.set_stroke_style_str(colors::GRID);
+            c.begin_path();
+            c.move_to(x, self.py.0);
+            c.line_to(x, self.py.1);
+            c.stroke();
+            let _ = c.fill_text(&tick_label(t), x, self.py.1 + 5.0);
+        }
+        c.set_text_align("right");
+        c.set_text_baseline("middle");
+        let yticks: Vec<f64> = if self.log_y {
+            let (a, b) = (self.y.0.log10().ceil() as i32, self.y.1.log10().floor() as i32);
+            (a..=b).map(|e| 10f64.powi(e)).collect()
+        } else {
+            nice_ticks(self.y.0, self.y.1, ((self.py.1 - self.py.0) / 40.0) as usize)
+        };
+        for t in yticks {
+            let y = self.sy(t);
+            c.set_stroke_style_str(colors::GRID);
+            c.begin_path();
+            c.move_to(self.px.0, y);
+            c.line_to(self.px.1, y);
+            c.stroke();
+            let _ = c.fill_text(&tick_label(t), self.px.0 - 5.0, y);
+        }
+        c.set_stroke_style_str(colors::INK);
+        c.stroke_rect(self.px.0, self.py.0, self.px.1 - self.px.0, self.py.1 - self.py.0);
+        c.set_font("600 14px system-ui, sans-serif");
+        c.set_text_align("left");
+        c.set_text_baseline("bottom");
+        let _ = c.fill_text(title, self.px.0, self.py.0 - 8.0);
+        c.set_font("13px system-ui, sans-serif");
+        c.set_text_align("center");
+        c.set_text_baseline("top");
+        let _ = c.fill_text(xlabel, (self.px.0 + self.px.1) / 2.0, self.py.1 + 22.0);
+        c.save();
+        let _ = c.translate(self.px.0 - 44.0, (self.py.0 + self.py.1) / 2.0);
+        let _ = c.rotate(-std::f64::consts::FRAC_PI_2);
+        c.set_text_baseline("middle");
+        let _ = c.fill_text(ylabel, 0.0, 0.0);
+        c.restore();
+    }
+
+    /// A polyline through (xs[i], ys[i]); non-finite points break the line.
+    pub fn line(&self, xs: &[f64], ys: &[f64], color: &str, width: f64, dash: bool) {
+        self.clip();
+        let c = &self.ctx;
+        c.set_stroke_style_str(color);
+        c.set_line_width(width);
+        c.set_line_join("round");
+        if dash {
+            let _ = c.set_line_dash(&js_sys::Array::of2(&JsValue::from(6.0), &JsValue::from(4.0)));
+        }
+        c.begin_path();
+        let mut pen = false;
+        for (&x, &y) in xs.iter().zip(ys) {
+            if x.is_finite() && y.is_finite() {
+                let (sx, sy) = (self.sx(x), self.sy(y).clamp(-1e4, 1e4));
+                if pen { c.line_to(sx, sy) } else { c.move_to(sx, sy) }
+                pen = true;
+            } else {
+                pen = false;
+            }
+        }
+        c.stroke();
+        c.restore();
+    }
+
+    /// Many thin polylines at once (sample paths), in one stroke.
+    pub fn paths(&self, xs: &[f64], paths: &[Vec<f32>], color: &str, width: f64) {
+        self.clip();
+        let c = &self.ctx;
+        c.set_stroke_style_str(color);
+        c.set_line_width(width);
+        c.begin_path();
+        for p in paths {
+            let mut pen = false;
+            for (&x, &y) in xs.iter().zip(p) {
+                if !y.is_finite() {
+                    pen = false;
+                    continue;
+                }
+                let (sx, sy) = (self.sx(x), self.sy(y as f64).clamp(-1e4, 1e4));
+                if pen { c.line_to(sx, sy) } else { c.move_to(sx, sy) }
+                pen = true;
+            }
+        }
+        c.stroke();
+        c.restore();
+    }
+
+    /// Histogram bars: `edges` has one more entry than `heights`.
+    pub fn bars(&self, edges: &[f64], heights: &[f64], fill: &str) {
+        self.clip();
+        let c = &self.ctx;
+        c.set_fill_style_str(fill);
+        for (i, &h) in heights.iter().enumerate() {
+            if h > 0.0 && h.is_finite() {
+                let (x0, x1) = (self.sx(edges[i]), self.sx(edges[i + 1]));
+                let (y0, y1) = (self.sy(h), self.sy(self.y.0.max(if self.log_y { 1e-300 } else { 0.0 })));
+                c.fill_rect(x0, y0, (x1 - x0).max(0.5), y1 - y0);
+            }
+        }
+        c.restore();
+    }
+
+    /// Points (x, y) as small squares.
+    pub fn points(&self, xs: &[f32], ys: &[f32], color: &str, size: f64) {
+        self.clip();
+        self.ctx.set_fill_style_str(color);
+        for (&x, &y) in xs.iter().zip(ys) {
+            if x.is_finite() && y.is_finite() {
+                self.ctx.fill_rect(self.sx(x as f64) - size / 2.0, self.sy(y as f64) - size / 2.0, size, size);
+            }
+        }
+        self.ctx.restore();
+    }
+
+    /// A heatmap of `values` (row-major, `rows` along y from y.0 to y.1, `cols` along x), mapped
+    /// to colours by `color(v) -> [r, g, b]`; drawn as one image, smoothed by the canvas.
+    pub fn heatmap(&self, values: &[f32], cols: usize, rows: usize, color: &dyn Fn(f32) -> [u8; 3]) {
+        if values.len() != cols * rows || cols == 0 || rows == 0 {
+            return;
+        }
+        let mut rgba = vec![0u8; cols * rows * 4];
+        for r in 0..rows {
+            for k in 0..cols {
+                // Image row 0 is the top: the largest y.
+                let v = values[(rows - 1 - r) * cols + k];
+                let [red, green, blue] = color(v);
+                let o = (r * cols + k) * 4;
+                rgba[o..o + 4].copy_from_slice(&[red, green, blue, 255]);
+            }
+        }
+        let Ok(image) = web_sys::ImageData::new_with_u8_clamped_array_and_sh(Clamped(&rgba), cols as u32, rows as u32) else {
+            return;
+        };
+        let Some(doc) = web_sys::window().and_then(|w| w.document()) else { return };
+        let Some(tmp) = doc.create_element("canvas").ok().and_then(|e| e.dyn_into::<HtmlCanvasElement>().ok()) else { return };
+        tmp.set_width(cols as u32);
+        tmp.set_height(rows as u32);
+        let Some(tctx) = tmp.get_context("2d").ok().flatten().and_then(|c| c.dyn_into::<CanvasRenderingContext2d>().ok()) else {
+            return;
+        };
+        let _ = tctx.put_image_data(&image, 0.0, 0.0);
+        self.ctx.set_image_smoothing_enabled(true);
+        let _ = self.ctx.draw_image_with_html_canvas_element_and_dw_and_dh(
+            &tmp,
+            self.px.0,
+            self.py.0,
+            self.px.1 - self.px.0,
+            self.py.1 - self.py.0,
+        );
+    }
+
+    /// An arrow from (x, y) along a direction given in screen pixels.
+    pub fn arrow(&self, x: f64, y: f64, dx_px: f64, dy_px: f64, color: &str) {
+        let (sx, sy) = (self.sx(x), self.sy(y));
+        let (ex, ey) = (sx + dx_px, sy + dy_px);
+        let len = (dx_px * dx_px + dy_px * dy_px).sqrt();
+        if len < 1.0 {
+            return;
+        }
+        let (ux, uy) = (dx_px / len, dy_px / len);
+        let head = (len * 0.35).min(6.0);
+        let c = &self.ctx;
+        c.set_stroke_style_str(color);
+        c.set_fill_style_str(color);
+        c.set_line_width(1.3);
+        c.begin_path();
+        c.move_to(sx, sy);
+        c.line_to(ex, ey);
+        c.stroke();
+        c.begin_path();
+        c.move_to(ex, ey);
+        c.line_to(ex - head * (ux - 0.5 * uy), ey - head * (uy + 0.5 * ux));
+        c.line_to(ex - head * (ux + 0.5 * uy), ey - head * (uy - 0.5 * ux));
+        c.close_path();
+        c.fill();
+    }
+
+    /// A legend in the panel's top-right corner: (label, colour, dashed).
+    pub fn legend(&self, entries: &[(&str, &str, bool)]) {
+        let c = &self.ctx;
+        c.set_font("12px system-ui, sans-serif");
+        let w = entries.iter().map(|(l, _, _)| c.measure_text(l).map(|m| m.width()).unwrap_or(60.0)).fold(0.0, f64::max) + 36.0;
+        let (x0, y0) = (self.px.1 - w - 6.0, self.py.0 + 6.0);
+        c.set_fill_style_str("rgba(255,255,255,0.85)");
+        c.fill_rect(x0, y0, w, 18.0 * entries.len() as f64 + 6.0);
+        for (i, (label, color, dash)) in entries.iter().enumerate() {
+            let y = y0 + 12.0 + 18.0 * i as f64;
+            c.set_stroke_style_str(color);
+            c.set_line_width(2.5);
+            if *dash {
+                let _ = c.set_line_dash(&js_sys::Array::of2(&JsValue::from(5.0), &JsValue::from(3.0)));
+            }
+            c.begin_path();
+            c.move_to(x0 + 6.0, y);
+            c.line_to(x0 + 26.0, y);
+            c.stroke();
+            let _ = c.set_line_dash(&js_sys::Array::new());
+            c.set_fill_style_str(colors::INK);
+            c.set_text_align("left");
+            c.set_text_baseline("middle");
+            let _ = c.fill_text(label, x0 + 31.0, y);
+        }
+    }
+
+    /// Text at the panel's top-left inside corner (a metric readout).
+    pub fn badge(&self, text: &str) {
+        let c = &self.ctx;
+        c.set_font("600 13px system-ui, sans-serif");
+        let w = c.measure_text(text).map(|m| m.width()).unwrap_or(100.0) + 12.0;
+        c.set_fill_style_str("rgba(255,255,255,0.85)");
+        c.fill_rect(self.px.0 + 6.0, self.py.0 + 6.0, w, 20.0);
+        c.set_fill_style_str(colors::INK);
+        c.set_text_align("left");
+        c.set_text_baseline("middle");
+        let _ = c.fill_text(text, self.px.0 + 12.0, self.py.0 + 16.0);
+    }
+
+    /// Backing-store pixels per CSS pixel.
+    pub fn dpr(&self) -> f64 {
+        self.dpr
+    }
+}
+
+/// The perceptually uniform "viridis"-like ramp for densities (v in 0..1).
+pub fn density_color(v: f32) -> [u8; 3] {
+    // Anchor colours of matplotlib's viridis at 0, .25, .5, .75, 1, interpolated linearly.
+    const A: [[f32; 3]; 5] = [[68., 1., 84.], [59., 82., 139.], [33., 145., 140.], [94., 201., 98.], [253., 231., 37.]];
+    let v = if v.is_finite() { v.clamp(0.0, 1.0) } else { 0.0 } * 4.0;
+    let i = (v.floor() as usize).min(3);
+    let f = v - i as f32;
+    let mut out = [0u8; 3];
+    for c in 0..3 {
+        out[c] = (A[i][c] + (A[i + 1][c] - A[i][c]) * f) as u8;
+    }
+    out
+}
+
+/// A light version of the density ramp, so paths drawn over it stay visible.
+pub fn density_color_light(v: f32) -> [u8; 3] {
+    let [r, g, b] = density_color(v);
+    let mix = |c: u8| (c as f32 * 0.55 + 255.0 * 0.45) as u8;
+    [mix(r), mix(g), mix(b)]
+}
+
+/// Blue–white–red diverging ramp for signed fields (v in -1..1).
+pub fn diverging_color(v: f32) -> [u8; 3] {
+    let v = if v.is_finite() { v.clamp(-1.0, 1.0) } else { 0.0 };
+    let (r, g, b) = if v >= 0.0 {
+        (255.0 - 75.0 * v, 255.0 - 200.0 * v, 255.0 - 210.0 * v)
+    } else {
+        let u = -v;
+        (255.0 - 220.0 * u, 255.0 - 150.0 * u, 255.0 - 60.0 * u)
+    };
+    [r as u8, g as u8, b as u8]
+}

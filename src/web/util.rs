@@ -1,0 +1,49 @@
+//! Small bridges to the browser: time, yielding to the event loop, the document.
+
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+pub fn window() -> web_sys::Window {
+    web_sys::window().expect("running in a browser window")
+}
+
+pub fn document() -> web_sys::Document {
+    window().document().expect("window has a document")
+}
+
+/// Milliseconds since page load.
+pub fn now() -> f64 {
+    window().performance().map(|p| p.now()).unwrap_or(0.0)
+}
+
+/// Lets the browser run other tasks (input, drawing) before continuing.
+pub async fn yield_now() {
+    let p = js_sys::Promise::new(&mut |resolve, _| {
+        let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+    });
+    let _ = JsFuture::from(p).await;
+}
+
+/// Waits for the next animation frame (falls back to a timeout when frames are not delivered,
+/// e.g. in a hidden tab, so training continues).
+pub async fn next_frame() {
+    let p = js_sys::Promise::new(&mut |resolve, _| {
+        let _ = window().request_animation_frame(&resolve);
+        let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 100);
+    });
+    let _ = JsFuture::from(p).await;
+}
+
+pub fn element<T: JsCast>(id: &str) -> Option<T> {
+    document().get_element_by_id(id).and_then(|e| e.dyn_into::<T>().ok())
+}
+
+pub fn set_text(id: &str, text: &str) {
+    if let Some(e) = document().get_element_by_id(id) {
+        e.set_text_content(Some(text));
+    }
+}
+
+pub fn log(msg: &str) {
+    web_sys::console::log_1(&JsValue::from_str(msg));
+}

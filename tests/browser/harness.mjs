@@ -1,0 +1,53 @@
+// Shared helpers for the browser tests and benchmarks: launch Debian's Chromium headless
+// (never a downloaded browser) and open the built lab.
+import { chromium } from "playwright-core";
+import { join } from "node:path";
+
+export const LAB_URL = process.env.LAB_URL ?? "http://127.0.0.1:8080/";
+export const ARTIFACTS = process.env.ARTIFACTS ?? join(process.cwd(), "artifacts");
+
+const BASE_FLAGS = [
+  "--no-sandbox",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--disable-dev-shm-usage",
+];
+
+/// webgpu: true adds --enable-unsafe-webgpu, which gives a SwiftShader WebGPU adapter on a
+/// machine without a GPU; without it, requestAdapter() returns null and the lab uses the CPU.
+export async function launch({ webgpu = false } = {}) {
+  // Playwright gives every launch a fresh, empty profile directory of its own.
+  const args = [...BASE_FLAGS];
+  if (webgpu) args.push("--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-angle=swiftshader", "--use-webgpu-adapter=swiftshader");
+  return chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", headless: true, args });
+}
+
+/// Opens the lab with a query string; collects console errors and page errors.
+export async function openLab(browser, query = "", { width = 1400, height = 2400 } = {}) {
+  const page = await browser.newPage({ viewport: { width, height }, deviceScaleFactor: 1 });
+  const errors = [];
+  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await page.goto(LAB_URL + query);
+  await page.evaluate(() => window.lab.ready.then(() => true));
+  return { page, errors };
+}
+
+/// Fraction of non-background pixels of a canvas (0 = blank).
+export async function inkFraction(page, id) {
+  return page.evaluate((id) => {
+    const c = document.getElementById(id);
+    const ctx = c.getContext("2d");
+    const { data } = ctx.getImageData(0, 0, c.width, c.height);
+    let ink = 0;
+    for (let i = 0; i < data.length; i += 4) {
+      if (data[i] < 245 || data[i + 1] < 245 || data[i + 2] < 245) ink++;
+    }
+    return ink / (data.length / 4);
+  }, id);
+}
+
+export const CANVASES = ["c-data", "c-forward", "c-terminal", "c-score", "c-field", "c-reverse", "c-samples", "c-loss", "c-schedule"];

@@ -1,0 +1,158 @@
+// Browser tests of the built lab in headless Chromium (run by `cargo xtask test`).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { launch, openLab, inkFraction, CANVASES, ARTIFACTS } from "./harness.mjs";
+
+mkdirSync(ARTIFACTS, { recursive: true });
+let cpu;
+before(async () => { cpu = await launch(); });
+after(async () => { await cpu?.close(); });
+
+async function waitForViews(page, minStep) {
+  await page.waitForFunction((s) => { const st = window.lab.status(); return st.viewsReady && st.viewsStep >= s; }, minStep, { timeout: 120_000, polling: 200 });
+}
+
+test("without a WebGPU adapter the lab trains on the CPU, says why, and draws every plot", async () => {
+  const { page, errors } = await openLab(cpu, "?play=0");
+  assert.equal(await page.evaluate(() => lab.device), "cpu");
+  const badge = await page.textContent("#device");
+  assert.match(badge, /CPU/);
+  assert.match(badge, /adapter|WebGPU/i, "the page says why it fell back");
+  const r = await page.evaluate(() => lab.train("toy1d", { steps: 300 }));
+  assert.equal(r.steps, 300);
+  assert.ok(Number.isFinite(r.loss) && r.loss > 0, `loss ${r.loss}`);
+  assert.ok(r.ms > 0);
+  await waitForViews(page, 300);
+  await page.waitForTimeout(300);
+  for (const id of CANVASES) {
+    const ink = await inkFraction(page, id);
+    assert.ok(ink > 0.02, `${id} looks blank (${ink})`);
+  }
+  assert.equal(await page.textContent("#stat-steps"), "300");
+  await page.screenshot({ path: join(ARTIFACTS, "toy1d-cpu.png"), fullPage: true });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("after training with defaults on the CPU, 10,000 SDE and 10,000 ODE samples are within W1 0.05 of the mixture", async () => {
+  const { page, errors } = await openLab(cpu, "?play=0");
+  const r = await page.evaluate(() => lab.train("toy1d", { steps: 3000 }));
+  const out = await page.evaluate(async () => {
+    const sde = await lab.sample("toy1d", { n: 10000, sampler: "sde", steps: 200, seed: 1 });
+    const ode = await lab.sample("toy1d", { n: 10000, sampler: "ode", steps: 100, seed: 2 });
+    const exact = await lab.sample("toy1d", { n: 10000, sampler: "sde", steps: 200, seed: 3, score: "exact" });
+    return { sdeShape: sde.shape, sde: lab.w1(sde.data), ode: lab.w1(ode.data), exact: lab.w1(exact.data), isF32: sde.data instanceof Float32Array };
+  });
+  console.log(`trained 3000 steps in ${r.ms.toFixed(0)} ms; W1 SDE ${out.sde.toFixed(4)}, ODE ${out.ode.toFixed(4)}, exact-score SDE ${out.exact.toFixed(4)}`);
+  assert.deepEqual(out.sdeShape, [10000]);
+  assert.ok(out.isF32);
+  assert.ok(out.sde <= 0.05, `SDE W1 ${out.sde}`);
+  assert.ok(out.ode <= 0.05, `ODE W1 ${out.ode}`);
+  assert.ok(out.exact <= 0.05, `exact-score W1 ${out.exact}`);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("with --enable-unsafe-webgpu the lab trains and samples on WebGPU", async () => {
+  const gpu = await launch({ webgpu: true });
+  try {
+    const { page, errors } = await openLab(gpu, "?play=0&steps=20");
+    assert.equal(await page.evaluate(() => lab.device), "webgpu");
+    const r = await page.evaluate(() => lab.train("toy1d", { steps: 20 }));
+    assert.equal(r.steps, 20);
+    assert.ok(Number.isFinite(r.loss), `loss ${r.loss}`);
+    const s = await page.evaluate(async () => { const s = await lab.sample("toy1d", { n: 256, sampler: "ode", steps: 10 }); return { n: s.data.length, finite: s.data.every(Number.isFinite) }; });
+    assert.deepEqual(s, { n: 256, finite: true });
+    await waitForViews(page, 20);
+    await page.waitForTimeout(300);
+    for (const id of CANVASES) assert.ok((await inkFraction(page, id)) > 0.02, `${id} blank on WebGPU`);
+    await page.screenshot({ path: join(ARTIFACTS, "toy1d-webgpu.png"), fullPage: true });
+    assert.deepEqual(errors, []);
+  } finally {
+    await gpu.close();
+  }
+});
+
+test("?device=webgpu without an adapter falls back to the CPU with a message", async () => {
+  const { page, errors } = await openLab(cpu, "?device=webgpu&play=0");
+  assert.equal(await page.evaluate(() => lab.device), "cpu");
+  assert.match(await page.textContent("#device"), /WebGPU was requested/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("bad URL values are reported in the page and replaced by defaults", async () => {
+  const { page, errors } = await openLab(cpu, "?play=0&lr=abc&width=99999&sampler=bogus&steps=-3&mix=1:2&frobnicate=1&t=NaN");
+  const msg = await page.textContent("#messages");
+  for (const key of ["lr=abc", "width=99999", "sampler=bogus", "steps=-3", "mix:", "frobnicate", "t=NaN"]) {
+    assert.ok(msg.includes(key), `message mentions ${key}: ${msg}`);
+  }
+  assert.ok(await page.isVisible("#messages"));
+  const settings = await page.evaluate(() => lab.settings);
+  assert.equal(settings, "play=0", "bad values were replaced by defaults");
+  assert.equal(await page.inputValue("input[name=lr]"), "0.003");
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("the URL round-trips every setting and a changed control updates it", async () => {
+  const q = "?play=0&seed=7&mix=0.3%3A-1%3A0.4%2C0.7%3A2.5%3A0.3&schedule=vp-linear&width=32&lr=0.01&loss=score&sampler=family&a=0.75&steps=150&t=0.2&data=fixed&runs=500";
+  const { page, errors } = await openLab(cpu, q);
+  const settings = await page.evaluate(() => lab.settings);
+  const want = new URLSearchParams(q);
+  const got = new URLSearchParams(settings);
+  for (const [k, v] of want) assert.equal(got.get(k), v, `setting ${k}`);
+  assert.equal(await page.inputValue("select[name=schedule]"), "vp-linear");
+  await page.selectOption("select[name=schedule]", "flow");
+  assert.match(await page.evaluate(() => location.search), /schedule=flow/);
+  await page.fill("input[name=steps]", "80");
+  await page.press("input[name=steps]", "Enter");
+  await page.locator("input[name=steps]").blur();
+  assert.match(await page.evaluate(() => location.search), /steps=80/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("a diverging learning rate stops training with a message, restores weights and shows no NaN", async () => {
+  const { page, errors } = await openLab(cpu, "?play=0&lr=10&loss=score");
+  const outcome = await page.evaluate(() => lab.train("toy1d", { steps: 2000 }).then(() => "resolved", (e) => String(e)));
+  assert.match(outcome, /diverged/i);
+  const st = await page.evaluate(() => lab.status());
+  assert.equal(st.playing, false);
+  assert.match(await page.textContent("#messages"), /diverged/i);
+  const shown = await page.textContent("header");
+  assert.ok(!/NaN|Infinity/.test(shown), `header shows ${shown}`);
+  // The page still works afterwards.
+  await page.evaluate(() => lab.applySettings("play=0&lr=0.003"));
+  const r = await page.evaluate(() => lab.train("toy1d", { steps: 50 }));
+  assert.ok(Number.isFinite(r.loss));
+  assert.deepEqual(errors.filter((e) => !/diverged/i.test(e)), []);
+  await page.close();
+});
+
+test("API misuse is rejected with a clear message", async () => {
+  const { page } = await openLab(cpu, "?play=0");
+  const msgs = await page.evaluate(async () => {
+    const fail = (p) => p.then(() => "resolved", (e) => String(e));
+    return [
+      await fail(lab.train("nope", { steps: 1 })),
+      await fail(lab.train("toy1d", { steps: -5 })),
+      await fail(lab.sample("toy1d", { n: 10, sampler: "magic" })),
+    ];
+  });
+  assert.match(msgs[0], /unknown model/);
+  assert.match(msgs[1], /steps must be/);
+  assert.match(msgs[2], /unknown sampler/);
+  await page.close();
+});
+
+test("a panic shows its message in the page and the console", async () => {
+  const { page, errors } = await openLab(cpu, "?play=0");
+  await page.evaluate(() => lab.handle.panicForTest().catch(() => {}));
+  await page.waitForSelector("#fatal", { state: "visible" });
+  assert.match(await page.textContent("#fatal"), /internal error[\s\S]*deliberate test panic/);
+  assert.ok(errors.some((e) => /deliberate test panic/.test(e)), "console has the panic");
+  await page.close();
+});

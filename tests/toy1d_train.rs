@@ -1,0 +1,143 @@
+//! The trained score network against the exact score, and samples from it against the data.
+
+use burn::prelude::Device;
+use difflab::diffusion::sampler::draw_prior;
+use difflab::diffusion::{Sampler, SamplerKind, Schedule};
+use difflab::experiments::toy1d::{Mixture, PairSource};
+use difflab::train::{ScoreModel, TrainConfig, Trainer, Weighting};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+
+fn trained(config: TrainConfig, steps: u64) -> (ScoreModel, Device) {
+    let device = Device::flex();
+    let mixture = Mixture::default();
+    let mut trainer = Trainer::new(config, Schedule::default(), mixture.variance(), &device);
+    for _ in 0..steps {
+        trainer.step_on(&PairSource::Fresh, &mixture);
+    }
+    (trainer.inference_model(), device)
+}
+
+/// Root-mean-square error of the learned score under p_t, relative to the exact score's RMS.
+fn relative_score_error(model: &ScoreModel, device: &Device, t: f64) -> f64 {
+    let mixture = Mixture::default();
+    let marginal = mixture.marginal(&model.schedule, t);
+    let mut rng = StdRng::seed_from_u64(5);
+    let xs: Vec<f32> = (0..4000).map(|_| marginal.sample(&mut rng) as f32).collect();
+    let learned = pollster::block_on(model.score(&xs, t, device));
+    let (mut err, mut norm) = (0.0, 0.0);
+    for (&x, &l) in xs.iter().zip(&learned) {
+        let e = mixture.score(&model.schedule, t, x as f64);
+        err += (l as f64 - e).powi(2);
+        norm += e * e;
+    }
+    (err / norm).sqrt()
+}
+
+fn sample(model: &ScoreModel, device: &Device, kind: SamplerKind, steps: usize, n: usize) -> Vec<f32> {
+    let mut rng = StdRng::seed_from_u64(9);
+    let mut x = vec![0.0f32; n];
+    draw_prior(&model.schedule, &mut x, &mut rng);
+    let mut score = async |xs: &[f32], t: f64| model.score(xs, t, device).await;
+    pollster::block_on(Sampler { kind, steps }.run(&model.schedule, &mut x, &mut rng, &mut score, |_, _, _| {}));
+    x
+}
+
+#[test]
+fn trained_network_matches_the_exact_score_and_generates_the_mixture() {
+    let (model, device) = trained(TrainConfig::default(), 1000);
+    let errors: Vec<(f64, f64)> =
+        [0.05, 0.2, 0.5, 1.0, 2.0, 4.0].iter().map(|&t| (t, relative_score_error(&model, &device, t))).collect();
+    eprintln!("relative RMS score error by t: {errors:?}");
+    let mixture = Mixture::default();
+    let w1s: Vec<f64> = [(SamplerKind::SDE, 200), (SamplerKind::HeunOde, 100)]
+        .iter()
+        .map(|&(kind, steps)| mixture.wasserstein1(&sample(&model, &device, kind, steps, 10_000)))
+        .collect();
+    eprintln!("W1 (SDE, ODE): {w1s:?}");
+    for (t, rel) in errors {
+        assert!(rel < 0.1, "t = {t}: relative score error {rel}");
+    }
+    for w1 in w1s {
+        assert!(w1 < 0.05, "W1 = {w1}");
+    }
+}
+
+#[test]
+fn an_untrained_network_is_far_from_the_exact_score() {
+    // The error measure above can fail.
+    let (model, device) = trained(TrainConfig::default(), 0);
+    assert!(relative_score_error(&model, &device, 0.2) > 0.5);
+}
+
+#[test]
+fn training_lowers_the_loss_with_both_weightings() {
+    for weighting in [Weighting::Noise, Weighting::Score] {
+        let device = Device::flex();
+        let mixture = Mixture::default();
+        let config = TrainConfig { weighting, ..TrainConfig::default() };
+        let mut trainer = Trainer::new(config, Schedule::default(), mixture.variance(), &device);
+        let mut mean = |trainer: &mut Trainer, n: usize| {
+            let mut sum = 0.0;
+            for _ in 0..n {
+                sum += pollster::block_on(Trainer::read_loss(trainer.step_on(&PairSource::Fresh, &mixture)));
+            }
+            sum / n as f64
+        };
+        let first = mean(&mut trainer, 20);
+        for _ in 0..400 {
+            trainer.step_on(&PairSource::Fresh, &mixture);
+        }
+        let later = mean(&mut trainer, 20);
+        assert!(later < 0.8 * first, "{weighting:?}: loss {first} -> {later}");
+    }
+}
+
+#[test]
+fn a_diverging_learning_rate_is_caught_and_the_last_good_weights_restored() {
+    let device = Device::flex();
+    let mixture = Mixture::default();
+    let mut trainer = Trainer::new(TrainConfig::default(), Schedule::default(), mixture.variance(), &device);
+    for _ in 0..10 {
+        trainer.step_on(&PairSource::Fresh, &mixture);
+    }
+    trainer.mark_good();
+    let good = trainer.inference_model();
+    trainer.config.learning_rate = 1e8;
+    let mut saw_non_finite = false;
+    for _ in 0..50 {
+        let l = pollster::block_on(Trainer::read_loss(trainer.step_on(&PairSource::Fresh, &mixture)));
+        if !l.is_finite() || l > 1e12 {
+            saw_non_finite = true;
+            break;
+        }
+    }
+    assert!(saw_non_finite, "a learning rate of 1e8 should blow the loss up");
+    assert_eq!(trainer.restore_last_good(), Some(10));
+    let xs = [0.5f32, -1.0];
+    let a = pollster::block_on(good.score(&xs, 0.3, &device));
+    let b = pollster::block_on(trainer.inference_model().score(&xs, 0.3, &device));
+    assert_eq!(a, b);
+}
+
+#[test]
+fn weights_round_trip_and_bad_files_are_rejected() {
+    let (model, device) = trained(TrainConfig::default(), 5);
+    let bytes = difflab::weights::encode(&model, 64, 3, 5).unwrap();
+    let (back, header) = difflab::weights::decode(&bytes, &device).unwrap();
+    assert_eq!(header.steps, 5);
+    let xs = [0.1f32, 1.5, -2.0];
+    assert_eq!(pollster::block_on(model.score(&xs, 0.7, &device)), pollster::block_on(back.score(&xs, 0.7, &device)));
+    assert!(difflab::weights::decode(b"hello", &device).is_err());
+    assert!(difflab::weights::decode(&bytes[..bytes.len() / 2], &device).is_err());
+    let mut wrong = bytes.clone();
+    let text = String::from_utf8_lossy(&wrong[12..]).replace("\"width\":64", "\"width\":32");
+    let len = u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize;
+    let header_json = text[..len].to_string();
+    wrong.truncate(12);
+    wrong[8..12].copy_from_slice(&(header_json.len() as u32).to_le_bytes());
+    wrong.extend_from_slice(header_json.as_bytes());
+    wrong.extend_from_slice(&bytes[12 + len..]);
+    let err = difflab::weights::decode(&wrong, &device).unwrap_err();
+    assert!(err.contains("do not fit"), "{err}");
+}
