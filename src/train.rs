@@ -214,6 +214,16 @@ impl Trainer {
         Some(steps)
     }
 
+    /// Replaces the network with loaded weights (`net` must live on [`Trainer::device`]).
+    pub fn install(&mut self, net: ScoreMlp, data_var: f64, steps: u64) {
+        self.model.net = net;
+        self.model.data_var = data_var;
+        self.steps = steps;
+        self.average = None;
+        self.optimizer = AdamConfig::new().init();
+        self.mark_good();
+    }
+
     /// The model for inference: the weight average when there is one, else the current
     /// weights (autodiff stripped).
     pub fn inference_model(&self) -> ScoreModel {

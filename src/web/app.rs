@@ -25,7 +25,7 @@ use super::views;
 pub type Shared = Rc<RefCell<App>>;
 
 /// Particles the page's live reverse runs use (the first `PATHS` are drawn as paths).
-pub const LIVE_SAMPLES: usize = 2000;
+pub const LIVE_SAMPLES: usize = 10_000;
 pub const PATHS: usize = 100;
 /// Grid of the score-field heatmaps: positions × times.
 pub const FIELD_NX: usize = 96;
@@ -243,9 +243,9 @@ impl ExactViews {
 pub enum Chunk {
     /// Nothing ran (no trainer available, or it was replaced meanwhile).
     Idle,
-    Ran { steps: u64, loss: f64 },
+    Ran { steps: u64 },
     /// The loss came back non-finite; the last good weights were restored.
-    Diverged { restored_to: u64 },
+    Diverged,
 }
 
 /// Runs training steps for about `budget_ms` (at most `max_steps`), then reads the loss once.
@@ -287,7 +287,7 @@ pub async fn train_chunk(app: &Shared, max_steps: u64, budget_ms: f64) -> Chunk 
     let outcome = if loss.is_finite() {
         trainer.mark_good();
         a.losses.push((trainer.steps, loss));
-        Chunk::Ran { steps: ran, loss }
+        Chunk::Ran { steps: ran }
     } else {
         let restored_to = trainer.restore_last_good().unwrap_or_else(|| {
             // Diverged before any good step: start again from fresh weights.
@@ -301,7 +301,7 @@ pub async fn train_chunk(app: &Shared, max_steps: u64, budget_ms: f64) -> Chunk 
              from step {restored_to} were restored; lower the learning rate and press Train.",
             a.settings.train.learning_rate
         ));
-        Chunk::Diverged { restored_to }
+        Chunk::Diverged
     };
     a.snapshot = Some(trainer.inference_model());
     a.snapshot_steps = trainer.steps;
@@ -311,15 +311,46 @@ pub async fn train_chunk(app: &Shared, max_steps: u64, budget_ms: f64) -> Chunk 
     outcome
 }
 
-/// Score of the current snapshot (or the exact score) as an async closure for the samplers.
-pub async fn model_score(model: &ScoreModel, device: &Device, xs: &[f32], t: f64, yield_each: bool) -> Vec<f32> {
-    if yield_each {
-        yield_now().await;
+/// How a sampler run evaluates the learned score.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Evaluation {
+    /// One network evaluation per particle and step (what the API uses).
+    Direct,
+    /// The page's live plots: the score of a 1D model is a function of (x, t) alone, so at each
+    /// step the network is evaluated on `TABLE_POINTS` positions spanning the particles and
+    /// interpolated linearly. With 10,000 particles that is 20x less work, which lets the page
+    /// show histograms with little sampling noise while training runs.
+    Tabulated,
+}
+
+/// Positions per step of a tabulated score.
+pub const TABLE_POINTS: usize = 512;
+
+async fn tabulated_score(model: &ScoreModel, device: &Device, xs: &[f32], t: f64) -> Vec<f32> {
+    let lo = xs.iter().cloned().filter(|v| v.is_finite()).fold(f32::INFINITY, f32::min);
+    let hi = xs.iter().cloned().filter(|v| v.is_finite()).fold(f32::NEG_INFINITY, f32::max);
+    if !(lo.is_finite() && hi.is_finite()) {
+        return vec![f32::NAN; xs.len()];
     }
-    model.score(xs, t, device).await
+    let (lo, hi) = (lo - 1e-3, hi.max(lo + 1e-3) + 1e-3);
+    let step = (hi - lo) / (TABLE_POINTS - 1) as f32;
+    let grid: Vec<f32> = (0..TABLE_POINTS).map(|i| lo + step * i as f32).collect();
+    let table = model.score(&grid, t, device).await;
+    xs.iter()
+        .map(|&x| {
+            if !x.is_finite() {
+                return f32::NAN;
+            }
+            let u = ((x - lo) / step).clamp(0.0, (TABLE_POINTS - 1) as f32);
+            let i = (u.floor() as usize).min(TABLE_POINTS - 2);
+            let f = u - i as f32;
+            table[i] * (1.0 - f) + table[i + 1] * f
+        })
+        .collect()
 }
 
 /// Runs `sampler` on `n` prior draws; records the first `paths` particles at every step.
+#[allow(clippy::too_many_arguments)]
 pub async fn run_sampler(
     model: Option<&ScoreModel>,
     mixture: &Mixture,
@@ -329,7 +360,7 @@ pub async fn run_sampler(
     n: usize,
     paths: usize,
     seed: u64,
-    yield_each: bool,
+    evaluation: Evaluation,
 ) -> (Vec<f32>, Vec<Vec<f32>>) {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut x = vec![0.0f32; n];
@@ -342,14 +373,19 @@ pub async fn run_sampler(
     };
     match model {
         Some(m) => {
-            let mut score = async |xs: &[f32], t: f64| model_score(m, device, xs, t, yield_each).await;
+            let mut score = async |xs: &[f32], t: f64| {
+                // Let the page breathe between steps: sampling never freezes it.
+                yield_now().await;
+                match evaluation {
+                    Evaluation::Direct => m.score(xs, t, device).await,
+                    Evaluation::Tabulated => tabulated_score(m, device, xs, t).await,
+                }
+            };
             sampler.run(schedule, &mut x, &mut rng, &mut score, observe).await;
         }
         None => {
             let mut score = async |xs: &[f32], t: f64| {
-                if yield_each {
-                    yield_now().await;
-                }
+                yield_now().await;
                 xs.iter().map(|&v| mixture.score(schedule, t, v as f64) as f32).collect::<Vec<f32>>()
             };
             sampler.run(schedule, &mut x, &mut rng, &mut score, observe).await;
@@ -404,7 +440,7 @@ pub async fn refresh_learned(app: &Shared) {
         LIVE_SAMPLES,
         PATHS,
         seed,
-        true,
+        Evaluation::Tabulated,
     )
     .await;
     let (ode_samples, ode_paths) = run_sampler(
@@ -416,7 +452,7 @@ pub async fn refresh_learned(app: &Shared) {
         LIVE_SAMPLES,
         PATHS,
         seed + 1,
-        true,
+        Evaluation::Tabulated,
     )
     .await;
     let views = LearnedViews {
@@ -491,7 +527,7 @@ pub async fn api_sample(app: &Shared, n: usize, sampler: Sampler, exact: bool, s
     };
     let model = model.ok_or("no network yet")?;
     let which = if exact { None } else { Some(&model) };
-    let (x, _) = run_sampler(which, &mixture, &schedule, &device, sampler, n, 0, seed, true).await;
+    let (x, _) = run_sampler(which, &mixture, &schedule, &device, sampler, n, 0, seed, Evaluation::Direct).await;
     Ok(x)
 }
 

@@ -234,6 +234,25 @@ impl LabHandle {
         wasm_bindgen_futures::future_to_promise(async move { panic!("deliberate test panic") })
     }
 
+    /// Loads weights from bytes (as the file picker does); resolves with a message or rejects.
+    #[wasm_bindgen(js_name = loadWeights)]
+    pub fn load_weights_bytes(&self, bytes: &[u8]) -> Result<String, JsValue> {
+        let r = load_weights(&self.app, bytes, "the given bytes");
+        report(&self.app, r.clone());
+        r.map_err(|e| JsValue::from_str(&e))
+    }
+
+    /// The current weights as a file's bytes (CPU device only).
+    #[wasm_bindgen(js_name = exportWeights)]
+    pub fn export_weights(&self) -> Result<Vec<u8>, JsValue> {
+        let a = self.app.borrow();
+        if a.is_gpu() {
+            return Err(JsValue::from_str("exporting weights needs the CPU device for now"));
+        }
+        let t = a.trainer.as_ref().ok_or_else(|| JsValue::from_str("the trainer is busy"))?;
+        crate::weights::encode(&t.inference_model(), t.config.width, t.config.depth, t.steps).map_err(|e| JsValue::from_str(&e))
+    }
+
     /// Pauses or resumes training in the page loop.
     #[wasm_bindgen(js_name = setPlaying)]
     pub fn set_playing(&self, on: bool) {
@@ -253,6 +272,114 @@ impl LabHandle {
         fill_controls(&a.settings);
         problems
     }
+}
+
+/// Loads a weights file into the lab. Nothing changes unless the whole file is valid.
+fn load_weights(app: &Shared, bytes: &[u8], origin: &str) -> Result<String, String> {
+    let device = app.borrow().device.clone();
+    // Validate completely before touching anything.
+    let (_, header) = crate::weights::decode(bytes, &device).map_err(|e| format!("{origin}: {e}"))?;
+    let mut a = app.borrow_mut();
+    let mut s = a.settings.clone();
+    s.schedule = header.schedule;
+    s.train.width = header.width;
+    s.train.depth = header.depth;
+    a.apply(s);
+    let trainer = a.trainer.as_mut().ok_or("the trainer is busy; try again")?;
+    let (model, _) = crate::weights::decode(bytes, trainer.device()).map_err(|e| format!("{origin}: {e}"))?;
+    trainer.install(model.net, header.data_var, header.steps);
+    let snapshot = trainer.inference_model();
+    a.snapshot = Some(snapshot);
+    a.snapshot_steps = header.steps;
+    a.losses.clear();
+    a.learned_dirty = true;
+    a.dirty = true;
+    write_url(&a.settings);
+    fill_controls(&a.settings);
+    Ok(format!("Loaded weights from {origin}: {}×{} network trained {} steps ({}).", header.depth, header.width, header.steps, header.schedule.label()))
+}
+
+async fn array_buffer(promise: js_sys::Promise) -> Result<Vec<u8>, String> {
+    let buf = wasm_bindgen_futures::JsFuture::from(promise).await.map_err(|e| format!("{e:?}"))?;
+    Ok(js_sys::Uint8Array::new(&buf).to_vec())
+}
+
+async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
+    let resp = wasm_bindgen_futures::JsFuture::from(window().fetch_with_str(url)).await.map_err(|e| format!("could not fetch: {e:?}"))?;
+    let resp: web_sys::Response = resp.dyn_into().map_err(|_| "not a response".to_string())?;
+    if !resp.ok() {
+        return Err(format!("the server answered {}", resp.status()));
+    }
+    array_buffer(resp.array_buffer().map_err(|e| format!("{e:?}"))?).await
+}
+
+fn report(app: &Shared, result: Result<String, String>) {
+    let mut a = app.borrow_mut();
+    match result {
+        Ok(msg) => {
+            a.error = None;
+            a.notices = vec![msg];
+        }
+        Err(e) => a.error = Some(format!("Weights not loaded — {e}. Nothing was changed.")),
+    }
+    a.dirty = true;
+}
+
+fn bind_weights(app: &Shared) {
+    if let Some(input) = element::<web_sys::HtmlInputElement>("weights-file") {
+        let a = app.clone();
+        let inp = input.clone();
+        listen(&input, "change", move |_| {
+            let Some(file) = inp.files().and_then(|f| f.get(0)) else { return };
+            let a = a.clone();
+            let name = file.name();
+            inp.set_value("");
+            wasm_bindgen_futures::spawn_local(async move {
+                let result = match array_buffer(file.array_buffer()).await {
+                    Ok(bytes) => load_weights(&a, &bytes, &name),
+                    Err(e) => Err(format!("{name}: could not read the file ({e})")),
+                };
+                report(&a, result);
+            });
+        });
+    }
+    if let Some(button) = document().get_element_by_id("download-weights") {
+        let a = app.clone();
+        listen(&button, "click", move |_| {
+            let result = {
+                let app = a.borrow();
+                if app.is_gpu() {
+                    Err("downloading weights needs the CPU device for now (open the page with ?device=cpu)".to_string())
+                } else {
+                    match app.trainer.as_ref() {
+                        Some(t) => crate::weights::encode(&t.inference_model(), t.config.width, t.config.depth, t.steps),
+                        None => Err("the trainer is busy; try again".into()),
+                    }
+                }
+            };
+            match result.and_then(|bytes| save_file(&bytes, "toy1d.weights")) {
+                Ok(()) => {}
+                Err(e) => {
+                    a.borrow_mut().error = Some(format!("Weights not downloaded: {e}"));
+                    a.borrow_mut().dirty = true;
+                }
+            }
+        });
+    }
+}
+
+fn save_file(bytes: &[u8], name: &str) -> Result<(), String> {
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+    let opts = web_sys::BlobPropertyBag::new();
+    opts.set_type("application/octet-stream");
+    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &opts).map_err(|e| format!("{e:?}"))?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|e| format!("{e:?}"))?;
+    let a: web_sys::HtmlAnchorElement = document().create_element("a").map_err(|e| format!("{e:?}"))?.dyn_into().map_err(|_| "no anchor")?;
+    a.set_href(&url);
+    a.set_download(name);
+    a.click();
+    let _ = web_sys::Url::revoke_object_url(&url);
+    Ok(())
 }
 
 fn write_url(settings: &Settings) {
@@ -490,6 +617,15 @@ pub async fn start() -> Result<LabHandle, JsValue> {
         fill_controls(&a.settings);
     }
     bind_controls(&app);
+    bind_weights(&app);
+    let url = app.borrow().settings.weights.clone();
+    if let Some(url) = url {
+        let result = match fetch_bytes(&url).await {
+            Ok(bytes) => load_weights(&app, &bytes, &url),
+            Err(e) => Err(format!("{url}: {e}")),
+        };
+        report(&app, result);
+    }
     let resize_app = app.clone();
     listen(&window(), "resize", move |_| resize_app.borrow_mut().dirty = true);
     let looping = app.clone();

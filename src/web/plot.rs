@@ -11,8 +11,6 @@ pub mod colors {
     pub const GRID: &str = "rgba(29,35,48,0.10)";
     pub const EXACT: &str = "#111111";
     pub const LEARNED: &str = "#d6336c";
-    pub const SDE: &str = "#1c7ed6";
-    pub const ODE: &str = "#e8590c";
     pub const DATA: &str = "#2b8a3e";
     pub const PRIOR: &str = "#7048e8";
 }
@@ -22,7 +20,6 @@ pub struct Figure {
     pub ctx: CanvasRenderingContext2d,
     pub width: f64,
     pub height: f64,
-    dpr: f64,
 }
 
 impl Figure {
@@ -41,7 +38,7 @@ impl Figure {
         ctx.clear_rect(0.0, 0.0, w, h);
         ctx.set_fill_style_str("#ffffff");
         ctx.fill_rect(0.0, 0.0, w, h);
-        Some(Figure { ctx, width: w, height: h, dpr })
+        Some(Figure { ctx, width: w, height: h })
     }
 
     /// A panel occupying the given fraction of the figure (x0, y0, x1, y1 in 0..1).
@@ -51,7 +48,7 @@ impl Figure {
         let px1 = self.width * frac.2 - right;
         let py0 = self.height * frac.1 + top;
         let py1 = self.height * frac.3 - bottom;
-        Panel { ctx: self.ctx.clone(), px: (px0, px1.max(px0 + 10.0)), py: (py0, py1.max(py0 + 10.0)), x, y, log_y: false, dpr: self.dpr }
+        Panel { ctx: self.ctx.clone(), px: (px0, px1.max(px0 + 10.0)), py: (py0, py1.max(py0 + 10.0)), x, y, log_y: false }
     }
 
     /// A message in the middle of the figure (used when there is nothing to show yet).
@@ -71,7 +68,6 @@ pub struct Panel {
     pub x: (f64, f64),
     pub y: (f64, f64),
     pub log_y: bool,
-    dpr: f64,
 }
 
 /// Round-number ticks covering `[lo, hi]`, about `target` of them.
@@ -113,16 +109,6 @@ impl Panel {
     pub fn sy(&self, y: f64) -> f64 {
         let (y, y0, y1) = if self.log_y { (y.max(1e-300).log10(), self.y.0.log10(), self.y.1.log10()) } else { (y, self.y.0, self.y.1) };
         self.py.1 - (y - y0) / (y1 - y0) * (self.py.1 - self.py.0)
-    }
-
-    /// Data x for a canvas x (CSS pixels), for mouse interaction.
-    pub fn data_x(&self, px: f64) -> f64 {
-        self.x.0 + (px - self.px.0) / (self.px.1 - self.px.0) * (self.x.1 - self.x.0)
-    }
-
-    /// Data y for a canvas y (CSS pixels), for mouse interaction (linear axes).
-    pub fn data_y(&self, py: f64) -> f64 {
-        self.y.0 + (self.py.1 - py) / (self.py.1 - self.py.0) * (self.y.1 - self.y.0)
     }
 
     fn clip(&self) {
@@ -360,11 +346,6 @@ impl Panel {
         c.set_text_align("left");
         c.set_text_baseline("middle");
         let _ = c.fill_text(text, self.px.0 + 12.0, self.py.0 + 16.0);
-    }
-
-    /// Backing-store pixels per CSS pixel.
-    pub fn dpr(&self) -> f64 {
-        self.dpr
     }
 }
 

@@ -1,0 +1,57 @@
+// In-page benchmarks (run by `cargo xtask bench`): training steps/s on the CPU device (and on
+// WebGPU through SwiftShader, which measures the path, not a GPU), sampling throughput, and the
+// time from navigation to the first drawn plot.
+import { launch, LAB_URL } from "./harness.mjs";
+
+async function measure(webgpu) {
+  const browser = await launch({ webgpu });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1800 } });
+    const t0 = Date.now();
+    await page.goto(LAB_URL + "?play=0&width=128&depth=3&batch=512");
+    await page.evaluate(() => window.lab.ready);
+    // First plot: the forward-process canvas has been drawn (not blank).
+    await page.waitForFunction(() => {
+      const c = document.getElementById("c-forward");
+      if (!c || c.width < 10) return false;
+      const d = c.getContext("2d").getImageData(c.width / 2, c.height / 2, 1, 1).data;
+      return d[0] < 250 || d[1] < 250 || d[2] < 250;
+    }, null, { polling: 20, timeout: 120000 });
+    const firstPlot = Date.now() - t0;
+    const device = await page.evaluate(() => lab.device);
+    const warm = webgpu ? 20 : 50;
+    const n = webgpu ? 40 : 300;
+    await page.evaluate((s) => lab.train("toy1d", { steps: s }), warm);
+    const r = await page.evaluate((s) => lab.train("toy1d", { steps: s }), n);
+    const paths = webgpu ? 1000 : 10000, steps = 100;
+    const s = await page.evaluate(async ({ paths, steps }) => {
+      const t = performance.now();
+      await lab.sample("toy1d", { n: paths, sampler: "sde", steps, seed: 1 });
+      return performance.now() - t;
+    }, { paths, steps });
+    console.log(`bench: in-page (${device}${webgpu ? ", SwiftShader" : ""}) training, MLP 3x128, batch 512: ${(n / (r.ms / 1000)).toFixed(0)} steps/s`);
+    console.log(`bench: in-page (${device}) sampling, reverse SDE: ${((paths * steps) / (s / 1000)).toFixed(0)} path-steps/s (${paths} paths x ${steps} steps)`);
+    console.log(`bench: in-page (${device}) navigation to first drawn plot: ${firstPlot} ms`);
+  } finally {
+    await browser.close();
+  }
+}
+
+await measure(false);
+await measure(true);
+
+// Time to quality with the page's defaults: train until 10,000 SDE samples reach W1 <= 0.05.
+{
+  const browser = await launch();
+  const page = await browser.newPage();
+  await page.goto(LAB_URL + "?play=0");
+  await page.evaluate(() => window.lab.ready);
+  let trainedMs = 0, steps = 0, w1 = Infinity;
+  while (w1 > 0.05 && steps < 10000) {
+    const r = await page.evaluate(() => lab.train("toy1d", { steps: 250 }));
+    trainedMs += r.ms; steps += r.steps;
+    w1 = await page.evaluate(async () => lab.w1((await lab.sample("toy1d", { n: 10000, sampler: "sde", steps: 200, seed: 1 })).data));
+  }
+  console.log(`bench: in-page (cpu) defaults: SDE W1 ${w1.toFixed(4)} after ${steps} steps, ${(trainedMs / 1000).toFixed(1)} s of training`);
+  await browser.close();
+}
