@@ -4,8 +4,8 @@
 pub mod diffusion;
 pub mod experiments;
 pub mod nn;
-pub mod train;
 pub mod settings;
+pub mod train;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;

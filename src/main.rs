@@ -18,13 +18,18 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 
 fn arg(args: &[String], key: &str) -> Option<String> {
-    args.iter().position(|a| a == key).and_then(|i| args.get(i + 1)).cloned()
+    args.iter()
+        .position(|a| a == key)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
 }
 
 fn num<T: std::str::FromStr>(args: &[String], key: &str, default: T) -> Result<T, String> {
     match arg(args, key) {
         None => Ok(default),
-        Some(v) => v.parse().map_err(|_| format!("{key} {v}: not a valid number")),
+        Some(v) => v
+            .parse()
+            .map_err(|_| format!("{key} {v}: not a valid number")),
     }
 }
 
@@ -50,17 +55,30 @@ fn train(args: &[String]) -> Result<(), String> {
     let steps: u64 = num(args, "--steps", 3000)?;
     let out = arg(args, "--out").unwrap_or_else(|| "toy1d.weights".into());
     let device = Device::flex();
-    let mut trainer = Trainer::new(settings.train, settings.schedule, settings.mixture.variance(), &device);
+    let mut trainer = Trainer::new(
+        settings.train,
+        settings.schedule,
+        settings.mixture.variance(),
+        &device,
+    );
     let source = PairSource::Fresh;
     let started = Instant::now();
     for k in 1..=steps {
         let loss = trainer.step_on(&source, &settings.mixture);
         if k % 500 == 0 || k == steps {
             let l = pollster::block_on(Trainer::read_loss(loss));
-            println!("step {k:6}  loss {l:.5}  {:.1} s", started.elapsed().as_secs_f64());
+            println!(
+                "step {k:6}  loss {l:.5}  {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
         }
     }
-    let bytes = difflab::weights::encode(&trainer.inference_model(), settings.train.width, settings.train.depth, trainer.steps)?;
+    let bytes = difflab::weights::encode(
+        &trainer.inference_model(),
+        settings.train.width,
+        settings.train.depth,
+        trainer.steps,
+    )?;
     std::fs::write(&out, bytes).map_err(|e| format!("writing {out}: {e}"))?;
     println!("wrote {out}");
     Ok(())
@@ -81,7 +99,12 @@ fn sample(args: &[String]) -> Result<(), String> {
     };
     let x = sample_model(&model, &device, Sampler { kind, steps }, n, 1);
     let mixture = Mixture::default();
-    eprintln!("{n} samples ({}) from weights trained {} steps; W1 to the default mixture = {:.4}", kind.label(), header.steps, mixture.wasserstein1(&x));
+    eprintln!(
+        "{n} samples ({}) from weights trained {} steps; W1 to the default mixture = {:.4}",
+        kind.label(),
+        header.steps,
+        mixture.wasserstein1(&x)
+    );
     let json = serde_json::to_string(&x).map_err(|e| e.to_string())?;
     match arg(args, "--out") {
         Some(out) => std::fs::write(&out, json).map_err(|e| format!("writing {out}: {e}"))?,
@@ -91,7 +114,13 @@ fn sample(args: &[String]) -> Result<(), String> {
 }
 
 /// Samples `n` points from the learned score with one sampler.
-pub fn sample_model(model: &ScoreModel, device: &Device, sampler: Sampler, n: usize, seed: u64) -> Vec<f32> {
+pub fn sample_model(
+    model: &ScoreModel,
+    device: &Device,
+    sampler: Sampler,
+    n: usize,
+    seed: u64,
+) -> Vec<f32> {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut x = vec![0.0f32; n];
     draw_prior(&model.schedule, &mut x, &mut rng);
@@ -105,7 +134,12 @@ fn bench() -> Result<(), String> {
     let mixture = Mixture::default();
     let settings = Settings::default();
     // The reference network: 3 hidden layers of 128, batch 512.
-    let config = TrainConfig { width: 128, depth: 3, batch: 512, ..TrainConfig::default() };
+    let config = TrainConfig {
+        width: 128,
+        depth: 3,
+        batch: 512,
+        ..TrainConfig::default()
+    };
     let mut trainer = Trainer::new(config, settings.schedule, mixture.variance(), &device);
     let source = PairSource::Fresh;
     for _ in 0..20 {
@@ -119,11 +153,23 @@ fn bench() -> Result<(), String> {
     }
     let _ = pollster::block_on(Trainer::read_loss(last.expect("ran")));
     let secs = started.elapsed().as_secs_f64();
-    println!("bench: native CPU (burn flex) training, MLP 3x128, batch 512: {:.0} steps/s", n as f64 / secs);
+    println!(
+        "bench: native CPU (burn flex) training, MLP 3x128, batch 512: {:.0} steps/s",
+        n as f64 / secs
+    );
     let model = trainer.inference_model();
     let (paths, steps) = (10_000, 100);
     let started = Instant::now();
-    let _ = sample_model(&model, &device, Sampler { kind: SamplerKind::SDE, steps }, paths, 3);
+    let _ = sample_model(
+        &model,
+        &device,
+        Sampler {
+            kind: SamplerKind::SDE,
+            steps,
+        },
+        paths,
+        3,
+    );
     let secs = started.elapsed().as_secs_f64();
     println!(
         "bench: native CPU sampling, reverse SDE with MLP 3x128: {:.0} path-steps/s ({paths} paths x {steps} steps in {secs:.2} s)",

@@ -99,18 +99,40 @@ pub mod limits {
 fn fmt_num(v: f64) -> String {
     // Shortest form that parses back to the same f64.
     let s = format!("{v}");
-    if s.len() <= 12 { s } else { format!("{v:.6e}") }
+    if s.len() <= 12 {
+        s
+    } else {
+        format!("{v:.6e}")
+    }
 }
 
-fn parse_num(key: &str, raw: &str, range: (f64, f64), integer: bool, problems: &mut Vec<String>) -> Option<f64> {
+fn parse_num(
+    key: &str,
+    raw: &str,
+    range: (f64, f64),
+    integer: bool,
+    problems: &mut Vec<String>,
+) -> Option<f64> {
     match raw.trim().parse::<f64>() {
-        Ok(v) if v.is_finite() && v >= range.0 && v <= range.1 && (!integer || v.fract() == 0.0) => Some(v),
+        Ok(v)
+            if v.is_finite() && v >= range.0 && v <= range.1 && (!integer || v.fract() == 0.0) =>
+        {
+            Some(v)
+        }
         Ok(v) if v.is_finite() && (!integer || v.fract() == 0.0) => {
-            problems.push(format!("{key}={raw} is outside {}…{}; using the default", fmt_num(range.0), fmt_num(range.1)));
+            problems.push(format!(
+                "{key}={raw} is outside {}…{}; using the default",
+                fmt_num(range.0),
+                fmt_num(range.1)
+            ));
             None
         }
         _ => {
-            let what = if integer { "a whole number" } else { "a number" };
+            let what = if integer {
+                "a whole number"
+            } else {
+                "a number"
+            };
             problems.push(format!("{key}={raw} is not {what}; using the default"));
             None
         }
@@ -133,7 +155,14 @@ impl Settings {
         mixture
             .components()
             .iter()
-            .map(|c| format!("{}:{}:{}", fmt_round(c.weight), fmt_round(c.mean), fmt_round(c.width)))
+            .map(|c| {
+                format!(
+                    "{}:{}:{}",
+                    fmt_round(c.weight),
+                    fmt_round(c.mean),
+                    fmt_round(c.width)
+                )
+            })
             .collect::<Vec<_>>()
             .join(",")
     }
@@ -144,23 +173,44 @@ impl Settings {
         for part in text.split(',').filter(|p| !p.trim().is_empty()) {
             let f: Vec<&str> = part.split(':').collect();
             if f.len() != 3 {
-                return Err(format!("mixture component '{part}' is not weight:mean:width"));
+                return Err(format!(
+                    "mixture component '{part}' is not weight:mean:width"
+                ));
             }
-            let num = |s: &str| s.trim().parse::<f64>().map_err(|_| format!("'{s}' in mixture component '{part}' is not a number"));
+            let num = |s: &str| {
+                s.trim()
+                    .parse::<f64>()
+                    .map_err(|_| format!("'{s}' in mixture component '{part}' is not a number"))
+            };
             let (w, m, s) = (num(f[0])?, num(f[1])?, num(f[2])?);
             if !(w.is_finite() && w >= 0.0) {
                 return Err(format!("mixture weight {w} must be ≥ 0"));
             }
             if !(m >= limits::MIX_MEAN.0 && m <= limits::MIX_MEAN.1) {
-                return Err(format!("mixture mean {m} is outside {}…{}", limits::MIX_MEAN.0, limits::MIX_MEAN.1));
+                return Err(format!(
+                    "mixture mean {m} is outside {}…{}",
+                    limits::MIX_MEAN.0,
+                    limits::MIX_MEAN.1
+                ));
             }
             if !(s >= limits::MIX_WIDTH.0 && s <= limits::MIX_WIDTH.1) {
-                return Err(format!("mixture width {s} is outside {}…{}", limits::MIX_WIDTH.0, limits::MIX_WIDTH.1));
+                return Err(format!(
+                    "mixture width {s} is outside {}…{}",
+                    limits::MIX_WIDTH.0,
+                    limits::MIX_WIDTH.1
+                ));
             }
-            comps.push(Component { weight: w, mean: m, width: s });
+            comps.push(Component {
+                weight: w,
+                mean: m,
+                width: s,
+            });
         }
         if comps.len() > limits::MIX_COMPONENTS {
-            return Err(format!("a mixture may have at most {} components", limits::MIX_COMPONENTS));
+            return Err(format!(
+                "a mixture may have at most {} components",
+                limits::MIX_COMPONENTS
+            ));
         }
         Mixture::new(comps)
     }
@@ -186,8 +236,16 @@ impl Settings {
         };
         put("model", self.model.clone(), d.model.clone());
         put("seed", self.seed.to_string(), d.seed.to_string());
-        put("mix", Self::mixture_text(&self.mixture), Self::mixture_text(&d.mixture));
-        put("schedule", self.schedule.name().into(), d.schedule.name().into());
+        put(
+            "mix",
+            Self::mixture_text(&self.mixture),
+            Self::mixture_text(&d.mixture),
+        );
+        put(
+            "schedule",
+            self.schedule.name().into(),
+            d.schedule.name().into(),
+        );
         if let Schedule::Ou { d: dd, t_max } = self.schedule {
             put("D", fmt_num(dd), "1".into());
             put("T", fmt_num(t_max), "5".into());
@@ -195,19 +253,60 @@ impl Settings {
             put("D", "1".into(), String::new());
             put("T", "5".into(), String::new());
         }
-        put("data", (if self.data == DataMode::Fixed { "fixed" } else { "fresh" }).into(), "fresh".into());
+        put(
+            "data",
+            (if self.data == DataMode::Fixed {
+                "fixed"
+            } else {
+                "fresh"
+            })
+            .into(),
+            "fresh".into(),
+        );
         put("runs", self.runs.to_string(), d.runs.to_string());
-        put("width", self.train.width.to_string(), d.train.width.to_string());
-        put("depth", self.train.depth.to_string(), d.train.depth.to_string());
-        put("lr", fmt_num(self.train.learning_rate), fmt_num(d.train.learning_rate));
-        put("batch", self.train.batch.to_string(), d.train.batch.to_string());
-        put("loss", weighting_name(self.train.weighting).into(), weighting_name(d.train.weighting).into());
-        put("sampler", sampler_name(self.sampler).into(), sampler_name(d.sampler).into());
+        put(
+            "width",
+            self.train.width.to_string(),
+            d.train.width.to_string(),
+        );
+        put(
+            "depth",
+            self.train.depth.to_string(),
+            d.train.depth.to_string(),
+        );
+        put(
+            "lr",
+            fmt_num(self.train.learning_rate),
+            fmt_num(d.train.learning_rate),
+        );
+        put(
+            "batch",
+            self.train.batch.to_string(),
+            d.train.batch.to_string(),
+        );
+        put(
+            "loss",
+            weighting_name(self.train.weighting).into(),
+            weighting_name(d.train.weighting).into(),
+        );
+        put(
+            "sampler",
+            sampler_name(self.sampler).into(),
+            sampler_name(d.sampler).into(),
+        );
         put("a", fmt_num(self.a), fmt_num(d.a));
         put("steps", self.steps.to_string(), d.steps.to_string());
         put("t", fmt_num(self.t_view), fmt_num(d.t_view));
-        put("score", (if self.exact_score { "exact" } else { "learned" }).into(), "learned".into());
-        put("play", (if self.play { "1" } else { "0" }).into(), "1".into());
+        put(
+            "score",
+            (if self.exact_score { "exact" } else { "learned" }).into(),
+            "learned".into(),
+        );
+        put(
+            "play",
+            (if self.play { "1" } else { "0" }).into(),
+            "1".into(),
+        );
         let dev = |c: DeviceChoice| match c {
             DeviceChoice::Auto => "auto",
             DeviceChoice::Cpu => "cpu",
@@ -222,14 +321,18 @@ impl Settings {
 
     /// The query string (without `?`).
     pub fn to_query(&self) -> String {
-        form_urlencoded::Serializer::new(String::new()).extend_pairs(self.to_pairs()).finish()
+        form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(self.to_pairs())
+            .finish()
     }
 
     /// Parses a query string (with or without `?`). Returns the settings and a message for each
     /// value that was rejected (and replaced by its default).
     pub fn from_query(query: &str) -> (Settings, Vec<String>) {
         let query = query.strip_prefix('?').unwrap_or(query);
-        let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect();
         Self::from_pairs(&pairs)
     }
 
@@ -237,14 +340,24 @@ impl Settings {
     pub fn from_pairs(pairs: &[(String, String)]) -> (Settings, Vec<String>) {
         let mut s = Settings::default();
         let mut problems = Vec::new();
-        let get = |k: &str| pairs.iter().rev().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+        let get = |k: &str| {
+            pairs
+                .iter()
+                .rev()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.as_str())
+        };
         let p = &mut problems;
-        let num = |k: &str, range: (f64, f64), integer: bool, p: &mut Vec<String>| get(k).and_then(|raw| parse_num(k, raw, range, integer, p));
+        let num = |k: &str, range: (f64, f64), integer: bool, p: &mut Vec<String>| {
+            get(k).and_then(|raw| parse_num(k, raw, range, integer, p))
+        };
 
         if let Some(m) = get("model") {
             match m {
                 "toy1d" => s.model = m.into(),
-                other => p.push(format!("model={other} is not available (models: toy1d); showing toy1d")),
+                other => p.push(format!(
+                    "model={other} is not available (models: toy1d); showing toy1d"
+                )),
             }
         }
         if let Some(v) = num("seed", limits::SEED, true, p) {
@@ -258,9 +371,14 @@ impl Settings {
             }
         }
         if let Some(name) = get("schedule") {
-            match Schedule::all_defaults().into_iter().find(|sc| sc.name() == name) {
+            match Schedule::all_defaults()
+                .into_iter()
+                .find(|sc| sc.name() == name)
+            {
                 Some(sc) => s.schedule = sc,
-                None => p.push(format!("schedule={name} is unknown (ou, vp-linear, vp-cosine, flow); using ou")),
+                None => p.push(format!(
+                    "schedule={name} is unknown (ou, vp-linear, vp-cosine, flow); using ou"
+                )),
             }
         }
         if let Schedule::Ou { d, t_max } = &mut s.schedule {
@@ -274,7 +392,9 @@ impl Settings {
         match get("data") {
             None | Some("fresh") => {}
             Some("fixed") => s.data = DataMode::Fixed,
-            Some(other) => p.push(format!("data={other} is neither fresh nor fixed; using fresh")),
+            Some(other) => p.push(format!(
+                "data={other} is neither fresh nor fixed; using fresh"
+            )),
         }
         if let Some(v) = num("runs", limits::RUNS, true, p) {
             s.runs = v as usize;
@@ -295,16 +415,25 @@ impl Settings {
             None => {}
             Some("score") => s.train.weighting = Weighting::Score,
             Some("noise") => s.train.weighting = Weighting::Noise,
-            Some(other) => p.push(format!("loss={other} is neither score nor noise; using the default")),
+            Some(other) => p.push(format!(
+                "loss={other} is neither score nor noise; using the default"
+            )),
         }
         match get("sampler") {
             None => {}
-            Some(name) => match [SamplerChoice::Sde, SamplerChoice::OdeHeun, SamplerChoice::OdeEuler, SamplerChoice::Family]
-                .into_iter()
-                .find(|c| sampler_name(*c) == name)
+            Some(name) => match [
+                SamplerChoice::Sde,
+                SamplerChoice::OdeHeun,
+                SamplerChoice::OdeEuler,
+                SamplerChoice::Family,
+            ]
+            .into_iter()
+            .find(|c| sampler_name(*c) == name)
             {
                 Some(c) => s.sampler = c,
-                None => p.push(format!("sampler={name} is unknown (sde, ode, ode-euler, family); using sde")),
+                None => p.push(format!(
+                    "sampler={name} is unknown (sde, ode, ode-euler, family); using sde"
+                )),
             },
         }
         if let Some(v) = num("a", limits::A, false, p) {
@@ -321,7 +450,9 @@ impl Settings {
         match get("score") {
             None | Some("learned") => {}
             Some("exact") => s.exact_score = true,
-            Some(other) => p.push(format!("score={other} is neither learned nor exact; using learned")),
+            Some(other) => p.push(format!(
+                "score={other} is neither learned nor exact; using learned"
+            )),
         }
         match get("play") {
             None | Some("1") => {}
@@ -332,7 +463,9 @@ impl Settings {
             None | Some("auto") => {}
             Some("cpu") => s.device = DeviceChoice::Cpu,
             Some("webgpu") => s.device = DeviceChoice::WebGpu,
-            Some(other) => p.push(format!("device={other} is unknown (auto, cpu, webgpu); using auto")),
+            Some(other) => p.push(format!(
+                "device={other} is unknown (auto, cpu, webgpu); using auto"
+            )),
         }
         if let Some(w) = get("weights") {
             if !w.is_empty() {
@@ -340,8 +473,8 @@ impl Settings {
             }
         }
         let known = [
-            "model", "seed", "mix", "schedule", "D", "T", "data", "runs", "width", "depth", "lr", "batch", "loss", "sampler", "a", "steps",
-            "t", "score", "play", "device", "weights",
+            "model", "seed", "mix", "schedule", "D", "T", "data", "runs", "width", "depth", "lr",
+            "batch", "loss", "sampler", "a", "steps", "t", "score", "play", "device", "weights",
         ];
         for (k, _) in pairs {
             if !known.contains(&k.as_str()) {

@@ -54,7 +54,15 @@ pub struct TrainConfig {
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        TrainConfig { learning_rate: 3e-3, batch: 512, width: 64, depth: 3, weighting: Weighting::Noise, seed: 1, ema: 0.995 }
+        TrainConfig {
+            learning_rate: 3e-3,
+            batch: 512,
+            width: 64,
+            depth: 3,
+            weighting: Weighting::Noise,
+            seed: 1,
+            ema: 0.995,
+        }
     }
 }
 
@@ -97,8 +105,14 @@ impl ScoreModel {
     /// The learned score `-eps_hat / sigma_t` at every `(xs[i], ts[i])`.
     pub async fn score_at(&self, xs: &[f32], ts: &[f32], device: &Device) -> Vec<f32> {
         let out = self.forward(xs, ts, device);
-        let data = out.into_data_async().await.expect("reading the network output");
-        data.iter::<f32>().zip(ts).map(|(e, &t)| (-(e as f64) / self.schedule.sigma(t as f64)) as f32).collect()
+        let data = out
+            .into_data_async()
+            .await
+            .expect("reading the network output");
+        data.iter::<f32>()
+            .zip(ts)
+            .map(|(e, &t)| (-(e as f64) / self.schedule.sigma(t as f64)) as f32)
+            .collect()
     }
 
     /// The learned score `F_theta(x, t)` at every x, for one time t.
@@ -129,10 +143,19 @@ impl Trainer {
     pub fn new(config: TrainConfig, schedule: Schedule, data_var: f64, device: &Device) -> Self {
         device.seed(config.seed);
         let train_device = device.clone().autodiff();
-        let net = MlpConfig { inputs: 1 + 2 * TIME_FREQS, width: config.width, depth: config.depth, outputs: 1 }
-            .init(&train_device);
+        let net = MlpConfig {
+            inputs: 1 + 2 * TIME_FREQS,
+            width: config.width,
+            depth: config.depth,
+            outputs: 1,
+        }
+        .init(&train_device);
         Trainer {
-            model: ScoreModel { net, schedule, data_var },
+            model: ScoreModel {
+                net,
+                schedule,
+                data_var,
+            },
             config,
             steps: 0,
             device: train_device,
@@ -163,7 +186,11 @@ impl Trainer {
         let per_sample = match self.config.weighting {
             Weighting::Noise => sq,
             Weighting::Score => {
-                let w: Vec<f32> = batch.t.iter().map(|&t| (1.0 / self.model.schedule.sigma(t as f64).powi(2)) as f32).collect();
+                let w: Vec<f32> = batch
+                    .t
+                    .iter()
+                    .map(|&t| (1.0 / self.model.schedule.sigma(t as f64).powi(2)) as f32)
+                    .collect();
                 sq * Tensor::<2>::from_data(TensorData::new(w, [n, 1]), &self.device)
             }
         };
@@ -174,7 +201,10 @@ impl Trainer {
         self.steps += 1;
         if self.config.ema > 0.0 {
             // Warm-up as in TensorFlow's ExponentialMovingAverage: early on, follow the weights.
-            let decay = self.config.ema.min((1.0 + self.steps as f64) / (10.0 + self.steps as f64));
+            let decay = self
+                .config
+                .ema
+                .min((1.0 + self.steps as f64) / (10.0 + self.steps as f64));
             let current = self.model.net.valid();
             self.average = Some(match self.average.take() {
                 Some(avg) => crate::nn::ema::update(avg, &current, decay),
@@ -186,7 +216,12 @@ impl Trainer {
 
     /// Draws a batch from `source` and takes one step.
     pub fn step_on(&mut self, source: &PairSource, mixture: &Mixture) -> Tensor<1> {
-        let batch = source.batch(mixture, &self.model.schedule, self.config.batch, &mut self.rng);
+        let batch = source.batch(
+            mixture,
+            &self.model.schedule,
+            self.config.batch,
+            &mut self.rng,
+        );
         self.step(&batch)
     }
 
@@ -227,7 +262,88 @@ impl Trainer {
     /// The model for inference: the weight average when there is one, else the current
     /// weights (autodiff stripped).
     pub fn inference_model(&self) -> ScoreModel {
-        let net = self.average.clone().unwrap_or_else(|| self.model.net.valid());
-        ScoreModel { net, ..self.model.clone() }
+        let net = self
+            .average
+            .clone()
+            .unwrap_or_else(|| self.model.net.valid());
+        ScoreModel {
+            net,
+            ..self.model.clone()
+        }
+    }
+}
+
+/// The learned score tabulated on a grid of times × positions: one batched network evaluation
+/// instead of one per sampler step, then linear interpolation in x. For a 1D model this is how
+/// the page's live plots afford 10,000 particles per sampler while training runs; the API
+/// evaluates the network directly.
+pub struct ScoreTable {
+    times: Vec<f64>,
+    x_lo: f32,
+    dx: f32,
+    cols: usize,
+    values: Vec<f32>,
+}
+
+impl ScoreTable {
+    /// Evaluates `model` at every `(times[k], x_j)` with `cols` positions from `x_lo` to `x_hi`,
+    /// in blocks of rows; `pause` runs between blocks (the page yields to the browser there).
+    pub async fn build<P: AsyncFnMut()>(
+        model: &ScoreModel,
+        device: &Device,
+        times: &[f64],
+        x: (f32, f32),
+        cols: usize,
+        mut pause: P,
+    ) -> Self {
+        let dx = (x.1 - x.0) / (cols - 1) as f32;
+        let mut values = Vec::with_capacity(times.len() * cols);
+        let xs: Vec<f32> = (0..cols).map(|j| x.0 + dx * j as f32).collect();
+        let per_block = (16_384 / cols).max(1);
+        for block in times.chunks(per_block) {
+            let mut bx = Vec::with_capacity(block.len() * cols);
+            let mut bt = Vec::with_capacity(block.len() * cols);
+            for &t in block {
+                bx.extend_from_slice(&xs);
+                bt.extend(std::iter::repeat_n(t as f32, cols));
+            }
+            values.extend(model.score_at(&bx, &bt, device).await);
+            pause().await;
+        }
+        ScoreTable {
+            times: times.to_vec(),
+            x_lo: x.0,
+            dx,
+            cols,
+            values,
+        }
+    }
+
+    /// The score at time `times[k]` for every x (linear in between, linear extrapolation outside).
+    pub fn at(&self, t: f64, xs: &[f32]) -> Vec<f32> {
+        let k = self
+            .times
+            .iter()
+            .enumerate()
+            .min_by(|a, b| {
+                (a.1 - t)
+                    .abs()
+                    .partial_cmp(&(b.1 - t).abs())
+                    .expect("finite times")
+            })
+            .map(|(k, _)| k)
+            .unwrap_or(0);
+        let row = &self.values[k * self.cols..(k + 1) * self.cols];
+        xs.iter()
+            .map(|&x| {
+                if !x.is_finite() {
+                    return f32::NAN;
+                }
+                let u = (x - self.x_lo) / self.dx;
+                let i = (u.floor().max(0.0) as usize).min(self.cols - 2);
+                let f = u - i as f32;
+                row[i] * (1.0 - f) + row[i + 1] * f
+            })
+            .collect()
     }
 }

@@ -28,10 +28,27 @@ pub struct Header {
 
 /// Serialises a trained score model (its tensors must be readable synchronously, e.g. on the
 /// CPU device or natively).
-pub fn encode(model: &ScoreModel, width: usize, depth: usize, steps: u64) -> Result<Vec<u8>, String> {
-    let header = Header { model: "toy1d".into(), schedule: model.schedule, width, depth, data_var: model.data_var, steps };
+pub fn encode(
+    model: &ScoreModel,
+    width: usize,
+    depth: usize,
+    steps: u64,
+) -> Result<Vec<u8>, String> {
+    let header = Header {
+        model: "toy1d".into(),
+        schedule: model.schedule,
+        width,
+        depth,
+        data_var: model.data_var,
+        steps,
+    };
     let json = serde_json::to_vec(&header).map_err(|e| e.to_string())?;
-    let record = model.net.clone().into_record().into_bytes().map_err(|e| e.to_string())?;
+    let record = model
+        .net
+        .clone()
+        .into_record()
+        .into_bytes()
+        .map_err(|e| e.to_string())?;
     let mut out = Vec::with_capacity(12 + json.len() + record.len());
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&(json.len() as u32).to_le_bytes());
@@ -46,12 +63,21 @@ pub fn header(bytes: &[u8]) -> Result<(Header, usize), String> {
         return Err("not a Diffusion Lab weights file (the first bytes should be DIFFLAB1)".into());
     }
     let len = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes")) as usize;
-    let body = bytes.get(12..12 + len).ok_or("the weights file is truncated (header)")?;
-    let header: Header = serde_json::from_slice(body).map_err(|e| format!("the weights file's header is invalid: {e}"))?;
+    let body = bytes
+        .get(12..12 + len)
+        .ok_or("the weights file is truncated (header)")?;
+    let header: Header = serde_json::from_slice(body)
+        .map_err(|e| format!("the weights file's header is invalid: {e}"))?;
     if header.model != "toy1d" {
-        return Err(format!("these weights are for model '{}', not toy1d", header.model));
+        return Err(format!(
+            "these weights are for model '{}', not toy1d",
+            header.model
+        ));
     }
-    if !(1..=512).contains(&header.width) || !(1..=8).contains(&header.depth) || !(header.data_var > 0.0 && header.data_var.is_finite()) {
+    if !(1..=512).contains(&header.width)
+        || !(1..=8).contains(&header.depth)
+        || !(header.data_var > 0.0 && header.data_var.is_finite())
+    {
         return Err("the weights file describes an impossible network".into());
     }
     Ok((header, 12 + len))
@@ -60,11 +86,25 @@ pub fn header(bytes: &[u8]) -> Result<(Header, usize), String> {
 /// Rebuilds the score model on `device` from a file's bytes.
 pub fn decode(bytes: &[u8], device: &Device) -> Result<(ScoreModel, Header), String> {
     let (header, offset) = header(bytes)?;
-    let record = ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes[offset..].to_vec()))
-        .map_err(|e| format!("the weights file's tensors are unreadable: {e}"))?;
-    let net = MlpConfig { inputs: 1 + 2 * TIME_FREQS, width: header.width, depth: header.depth, outputs: 1 }
-        .init(device)
-        .try_load_record(record)
-        .map_err(|e| format!("the weights do not fit the network they describe: {e}"))?;
-    Ok((ScoreModel { net, schedule: header.schedule, data_var: header.data_var }, header))
+    let record = ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(
+        bytes[offset..].to_vec(),
+    ))
+    .map_err(|e| format!("the weights file's tensors are unreadable: {e}"))?;
+    let net = MlpConfig {
+        inputs: 1 + 2 * TIME_FREQS,
+        width: header.width,
+        depth: header.depth,
+        outputs: 1,
+    }
+    .init(device)
+    .try_load_record(record)
+    .map_err(|e| format!("the weights do not fit the network they describe: {e}"))?;
+    Ok((
+        ScoreModel {
+            net,
+            schedule: header.schedule,
+            data_var: header.data_var,
+        },
+        header,
+    ))
 }

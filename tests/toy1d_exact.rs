@@ -24,11 +24,19 @@ fn schedules_satisfy_their_identities() {
             let h = 1e-5;
             // f = d/dt log alpha, by central differences.
             let fd = (s.alpha(t + h).ln() - s.alpha(t - h).ln()) / (2.0 * h);
-            assert!((fd - s.drift(t)).abs() < 1e-5 * (1.0 + fd.abs()), "{s:?} drift at {t}: {fd} vs {}", s.drift(t));
+            assert!(
+                (fd - s.drift(t)).abs() < 1e-5 * (1.0 + fd.abs()),
+                "{s:?} drift at {t}: {fd} vs {}",
+                s.drift(t)
+            );
             // g^2 = sigma^2 d/dt log(sigma^2/alpha^2) (lecture notes, seed 002).
             let lr = |t: f64| (s.sigma(t).powi(2) / s.alpha(t).powi(2)).ln();
             let g2 = s.sigma(t).powi(2) * (lr(t + h) - lr(t - h)) / (2.0 * h);
-            assert!((g2 - s.diffusion2(t)).abs() < 1e-4 * (1.0 + g2.abs()), "{s:?} g^2 at {t}: {g2} vs {}", s.diffusion2(t));
+            assert!(
+                (g2 - s.diffusion2(t)).abs() < 1e-4 * (1.0 + g2.abs()),
+                "{s:?} g^2 at {t}: {g2} vs {}",
+                s.diffusion2(t)
+            );
             assert!(s.diffusion2(t) > 0.0, "signal-to-noise ratio must decrease");
             // The schedule-specific closed forms.
             match s {
@@ -38,16 +46,24 @@ fn schedules_satisfy_their_identities() {
                     assert!((s.diffusion2(t) - 2.0 * d).abs() < 1e-9, "OU: g^2 = 2D");
                 }
                 Schedule::VpLinear { .. } | Schedule::VpCosine { .. } => {
-                    assert!((s.alpha(t).powi(2) + s.sigma(t).powi(2) - 1.0).abs() < 1e-12, "variance preserving");
+                    assert!(
+                        (s.alpha(t).powi(2) + s.sigma(t).powi(2) - 1.0).abs() < 1e-12,
+                        "variance preserving"
+                    );
                 }
                 Schedule::FlowMatching => {
-                    assert!((s.alpha(t) - (1.0 - t)).abs() < 1e-12 && (s.sigma(t) - t).abs() < 1e-12);
+                    assert!(
+                        (s.alpha(t) - (1.0 - t)).abs() < 1e-12 && (s.sigma(t) - t).abs() < 1e-12
+                    );
                 }
             }
         }
     }
     // The OU process reaches its stationary variance D.
-    let ou = Schedule::Ou { d: 1.7, t_max: 20.0 };
+    let ou = Schedule::Ou {
+        d: 1.7,
+        t_max: 20.0,
+    };
     assert!((ou.sigma(20.0).powi(2) - 1.7).abs() < 1e-9 && ou.prior_var() == 1.7);
 }
 
@@ -61,7 +77,10 @@ fn forward_paths_have_the_exact_marginals() {
         let mut at: Vec<Vec<f32>> = vec![Vec::with_capacity(n); times.len()];
         for _ in 0..n {
             let x0 = mixture.sample(&mut rng);
-            for (k, x) in forward::path(&s, x0, &times, &mut rng).into_iter().enumerate() {
+            for (k, x) in forward::path(&s, x0, &times, &mut rng)
+                .into_iter()
+                .enumerate()
+            {
                 at[k].push(x as f32);
             }
         }
@@ -73,29 +92,50 @@ fn forward_paths_have_the_exact_marginals() {
         }
         // And the check can fail: the t = 0 samples are far from the terminal marginal.
         let far = mixture.marginal(&s, s.t_max()).wasserstein1(&at[0]);
-        assert!(far > 0.5, "{s:?}: W1 between data and p_T should be large, got {far}");
+        assert!(
+            far > 0.5,
+            "{s:?}: W1 between data and p_T should be large, got {far}"
+        );
     }
 }
 
 #[test]
 fn exact_score_is_the_derivative_of_the_exact_log_density() {
     let mixture = Mixture::new(vec![
-        Component { weight: 0.3, mean: -1.5, width: 0.3 },
-        Component { weight: 0.5, mean: 1.0, width: 0.7 },
-        Component { weight: 0.2, mean: 3.0, width: 0.2 },
+        Component {
+            weight: 0.3,
+            mean: -1.5,
+            width: 0.3,
+        },
+        Component {
+            weight: 0.5,
+            mean: 1.0,
+            width: 0.7,
+        },
+        Component {
+            weight: 0.2,
+            mean: 3.0,
+            width: 0.2,
+        },
     ])
     .unwrap();
     for s in schedules() {
         for &t in &[0.0, 0.01, 0.3, 0.9 * s.t_max()] {
             // The density integrates to one.
-            let mass: f64 = (0..40_000).map(|i| mixture.density(&s, t, -20.0 + i as f64 * 1e-3) * 1e-3).sum();
+            let mass: f64 = (0..40_000)
+                .map(|i| mixture.density(&s, t, -20.0 + i as f64 * 1e-3) * 1e-3)
+                .sum();
             assert!((mass - 1.0).abs() < 1e-6, "{s:?} t={t}: mass {mass}");
             for i in 0..60 {
                 let x = -6.0 + 0.2 * i as f64;
                 let h = 1e-5;
-                let fd = (mixture.log_density(&s, t, x + h) - mixture.log_density(&s, t, x - h)) / (2.0 * h);
+                let fd = (mixture.log_density(&s, t, x + h) - mixture.log_density(&s, t, x - h))
+                    / (2.0 * h);
                 let sc = mixture.score(&s, t, x);
-                assert!((fd - sc).abs() < 1e-4 * (1.0 + sc.abs()), "{s:?} t={t} x={x}: {fd} vs {sc}");
+                assert!(
+                    (fd - sc).abs() < 1e-4 * (1.0 + sc.abs()),
+                    "{s:?} t={t} x={x}: {fd} vs {sc}"
+                );
             }
         }
     }
@@ -114,7 +154,11 @@ fn wasserstein_distance_is_zero_for_exact_quantiles_and_detects_shifts() {
             let (mut lo, mut hi) = (-10.0, 10.0);
             for _ in 0..80 {
                 let mid = 0.5 * (lo + hi);
-                if m.cdf(mid) < u { lo = mid } else { hi = mid }
+                if m.cdf(mid) < u {
+                    lo = mid
+                } else {
+                    hi = mid
+                }
             }
             (0.5 * (lo + hi)) as f32
         })
@@ -126,12 +170,23 @@ fn wasserstein_distance_is_zero_for_exact_quantiles_and_detects_shifts() {
     assert!(m.wasserstein1(&[f32::NAN]).is_infinite());
 }
 
-fn exact_sample(s: &Schedule, m: &Mixture, kind: SamplerKind, steps: usize, n: usize, seed: u64) -> Vec<f32> {
+fn exact_sample(
+    s: &Schedule,
+    m: &Mixture,
+    kind: SamplerKind,
+    steps: usize,
+    n: usize,
+    seed: u64,
+) -> Vec<f32> {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut x = vec![0.0f32; n];
     draw_prior(s, &mut x, &mut rng);
     let sampler = Sampler { kind, steps };
-    let mut score = async |xs: &[f32], t: f64| xs.iter().map(|&v| m.score(s, t, v as f64) as f32).collect::<Vec<f32>>();
+    let mut score = async |xs: &[f32], t: f64| {
+        xs.iter()
+            .map(|&v| m.score(s, t, v as f64) as f32)
+            .collect::<Vec<f32>>()
+    };
     pollster::block_on(sampler.run(s, &mut x, &mut rng, &mut score, |_, _, _| {}));
     x
 }
@@ -140,10 +195,19 @@ fn exact_sample(s: &Schedule, m: &Mixture, kind: SamplerKind, steps: usize, n: u
 fn every_sampler_on_the_exact_score_reproduces_the_mixture() {
     let m = Mixture::default();
     let n = 10_000;
-    let kinds = [SamplerKind::SDE, SamplerKind::ODE_EULER, SamplerKind::HeunOde, SamplerKind::EulerMaruyama { a: 0.75 }];
+    let kinds = [
+        SamplerKind::SDE,
+        SamplerKind::ODE_EULER,
+        SamplerKind::HeunOde,
+        SamplerKind::EulerMaruyama { a: 0.75 },
+    ];
     for s in schedules() {
         for kind in kinds {
-            let steps = if kind == SamplerKind::HeunOde { 100 } else { 500 };
+            let steps = if kind == SamplerKind::HeunOde {
+                100
+            } else {
+                500
+            };
             let x = exact_sample(&s, &m, kind, steps, n, 11);
             let w1 = m.wasserstein1(&x);
             // n = 10,000 alone gives W1 ≈ 0.02; discretisation must stay well inside 0.05.
@@ -162,7 +226,13 @@ fn too_few_steps_or_a_wrong_score_are_detected() {
     let mut x = vec![0.0f32; 5000];
     draw_prior(&s, &mut x, &mut rng);
     let mut zero = async |xs: &[f32], _t: f64| vec![0.0f32; xs.len()];
-    pollster::block_on(Sampler { kind: SamplerKind::SDE, steps: 200 }.run(&s, &mut x, &mut rng, &mut zero, |_, _, _| {}));
+    pollster::block_on(
+        Sampler {
+            kind: SamplerKind::SDE,
+            steps: 200,
+        }
+        .run(&s, &mut x, &mut rng, &mut zero, |_, _, _| {}),
+    );
     assert!(m.wasserstein1(&x) > 0.5);
     // Two Euler steps of the ODE are far too coarse.
     let coarse = exact_sample(&s, &m, SamplerKind::ODE_EULER, 2, 5000, 5);

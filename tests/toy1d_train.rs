@@ -4,7 +4,7 @@ use burn::prelude::Device;
 use difflab::diffusion::sampler::draw_prior;
 use difflab::diffusion::{Sampler, SamplerKind, Schedule};
 use difflab::experiments::toy1d::{Mixture, PairSource};
-use difflab::train::{ScoreModel, TrainConfig, Trainer, Weighting};
+use difflab::train::{ScoreModel, ScoreTable, TrainConfig, Trainer, Weighting};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
@@ -23,7 +23,9 @@ fn relative_score_error(model: &ScoreModel, device: &Device, t: f64) -> f64 {
     let mixture = Mixture::default();
     let marginal = mixture.marginal(&model.schedule, t);
     let mut rng = StdRng::seed_from_u64(5);
-    let xs: Vec<f32> = (0..4000).map(|_| marginal.sample(&mut rng) as f32).collect();
+    let xs: Vec<f32> = (0..4000)
+        .map(|_| marginal.sample(&mut rng) as f32)
+        .collect();
     let learned = pollster::block_on(model.score(&xs, t, device));
     let (mut err, mut norm) = (0.0, 0.0);
     for (&x, &l) in xs.iter().zip(&learned) {
@@ -34,20 +36,34 @@ fn relative_score_error(model: &ScoreModel, device: &Device, t: f64) -> f64 {
     (err / norm).sqrt()
 }
 
-fn sample(model: &ScoreModel, device: &Device, kind: SamplerKind, steps: usize, n: usize) -> Vec<f32> {
+fn sample(
+    model: &ScoreModel,
+    device: &Device,
+    kind: SamplerKind,
+    steps: usize,
+    n: usize,
+) -> Vec<f32> {
     let mut rng = StdRng::seed_from_u64(9);
     let mut x = vec![0.0f32; n];
     draw_prior(&model.schedule, &mut x, &mut rng);
     let mut score = async |xs: &[f32], t: f64| model.score(xs, t, device).await;
-    pollster::block_on(Sampler { kind, steps }.run(&model.schedule, &mut x, &mut rng, &mut score, |_, _, _| {}));
+    pollster::block_on(Sampler { kind, steps }.run(
+        &model.schedule,
+        &mut x,
+        &mut rng,
+        &mut score,
+        |_, _, _| {},
+    ));
     x
 }
 
 #[test]
 fn trained_network_matches_the_exact_score_and_generates_the_mixture() {
     let (model, device) = trained(TrainConfig::default(), 3000);
-    let errors: Vec<(f64, f64)> =
-        [0.05, 0.2, 0.5, 1.0, 2.0, 4.0].iter().map(|&t| (t, relative_score_error(&model, &device, t))).collect();
+    let errors: Vec<(f64, f64)> = [0.05, 0.2, 0.5, 1.0, 2.0, 4.0]
+        .iter()
+        .map(|&t| (t, relative_score_error(&model, &device, t)))
+        .collect();
     eprintln!("relative RMS score error by t: {errors:?}");
     let mixture = Mixture::default();
     let w1s: Vec<f64> = [(SamplerKind::SDE, 200), (SamplerKind::HeunOde, 100)]
@@ -55,11 +71,47 @@ fn trained_network_matches_the_exact_score_and_generates_the_mixture() {
         .map(|&(kind, steps)| mixture.wasserstein1(&sample(&model, &device, kind, steps, 10_000)))
         .collect();
     eprintln!("W1 (SDE, ODE): {w1s:?}");
+    // The page's tabulated network (512 positions per sampler time) samples what the network does.
+    let times = difflab::diffusion::sampler::reverse_times(&model.schedule, 200);
+    let table = pollster::block_on(ScoreTable::build(
+        &model,
+        &device,
+        &times,
+        (-15.0, 15.0),
+        512,
+        async || {},
+    ));
+    let mut rng = StdRng::seed_from_u64(9);
+    let mut x = vec![0.0f32; 10_000];
+    draw_prior(&model.schedule, &mut x, &mut rng);
+    let mut score = async |xs: &[f32], t: f64| table.at(t, xs);
+    pollster::block_on(
+        Sampler {
+            kind: SamplerKind::SDE,
+            steps: 200,
+        }
+        .run(&model.schedule, &mut x, &mut rng, &mut score, |_, _, _| {}),
+    );
+    let direct = sample(&model, &device, SamplerKind::SDE, 200, 10_000);
+    let gap: f64 = x
+        .iter()
+        .zip(&direct)
+        .map(|(a, b)| (a - b).abs() as f64)
+        .sum::<f64>()
+        / x.len() as f64;
+    eprintln!("mean |tabulated - direct| per particle: {gap:.2e}");
+    assert!(
+        gap < 1e-3,
+        "tabulated sampling drifts from direct sampling by {gap}"
+    );
     for (t, rel) in errors {
         // Near t = 0 the score is steep (|F| ~ 1/sigma^2) and errors in eps_hat are divided by
         // sigma: measured 0.11 at t = 0.05, 0.09 at 0.2, below 0.07 from t = 0.5 on.
         let bound = if t < 0.3 { 0.15 } else { 0.08 };
-        assert!(rel < bound, "t = {t}: relative score error {rel} (bound {bound})");
+        assert!(
+            rel < bound,
+            "t = {t}: relative score error {rel} (bound {bound})"
+        );
     }
     for w1 in w1s {
         assert!(w1 < 0.05, "W1 = {w1}");
@@ -78,12 +130,17 @@ fn training_lowers_the_loss_with_both_weightings() {
     for weighting in [Weighting::Noise, Weighting::Score] {
         let device = Device::flex();
         let mixture = Mixture::default();
-        let config = TrainConfig { weighting, ..TrainConfig::default() };
+        let config = TrainConfig {
+            weighting,
+            ..TrainConfig::default()
+        };
         let mut trainer = Trainer::new(config, Schedule::default(), mixture.variance(), &device);
         let mut mean = |trainer: &mut Trainer, n: usize| {
             let mut sum = 0.0;
             for _ in 0..n {
-                sum += pollster::block_on(Trainer::read_loss(trainer.step_on(&PairSource::Fresh, &mixture)));
+                sum += pollster::block_on(Trainer::read_loss(
+                    trainer.step_on(&PairSource::Fresh, &mixture),
+                ));
             }
             sum / n as f64
         };
@@ -92,7 +149,10 @@ fn training_lowers_the_loss_with_both_weightings() {
             trainer.step_on(&PairSource::Fresh, &mixture);
         }
         let later = mean(&mut trainer, 20);
-        assert!(later < 0.8 * first, "{weighting:?}: loss {first} -> {later}");
+        assert!(
+            later < 0.8 * first,
+            "{weighting:?}: loss {first} -> {later}"
+        );
     }
 }
 
@@ -100,7 +160,12 @@ fn training_lowers_the_loss_with_both_weightings() {
 fn a_diverging_learning_rate_is_caught_and_the_last_good_weights_restored() {
     let device = Device::flex();
     let mixture = Mixture::default();
-    let mut trainer = Trainer::new(TrainConfig::default(), Schedule::default(), mixture.variance(), &device);
+    let mut trainer = Trainer::new(
+        TrainConfig::default(),
+        Schedule::default(),
+        mixture.variance(),
+        &device,
+    );
     for _ in 0..10 {
         trainer.step_on(&PairSource::Fresh, &mixture);
     }
@@ -109,13 +174,18 @@ fn a_diverging_learning_rate_is_caught_and_the_last_good_weights_restored() {
     trainer.config.learning_rate = 1e8;
     let mut saw_non_finite = false;
     for _ in 0..50 {
-        let l = pollster::block_on(Trainer::read_loss(trainer.step_on(&PairSource::Fresh, &mixture)));
+        let l = pollster::block_on(Trainer::read_loss(
+            trainer.step_on(&PairSource::Fresh, &mixture),
+        ));
         if !l.is_finite() || l > 1e12 {
             saw_non_finite = true;
             break;
         }
     }
-    assert!(saw_non_finite, "a learning rate of 1e8 should blow the loss up");
+    assert!(
+        saw_non_finite,
+        "a learning rate of 1e8 should blow the loss up"
+    );
     assert_eq!(trainer.restore_last_good(), Some(10));
     let xs = [0.5f32, -1.0];
     let a = pollster::block_on(good.score(&xs, 0.3, &device));
@@ -130,7 +200,10 @@ fn weights_round_trip_and_bad_files_are_rejected() {
     let (back, header) = difflab::weights::decode(&bytes, &device).unwrap();
     assert_eq!(header.steps, 5);
     let xs = [0.1f32, 1.5, -2.0];
-    assert_eq!(pollster::block_on(model.score(&xs, 0.7, &device)), pollster::block_on(back.score(&xs, 0.7, &device)));
+    assert_eq!(
+        pollster::block_on(model.score(&xs, 0.7, &device)),
+        pollster::block_on(back.score(&xs, 0.7, &device))
+    );
     assert!(difflab::weights::decode(b"hello", &device).is_err());
     assert!(difflab::weights::decode(&bytes[..bytes.len() / 2], &device).is_err());
     let mut wrong = bytes.clone();

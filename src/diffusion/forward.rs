@@ -14,7 +14,9 @@ pub fn noise(schedule: &Schedule, x0: f64, t: f64, rng: &mut impl Rng) -> (f64, 
 
 /// The uniform time grid `0 = t_0 < ... < t_steps = T` used for forward paths.
 pub fn time_grid(t_end: f64, steps: usize) -> Vec<f64> {
-    (0..=steps).map(|k| t_end * k as f64 / steps as f64).collect()
+    (0..=steps)
+        .map(|k| t_end * k as f64 / steps as f64)
+        .collect()
 }
 
 /// One sample path of the forward process on `times`, started at `x0`.
@@ -29,7 +31,8 @@ pub fn path(schedule: &Schedule, x0: f64, times: &[f64], rng: &mut impl Rng) -> 
     for &t in times {
         if let Some(tp) = prev {
             let ratio = schedule.alpha(t) / schedule.alpha(tp);
-            let var = (schedule.sigma(t).powi(2) - ratio * ratio * schedule.sigma(tp).powi(2)).max(0.0);
+            let var =
+                (schedule.sigma(t).powi(2) - ratio * ratio * schedule.sigma(tp).powi(2)).max(0.0);
             let z: f64 = rng.sample(StandardNormal);
             x = ratio * x + var.sqrt() * z;
         }

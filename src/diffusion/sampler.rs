@@ -39,7 +39,9 @@ impl SamplerKind {
         match self {
             SamplerKind::EulerMaruyama { a } if *a == 1.0 => "reverse SDE (Euler–Maruyama)".into(),
             SamplerKind::EulerMaruyama { a } if *a == 0.5 => "probability-flow ODE (Euler)".into(),
-            SamplerKind::EulerMaruyama { a } => format!("reverse family a = {a:.2} (Euler–Maruyama)"),
+            SamplerKind::EulerMaruyama { a } => {
+                format!("reverse family a = {a:.2} (Euler–Maruyama)")
+            }
             SamplerKind::HeunOde => "probability-flow ODE (Heun)".into(),
         }
     }
@@ -60,7 +62,9 @@ pub struct Sampler {
 /// The time grid of a reverse run: `steps + 1` times from `t_max` down to [`T_MIN`].
 pub fn reverse_times(schedule: &Schedule, steps: usize) -> Vec<f64> {
     let (t0, t1) = (schedule.t_max(), T_MIN);
-    (0..=steps).map(|k| t0 + (t1 - t0) * k as f64 / steps as f64).collect()
+    (0..=steps)
+        .map(|k| t0 + (t1 - t0) * k as f64 / steps as f64)
+        .collect()
 }
 
 /// Fills `x` with draws from the prior `N(0, prior_var)` the reverse process starts from.
@@ -118,9 +122,18 @@ impl Sampler {
                     }
                 }
                 SamplerKind::HeunOde => {
-                    let velocity = |x: f32, s: f32, f: f64, g2: f64| f * x as f64 - 0.5 * g2 * s as f64;
-                    let v0: Vec<f64> = x.iter().zip(&s).map(|(&xi, &si)| velocity(xi, si, f, g2)).collect();
-                    let euler: Vec<f32> = x.iter().zip(&v0).map(|(&xi, &vi)| (xi as f64 - h * vi) as f32).collect();
+                    let velocity =
+                        |x: f32, s: f32, f: f64, g2: f64| f * x as f64 - 0.5 * g2 * s as f64;
+                    let v0: Vec<f64> = x
+                        .iter()
+                        .zip(&s)
+                        .map(|(&xi, &si)| velocity(xi, si, f, g2))
+                        .collect();
+                    let euler: Vec<f32> = x
+                        .iter()
+                        .zip(&v0)
+                        .map(|(&xi, &vi)| (xi as f64 - h * vi) as f32)
+                        .collect();
                     if k + 1 == self.steps {
                         // Last step: plain Euler, as in Karras et al. (2022), avoiding a score
                         // evaluation at the very end of the grid.

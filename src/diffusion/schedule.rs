@@ -147,7 +147,10 @@ impl Schedule {
     pub fn all_defaults() -> [Schedule; 4] {
         [
             Schedule::default(),
-            Schedule::VpLinear { beta_min: 0.1, beta_max: 20.0 },
+            Schedule::VpLinear {
+                beta_min: 0.1,
+                beta_max: 20.0,
+            },
             Schedule::VpCosine { s: 0.008 },
             Schedule::FlowMatching,
         ]

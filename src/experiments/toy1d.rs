@@ -34,8 +34,16 @@ impl Default for Mixture {
     /// The tutorial's data: equal modes at ±2 of width 0.5.
     fn default() -> Self {
         Mixture::new(vec![
-            Component { weight: 0.5, mean: -2.0, width: 0.5 },
-            Component { weight: 0.5, mean: 2.0, width: 0.5 },
+            Component {
+                weight: 0.5,
+                mean: -2.0,
+                width: 0.5,
+            },
+            Component {
+                weight: 0.5,
+                mean: 2.0,
+                width: 0.5,
+            },
         ])
         .expect("default mixture is valid")
     }
@@ -80,7 +88,10 @@ impl Mixture {
     /// Variance of the data distribution.
     pub fn variance(&self) -> f64 {
         let m = self.mean();
-        self.components.iter().map(|c| c.weight * (c.width * c.width + (c.mean - m).powi(2))).sum()
+        self.components
+            .iter()
+            .map(|c| c.weight * (c.width * c.width + (c.mean - m).powi(2)))
+            .sum()
     }
 
     /// One draw from the data distribution.
@@ -107,13 +118,21 @@ impl Mixture {
             components: self
                 .components
                 .iter()
-                .map(|c| Component { weight: c.weight, mean: a * c.mean, width: (a * a * c.width * c.width + s * s).sqrt() })
+                .map(|c| Component {
+                    weight: c.weight,
+                    mean: a * c.mean,
+                    width: (a * a * c.width * c.width + s * s).sqrt(),
+                })
                 .collect(),
         }
     }
 
     /// The components of the marginal `p_t`: (log weight, mean, variance) each.
-    fn marginal_components(&self, schedule: &Schedule, t: f64) -> impl Iterator<Item = (f64, f64, f64)> + '_ {
+    fn marginal_components(
+        &self,
+        schedule: &Schedule,
+        t: f64,
+    ) -> impl Iterator<Item = (f64, f64, f64)> + '_ {
         let (a, s) = (schedule.alpha(t), schedule.sigma(t));
         self.components
             .iter()
@@ -122,7 +141,10 @@ impl Mixture {
 
     /// `log p_t(x)`, the exact log density of the marginal at time t (t = 0 gives the data).
     pub fn log_density(&self, schedule: &Schedule, t: f64, x: f64) -> f64 {
-        log_sum_exp(self.marginal_components(schedule, t).map(|(lw, m, v)| lw + log_normal(x, m, v)))
+        log_sum_exp(
+            self.marginal_components(schedule, t)
+                .map(|(lw, m, v)| lw + log_normal(x, m, v)),
+        )
     }
 
     /// `p_t(x)`.
@@ -135,7 +157,10 @@ impl Mixture {
         // A responsibility-weighted average of the component scores -(x - m)/v,
         // computed with log-sum-exp so it stays finite far in the tails.
         let comps: Vec<(f64, f64, f64)> = self.marginal_components(schedule, t).collect();
-        let logs: Vec<f64> = comps.iter().map(|&(lw, m, v)| lw + log_normal(x, m, v)).collect();
+        let logs: Vec<f64> = comps
+            .iter()
+            .map(|&(lw, m, v)| lw + log_normal(x, m, v))
+            .collect();
         let top = logs.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
         let (mut num, mut den) = (0.0, 0.0);
         for (&(_, m, v), &l) in comps.iter().zip(&logs) {
@@ -157,14 +182,26 @@ impl Mixture {
     pub fn cdf(&self, x: f64) -> f64 {
         self.components
             .iter()
-            .map(|c| c.weight * 0.5 * (1.0 + libm::erf((x - c.mean) / (c.width * std::f64::consts::SQRT_2))))
+            .map(|c| {
+                c.weight
+                    * 0.5
+                    * (1.0 + libm::erf((x - c.mean) / (c.width * std::f64::consts::SQRT_2)))
+            })
             .sum()
     }
 
     /// A range that holds practically all of the data's mass, for plots and integrals.
     pub fn support(&self) -> (f64, f64) {
-        let lo = self.components.iter().map(|c| c.mean - 6.0 * c.width).fold(f64::INFINITY, f64::min);
-        let hi = self.components.iter().map(|c| c.mean + 6.0 * c.width).fold(f64::NEG_INFINITY, f64::max);
+        let lo = self
+            .components
+            .iter()
+            .map(|c| c.mean - 6.0 * c.width)
+            .fold(f64::INFINITY, f64::min);
+        let hi = self
+            .components
+            .iter()
+            .map(|c| c.mean + 6.0 * c.width)
+            .fold(f64::NEG_INFINITY, f64::max);
         (lo, hi)
     }
 
@@ -224,7 +261,11 @@ impl Batch {
     /// The conditional score targets `-(x_t - alpha_t x_0) / sigma_t^2` (eq. 8 with `x_0` for
     /// `E[x_0|x_t]`).
     pub fn score_targets(&self, schedule: &Schedule) -> Vec<f32> {
-        self.eps.iter().zip(&self.t).map(|(&e, &t)| (-(e as f64) / schedule.sigma(t as f64)) as f32).collect()
+        self.eps
+            .iter()
+            .zip(&self.t)
+            .map(|(&e, &t)| (-(e as f64) / schedule.sigma(t as f64)) as f32)
+            .collect()
     }
 }
 
@@ -241,11 +282,19 @@ pub enum PairSource {
 impl PairSource {
     /// `runs` forward paths of the schedule, each observed at `points` uniformly spaced times in
     /// `[T_MIN, t_max]` (one pair per observation).
-    pub fn fixed(mixture: &Mixture, schedule: &Schedule, runs: usize, points: usize, rng: &mut impl Rng) -> Self {
+    pub fn fixed(
+        mixture: &Mixture,
+        schedule: &Schedule,
+        runs: usize,
+        points: usize,
+        rng: &mut impl Rng,
+    ) -> Self {
         let t_max = schedule.t_max();
         let t_min = crate::diffusion::schedule::T_MIN;
         let mut times: Vec<f64> = vec![0.0];
-        times.extend((0..points).map(|k| t_min + (t_max - t_min) * k as f64 / (points.max(2) - 1) as f64));
+        times.extend(
+            (0..points).map(|k| t_min + (t_max - t_min) * k as f64 / (points.max(2) - 1) as f64),
+        );
         let mut pairs = Batch::default();
         for _ in 0..runs {
             let x0 = mixture.sample(rng);
@@ -255,14 +304,22 @@ impl PairSource {
                 pairs.x0.push(x0 as f32);
                 pairs.xt.push(xt as f32);
                 pairs.t.push(t as f32);
-                pairs.eps.push(((xt - schedule.alpha(t) * x0) / schedule.sigma(t)) as f32);
+                pairs
+                    .eps
+                    .push(((xt - schedule.alpha(t) * x0) / schedule.sigma(t)) as f32);
             }
         }
         PairSource::Fixed { pairs }
     }
 
     /// Draws a minibatch of `n` pairs.
-    pub fn batch(&self, mixture: &Mixture, schedule: &Schedule, n: usize, rng: &mut impl Rng) -> Batch {
+    pub fn batch(
+        &self,
+        mixture: &Mixture,
+        schedule: &Schedule,
+        n: usize,
+        rng: &mut impl Rng,
+    ) -> Batch {
         let mut b = Batch {
             x0: Vec::with_capacity(n),
             xt: Vec::with_capacity(n),
@@ -304,7 +361,9 @@ pub fn linspace(lo: f64, hi: f64, n: usize) -> Vec<f64> {
     if n < 2 {
         return vec![lo; n];
     }
-    (0..n).map(|i| lo + (hi - lo) * i as f64 / (n - 1) as f64).collect()
+    (0..n)
+        .map(|i| lo + (hi - lo) * i as f64 / (n - 1) as f64)
+        .collect()
 }
 
 /// A histogram normalised as a density on `bins` equal bins over `[lo, hi]`: returns the bin
@@ -333,7 +392,13 @@ pub fn plot_range(mixture: &Mixture, schedule: &Schedule) -> (f64, f64) {
 
 /// Values of `f(t, x)` on a grid: `rows` times from `t_lo` to `t_hi` (row-major by time) and
 /// `cols` positions from `x_lo` to `x_hi`.
-pub fn grid(t: (f64, f64), x: (f64, f64), rows: usize, cols: usize, f: impl Fn(f64, f64) -> f64) -> Vec<f32> {
+pub fn grid(
+    t: (f64, f64),
+    x: (f64, f64),
+    rows: usize,
+    cols: usize,
+    f: impl Fn(f64, f64) -> f64,
+) -> Vec<f32> {
     let ts = linspace(t.0, t.1, rows);
     let xs = linspace(x.0, x.1, cols);
     let mut out = Vec::with_capacity(rows * cols);

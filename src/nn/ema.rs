@@ -21,7 +21,10 @@ struct Blend {
 
 impl ModuleMapper for Blend {
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        let current = self.current.next().expect("EMA and network have the same parameters");
+        let current = self
+            .current
+            .next()
+            .expect("EMA and network have the same parameters");
         let decay = self.decay;
         param.map(|avg| {
             let shape = avg.shape();
@@ -35,5 +38,8 @@ impl ModuleMapper for Blend {
 pub fn update<M: Module>(average: M, current: &M, decay: f64) -> M {
     let mut collect = Collect(Vec::new());
     current.visit(&mut collect);
-    average.map(&mut Blend { current: collect.0.into_iter(), decay })
+    average.map(&mut Blend {
+        current: collect.0.into_iter(),
+        decay,
+    })
 }

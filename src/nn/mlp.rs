@@ -35,7 +35,11 @@ impl MlpConfig {
             hidden.push(LinearConfig::new(fan_in, self.width).init(device));
             fan_in = self.width;
         }
-        ScoreMlp { hidden, output: LinearConfig::new(fan_in, self.outputs).init(device), activation: SiLU::new() }
+        ScoreMlp {
+            hidden,
+            output: LinearConfig::new(fan_in, self.outputs).init(device),
+            activation: SiLU::new(),
+        }
     }
 }
 

@@ -7,7 +7,11 @@
 pub fn sinusoidal(tau: f32, freqs: usize, max_freq: f32, out: &mut [f32]) {
     debug_assert_eq!(out.len(), 2 * freqs);
     for k in 0..freqs {
-        let w = if freqs > 1 { max_freq.powf(k as f32 / (freqs - 1) as f32) } else { 1.0 };
+        let w = if freqs > 1 {
+            max_freq.powf(k as f32 / (freqs - 1) as f32)
+        } else {
+            1.0
+        };
         out[k] = (w * tau).sin();
         out[freqs + k] = (w * tau).cos();
     }

@@ -17,9 +17,9 @@ use crate::diffusion::schedule::T_MIN;
 use crate::diffusion::{forward, Sampler, SamplerKind, Schedule};
 use crate::experiments::toy1d::{grid, histogram, linspace, plot_range, Mixture, PairSource};
 use crate::settings::{DataMode, SamplerChoice, Settings};
-use crate::train::{ScoreModel, Trainer};
+use crate::train::{ScoreModel, ScoreTable, Trainer};
 
-use super::util::{now, yield_now};
+use super::util::{breathe, now};
 use super::views;
 
 pub type Shared = Rc<RefCell<App>>;
@@ -94,6 +94,8 @@ pub struct App {
     pub learned_dirty: bool,
     pub last_refresh: f64,
     pub refresh_cost: f64,
+    pub last_draw: f64,
+    pub draw_cost: f64,
     pub gpu_steps_per_chunk: u64,
     pub steps_per_sec: f64,
     pub pending: Vec<TrainRequest>,
@@ -103,7 +105,12 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(settings: Settings, device: Device, device_name: &'static str, device_note: String) -> App {
+    pub fn new(
+        settings: Settings,
+        device: Device,
+        device_name: &'static str,
+        device_note: String,
+    ) -> App {
         let mixture = settings.mixture.clone();
         let mut app = App {
             exact: ExactViews::empty(),
@@ -121,6 +128,8 @@ impl App {
             learned_dirty: true,
             last_refresh: -1e9,
             refresh_cost: 0.0,
+            last_draw: -1e9,
+            draw_cost: 0.0,
             gpu_steps_per_chunk: 8,
             steps_per_sec: 0.0,
             pending: Vec::new(),
@@ -144,11 +153,14 @@ impl App {
     /// Rebuilds the data, the pair source and the exact views from the settings.
     pub fn rebuild_data(&mut self) {
         self.mixture = self.settings.mixture.clone();
-        let mut rng = StdRng::seed_from_u64(self.settings.seed.wrapping_mul(0x2545_f491_4f6c_dd1d) ^ 0x5151);
+        let mut rng =
+            StdRng::seed_from_u64(self.settings.seed.wrapping_mul(0x2545_f491_4f6c_dd1d) ^ 0x5151);
         let schedule = self.settings.schedule;
         self.source = Rc::new(match self.settings.data {
             DataMode::Fresh => PairSource::Fresh,
-            DataMode::Fixed => PairSource::fixed(&self.mixture, &schedule, self.settings.runs, 100, &mut rng),
+            DataMode::Fixed => {
+                PairSource::fixed(&self.mixture, &schedule, self.settings.runs, 100, &mut rng)
+            }
         });
         self.exact = ExactViews::compute(&self.mixture, &schedule, &self.source, &mut rng);
         if let Some(t) = self.trainer.as_mut() {
@@ -161,7 +173,12 @@ impl App {
     /// A fresh network (new weights, new optimizer).
     pub fn reset_trainer(&mut self) {
         self.generation += 1;
-        let trainer = Trainer::new(self.settings.train, self.settings.schedule, self.mixture.variance(), &self.device);
+        let trainer = Trainer::new(
+            self.settings.train,
+            self.settings.schedule,
+            self.mixture.variance(),
+            &self.device,
+        );
         self.snapshot = Some(trainer.inference_model());
         self.snapshot_steps = 0;
         self.trainer = Some(trainer);
@@ -175,7 +192,11 @@ impl App {
     pub fn apply(&mut self, new: Settings) {
         let old = std::mem::replace(&mut self.settings, new);
         let s = self.settings.clone();
-        let data_changed = old.mixture != s.mixture || old.schedule != s.schedule || old.data != s.data || old.runs != s.runs || old.seed != s.seed;
+        let data_changed = old.mixture != s.mixture
+            || old.schedule != s.schedule
+            || old.data != s.data
+            || old.runs != s.runs
+            || old.seed != s.seed;
         let net_changed = old.schedule != s.schedule
             || old.train.width != s.train.width
             || old.train.depth != s.train.depth
@@ -212,7 +233,12 @@ impl ExactViews {
         }
     }
 
-    fn compute(mixture: &Mixture, schedule: &Schedule, source: &PairSource, rng: &mut StdRng) -> Self {
+    fn compute(
+        mixture: &Mixture,
+        schedule: &Schedule,
+        source: &PairSource,
+        rng: &mut StdRng,
+    ) -> Self {
         let x_range = plot_range(mixture, schedule);
         let t_max = schedule.t_max();
         let forward_times = forward::time_grid(t_max, 200);
@@ -223,19 +249,40 @@ impl ExactViews {
         let forward_paths = data_x0
             .iter()
             .take(PATHS)
-            .map(|&x0| forward::path(schedule, x0 as f64, &forward_times, rng).into_iter().map(|v| v as f32).collect())
+            .map(|&x0| {
+                forward::path(schedule, x0 as f64, &forward_times, rng)
+                    .into_iter()
+                    .map(|v| v as f32)
+                    .collect()
+            })
             .collect();
         let (nx, nt) = (160, 200);
-        let mut density = grid(x_range, (0.0, t_max), nx, nt, |x, t| mixture.density(schedule, t, x));
+        let mut density = grid(x_range, (0.0, t_max), nx, nt, |x, t| {
+            mixture.density(schedule, t, x)
+        });
         // Scale each time column to its maximum, so the shape stays visible as it spreads.
         for k in 0..nt {
-            let top = (0..nx).map(|r| density[r * nt + k]).fold(0.0f32, f32::max).max(1e-30);
+            let top = (0..nx)
+                .map(|r| density[r * nt + k])
+                .fold(0.0f32, f32::max)
+                .max(1e-30);
             for r in 0..nx {
                 density[r * nt + k] /= top;
             }
         }
-        let score_field = grid(x_range, (T_MIN, t_max), FIELD_NX, FIELD_NT, |x, t| mixture.score(schedule, t, x));
-        ExactViews { x_range, forward_times, forward_paths, density, density_nx: nx, density_nt: nt, score_field, data_x0 }
+        let score_field = grid(x_range, (T_MIN, t_max), FIELD_NX, FIELD_NT, |x, t| {
+            mixture.score(schedule, t, x)
+        });
+        ExactViews {
+            x_range,
+            forward_times,
+            forward_paths,
+            density,
+            density_nx: nx,
+            density_nt: nt,
+            score_field,
+            data_x0,
+        }
     }
 }
 
@@ -243,7 +290,9 @@ impl ExactViews {
 pub enum Chunk {
     /// Nothing ran (no trainer available, or it was replaced meanwhile).
     Idle,
-    Ran { steps: u64 },
+    Ran {
+        steps: u64,
+    },
     /// The loss came back non-finite; the last good weights were restored.
     Diverged,
 }
@@ -252,8 +301,17 @@ pub enum Chunk {
 pub async fn train_chunk(app: &Shared, max_steps: u64, budget_ms: f64) -> Chunk {
     let (mut trainer, source, mixture, gen, gpu, gpu_k) = {
         let mut a = app.borrow_mut();
-        let Some(t) = a.trainer.take() else { return Chunk::Idle };
-        (t, a.source.clone(), a.mixture.clone(), a.generation, a.is_gpu(), a.gpu_steps_per_chunk)
+        let Some(t) = a.trainer.take() else {
+            return Chunk::Idle;
+        };
+        (
+            t,
+            a.source.clone(),
+            a.mixture.clone(),
+            a.generation,
+            a.is_gpu(),
+            a.gpu_steps_per_chunk,
+        )
     };
     let started = now();
     let mut ran = 0u64;
@@ -282,7 +340,11 @@ pub async fn train_chunk(app: &Shared, max_steps: u64, budget_ms: f64) -> Chunk 
     }
     if ran > 0 {
         let rate = ran as f64 / (elapsed / 1000.0).max(1e-6);
-        a.steps_per_sec = if a.steps_per_sec == 0.0 { rate } else { 0.8 * a.steps_per_sec + 0.2 * rate };
+        a.steps_per_sec = if a.steps_per_sec == 0.0 {
+            rate
+        } else {
+            0.8 * a.steps_per_sec + 0.2 * rate
+        };
     }
     let outcome = if loss.is_finite() {
         trainer.mark_good();
@@ -291,7 +353,12 @@ pub async fn train_chunk(app: &Shared, max_steps: u64, budget_ms: f64) -> Chunk 
     } else {
         let restored_to = trainer.restore_last_good().unwrap_or_else(|| {
             // Diverged before any good step: start again from fresh weights.
-            trainer = Trainer::new(a.settings.train, a.settings.schedule, a.mixture.variance(), &a.device);
+            trainer = Trainer::new(
+                a.settings.train,
+                a.settings.schedule,
+                a.mixture.variance(),
+                &a.device,
+            );
             0
         });
         a.playing = false;
@@ -312,42 +379,15 @@ pub async fn train_chunk(app: &Shared, max_steps: u64, budget_ms: f64) -> Chunk 
 }
 
 /// How a sampler run evaluates the learned score.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Evaluation {
+pub enum Evaluation<'a> {
     /// One network evaluation per particle and step (what the API uses).
     Direct,
-    /// The page's live plots: the score of a 1D model is a function of (x, t) alone, so at each
-    /// step the network is evaluated on `TABLE_POINTS` positions spanning the particles and
-    /// interpolated linearly. With 10,000 particles that is 20x less work, which lets the page
-    /// show histograms with little sampling noise while training runs.
-    Tabulated,
+    /// A table of the network on the sampler's time grid (the page's live plots).
+    Table(&'a ScoreTable),
 }
 
-/// Positions per step of a tabulated score.
+/// Positions per time of the live plots' score table.
 pub const TABLE_POINTS: usize = 512;
-
-async fn tabulated_score(model: &ScoreModel, device: &Device, xs: &[f32], t: f64) -> Vec<f32> {
-    let lo = xs.iter().cloned().filter(|v| v.is_finite()).fold(f32::INFINITY, f32::min);
-    let hi = xs.iter().cloned().filter(|v| v.is_finite()).fold(f32::NEG_INFINITY, f32::max);
-    if !(lo.is_finite() && hi.is_finite()) {
-        return vec![f32::NAN; xs.len()];
-    }
-    let (lo, hi) = (lo - 1e-3, hi.max(lo + 1e-3) + 1e-3);
-    let step = (hi - lo) / (TABLE_POINTS - 1) as f32;
-    let grid: Vec<f32> = (0..TABLE_POINTS).map(|i| lo + step * i as f32).collect();
-    let table = model.score(&grid, t, device).await;
-    xs.iter()
-        .map(|&x| {
-            if !x.is_finite() {
-                return f32::NAN;
-            }
-            let u = ((x - lo) / step).clamp(0.0, (TABLE_POINTS - 1) as f32);
-            let i = (u.floor() as usize).min(TABLE_POINTS - 2);
-            let f = u - i as f32;
-            table[i] * (1.0 - f) + table[i + 1] * f
-        })
-        .collect()
-}
 
 /// Runs `sampler` on `n` prior draws; records the first `paths` particles at every step.
 #[allow(clippy::too_many_arguments)]
@@ -360,7 +400,7 @@ pub async fn run_sampler(
     n: usize,
     paths: usize,
     seed: u64,
-    evaluation: Evaluation,
+    evaluation: Evaluation<'_>,
 ) -> (Vec<f32>, Vec<Vec<f32>>) {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut x = vec![0.0f32; n];
@@ -375,20 +415,26 @@ pub async fn run_sampler(
         Some(m) => {
             let mut score = async |xs: &[f32], t: f64| {
                 // Let the page breathe between steps: sampling never freezes it.
-                yield_now().await;
+                breathe().await;
                 match evaluation {
                     Evaluation::Direct => m.score(xs, t, device).await,
-                    Evaluation::Tabulated => tabulated_score(m, device, xs, t).await,
+                    Evaluation::Table(table) => table.at(t, xs),
                 }
             };
-            sampler.run(schedule, &mut x, &mut rng, &mut score, observe).await;
+            sampler
+                .run(schedule, &mut x, &mut rng, &mut score, observe)
+                .await;
         }
         None => {
             let mut score = async |xs: &[f32], t: f64| {
-                yield_now().await;
-                xs.iter().map(|&v| mixture.score(schedule, t, v as f64) as f32).collect::<Vec<f32>>()
+                breathe().await;
+                xs.iter()
+                    .map(|&v| mixture.score(schedule, t, v as f64) as f32)
+                    .collect::<Vec<f32>>()
             };
-            sampler.run(schedule, &mut x, &mut rng, &mut score, observe).await;
+            sampler
+                .run(schedule, &mut x, &mut rng, &mut score, observe)
+                .await;
         }
     }
     (x, recorded)
@@ -399,7 +445,15 @@ pub async fn refresh_learned(app: &Shared) {
     let (model, settings, mixture, device, gen, steps, x_range) = {
         let a = app.borrow();
         let Some(m) = a.snapshot.clone() else { return };
-        (m, a.settings.clone(), a.mixture.clone(), a.device.clone(), a.generation, a.snapshot_steps, a.exact.x_range)
+        (
+            m,
+            a.settings.clone(),
+            a.mixture.clone(),
+            a.device.clone(),
+            a.generation,
+            a.snapshot_steps,
+            a.exact.x_range,
+        )
     };
     let started = now();
     let schedule = settings.schedule;
@@ -429,18 +483,41 @@ pub async fn refresh_learned(app: &Shared) {
         SamplerChoice::OdeEuler => SamplerKind::ODE_EULER,
         _ => SamplerKind::HeunOde,
     };
-    let which = if settings.exact_score { None } else { Some(&model) };
+    let which = if settings.exact_score {
+        None
+    } else {
+        Some(&model)
+    };
     let seed = settings.seed ^ 0xabcdef;
+    // Both samplers step on the same time grid: one table of the network serves them.
+    let times = reverse_times(&schedule, settings.steps);
+    let span = x_range.1 - x_range.0;
+    let table_range = (
+        (x_range.0 - 0.5 * span) as f32,
+        (x_range.1 + 0.5 * span) as f32,
+    );
+    let table = ScoreTable::build(
+        &model,
+        &device,
+        &times,
+        table_range,
+        TABLE_POINTS,
+        async || breathe().await,
+    )
+    .await;
     let (sde_samples, sde_paths) = run_sampler(
         which,
         &mixture,
         &schedule,
         &device,
-        Sampler { kind: sde_kind, steps: settings.steps },
+        Sampler {
+            kind: sde_kind,
+            steps: settings.steps,
+        },
         LIVE_SAMPLES,
         PATHS,
         seed,
-        Evaluation::Tabulated,
+        Evaluation::Table(&table),
     )
     .await;
     let (ode_samples, ode_paths) = run_sampler(
@@ -448,11 +525,14 @@ pub async fn refresh_learned(app: &Shared) {
         &mixture,
         &schedule,
         &device,
-        Sampler { kind: ode_kind, steps: settings.steps },
+        Sampler {
+            kind: ode_kind,
+            steps: settings.steps,
+        },
         LIVE_SAMPLES,
         PATHS,
         seed + 1,
-        Evaluation::Tabulated,
+        Evaluation::Table(&table),
     )
     .await;
     let views = LearnedViews {
@@ -505,29 +585,63 @@ pub async fn tick(app: &Shared) {
     }
     let due = {
         let a = app.borrow();
-        let interval = (5.0 * a.refresh_cost).max(if a.playing { 1500.0 } else { 200.0 });
+        let busy = a.playing || !a.pending.is_empty();
+        let interval = (5.0 * a.refresh_cost).max(if busy { 1500.0 } else { 200.0 });
         a.learned_dirty && now() - a.last_refresh > interval
     };
     if due {
         app.borrow_mut().learned_dirty = false;
         refresh_learned(app).await;
     }
-    let dirty = std::mem::replace(&mut app.borrow_mut().dirty, false);
-    if dirty {
-        views::draw_all(&mut app.borrow_mut());
+    // Redraw what changed; while training, at most every 250 ms and at most a fifth of the
+    // time (drawing every plot costs tens of milliseconds that training would otherwise get).
+    let mut a = app.borrow_mut();
+    let busy = a.playing || !a.pending.is_empty();
+    if a.dirty && (!busy || now() - a.last_draw > (4.0 * a.draw_cost).max(250.0)) {
+        a.dirty = false;
+        let started = now();
+        views::draw_all(&mut a);
+        a.last_draw = now();
+        a.draw_cost = a.last_draw - started;
     }
 }
 
 /// Samples for the JS API: `n` draws with the chosen sampler (network or exact score).
-pub async fn api_sample(app: &Shared, n: usize, sampler: Sampler, exact: bool, seed: u64) -> Result<Vec<f32>, String> {
+pub async fn api_sample(
+    app: &Shared,
+    n: usize,
+    sampler: Sampler,
+    exact: bool,
+    seed: u64,
+) -> Result<Vec<f32>, String> {
     let (model, mixture, schedule, device) = {
         let a = app.borrow();
-        let model = a.trainer.as_ref().map(|t| t.inference_model()).or_else(|| a.snapshot.clone());
-        (model, a.mixture.clone(), a.settings.schedule, a.device.clone())
+        let model = a
+            .trainer
+            .as_ref()
+            .map(|t| t.inference_model())
+            .or_else(|| a.snapshot.clone());
+        (
+            model,
+            a.mixture.clone(),
+            a.settings.schedule,
+            a.device.clone(),
+        )
     };
     let model = model.ok_or("no network yet")?;
     let which = if exact { None } else { Some(&model) };
-    let (x, _) = run_sampler(which, &mixture, &schedule, &device, sampler, n, 0, seed, Evaluation::Direct).await;
+    let (x, _) = run_sampler(
+        which,
+        &mixture,
+        &schedule,
+        &device,
+        sampler,
+        n,
+        0,
+        seed,
+        Evaluation::Direct,
+    )
+    .await;
     Ok(x)
 }
 

@@ -33,7 +33,10 @@ fn install_panic_hook() {
         let msg = info.to_string();
         web_sys::console::error_1(&JsValue::from_str(&format!("difflab panicked: {msg}")));
         PANIC.with(|p| *p.borrow_mut() = Some(msg.clone()));
-        if let Some(el) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("fatal")) {
+        if let Some(el) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.get_element_by_id("fatal"))
+        {
             el.set_text_content(Some(&format!(
                 "The lab stopped because of an internal error:\n{msg}\n\nReload the page to start again (your settings are in the URL)."
             )));
@@ -54,12 +57,16 @@ async fn webgpu_adapter() -> Result<(), String> {
         .ok()
         .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
         .ok_or("navigator.gpu.requestAdapter is missing")?;
-    let promise = request.call0(&gpu).map_err(|e| format!("requestAdapter failed: {e:?}"))?;
+    let promise = request
+        .call0(&gpu)
+        .map_err(|e| format!("requestAdapter failed: {e:?}"))?;
     let adapter = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::from(promise))
         .await
         .map_err(|e| format!("requestAdapter failed: {e:?}"))?;
     if adapter.is_null() || adapter.is_undefined() {
-        return Err("the browser offers WebGPU but gave no adapter (GPU blocklisted or disabled)".into());
+        return Err(
+            "the browser offers WebGPU but gave no adapter (GPU blocklisted or disabled)".into(),
+        );
     }
     Ok(())
 }
@@ -70,7 +77,13 @@ async fn pick_device(choice: DeviceChoice) -> (Device, &'static str, String) {
     }
     let why = match webgpu_adapter().await {
         Ok(()) => match Device::wgpu_options().init_async().await {
-            Ok(device) => return (device, "webgpu", "training on the GPU through WebGPU".into()),
+            Ok(device) => {
+                return (
+                    device,
+                    "webgpu",
+                    "training on the GPU through WebGPU".into(),
+                )
+            }
             Err(e) => format!("WebGPU failed to start ({e})"),
         },
         Err(why) => why,
@@ -90,25 +103,33 @@ pub struct LabHandle {
 }
 
 fn opt_f64(opts: &JsValue, key: &str) -> Option<f64> {
-    js_sys::Reflect::get(opts, &JsValue::from_str(key)).ok().and_then(|v| v.as_f64())
+    js_sys::Reflect::get(opts, &JsValue::from_str(key))
+        .ok()
+        .and_then(|v| v.as_f64())
 }
 
 fn opt_str(opts: &JsValue, key: &str) -> Option<String> {
-    js_sys::Reflect::get(opts, &JsValue::from_str(key)).ok().and_then(|v| v.as_string())
+    js_sys::Reflect::get(opts, &JsValue::from_str(key))
+        .ok()
+        .and_then(|v| v.as_string())
 }
 
 fn check_model(model: &str) -> Result<(), JsValue> {
     if model == "toy1d" {
         Ok(())
     } else {
-        Err(JsValue::from_str(&format!("unknown model '{model}' (available: toy1d)")))
+        Err(JsValue::from_str(&format!(
+            "unknown model '{model}' (available: toy1d)"
+        )))
     }
 }
 
 fn count(opts: &JsValue, key: &str, default: f64, max: f64) -> Result<u64, JsValue> {
     let v = opt_f64(opts, key).unwrap_or(default);
     if !(v.is_finite() && v >= 1.0 && v <= max && v.fract() == 0.0) {
-        return Err(JsValue::from_str(&format!("{key} must be a whole number from 1 to {max}, got {v}")));
+        return Err(JsValue::from_str(&format!(
+            "{key} must be a whole number from 1 to {max}, got {v}"
+        )));
     }
     Ok(v as u64)
 }
@@ -142,7 +163,9 @@ impl LabHandle {
             let started = now();
             let before = app.borrow().trainer.as_ref().map(|t| t.steps).unwrap_or(0);
             app.borrow_mut().error = None;
-            app.borrow_mut().pending.push(TrainRequest { remaining: steps });
+            app.borrow_mut()
+                .pending
+                .push(TrainRequest { remaining: steps });
             // The page loop runs the steps (between frames); wait until this request is done.
             loop {
                 util::next_frame().await;
@@ -161,7 +184,9 @@ impl LabHandle {
             let total = a.trainer.as_ref().map(|t| t.steps).unwrap_or(0);
             let loss = a.losses.last().map(|(_, l)| *l).unwrap_or(f64::NAN);
             let out = js_sys::Object::new();
-            let set = |k: &str, v: f64| js_sys::Reflect::set(&out, &JsValue::from_str(k), &JsValue::from_f64(v));
+            let set = |k: &str, v: f64| {
+                js_sys::Reflect::set(&out, &JsValue::from_str(k), &JsValue::from_f64(v))
+            };
             set("steps", total.saturating_sub(before) as f64)?;
             set("totalSteps", total as f64)?;
             set("loss", loss)?;
@@ -186,18 +211,38 @@ impl LabHandle {
                 "ode-euler" => SamplerKind::ODE_EULER,
                 "family" if (0.5..=5.0).contains(&a) => SamplerKind::EulerMaruyama { a },
                 "family" => return Err(JsValue::from_str("a must be between 0.5 and 5")),
-                other => return Err(JsValue::from_str(&format!("unknown sampler '{other}' (sde, ode, ode-euler, family)"))),
+                other => {
+                    return Err(JsValue::from_str(&format!(
+                        "unknown sampler '{other}' (sde, ode, ode-euler, family)"
+                    )))
+                }
             };
             let exact = match opt_str(&opts, "score").as_deref().unwrap_or("learned") {
                 "learned" => false,
                 "exact" => true,
-                other => return Err(JsValue::from_str(&format!("score must be learned or exact, got '{other}'"))),
+                other => {
+                    return Err(JsValue::from_str(&format!(
+                        "score must be learned or exact, got '{other}'"
+                    )))
+                }
             };
-            let seed = opt_f64(&opts, "seed").map(|s| s as u64).unwrap_or_else(|| (now() * 1000.0) as u64);
-            let data = app::api_sample(&app, n, Sampler { kind, steps }, exact, seed).await.map_err(|e| JsValue::from_str(&e))?;
+            let seed = opt_f64(&opts, "seed")
+                .map(|s| s as u64)
+                .unwrap_or_else(|| (now() * 1000.0) as u64);
+            let data = app::api_sample(&app, n, Sampler { kind, steps }, exact, seed)
+                .await
+                .map_err(|e| JsValue::from_str(&e))?;
             let out = js_sys::Object::new();
-            js_sys::Reflect::set(&out, &JsValue::from_str("data"), &js_sys::Float32Array::from(&data[..]))?;
-            js_sys::Reflect::set(&out, &JsValue::from_str("shape"), &js_sys::Array::of1(&JsValue::from_f64(n as f64)))?;
+            js_sys::Reflect::set(
+                &out,
+                &JsValue::from_str("data"),
+                &js_sys::Float32Array::from(&data[..]),
+            )?;
+            js_sys::Reflect::set(
+                &out,
+                &JsValue::from_str("shape"),
+                &js_sys::Array::of1(&JsValue::from_f64(n as f64)),
+            )?;
             Ok(out.into())
         })
     }
@@ -214,13 +259,33 @@ impl LabHandle {
         let set = |k: &str, v: JsValue| {
             let _ = js_sys::Reflect::set(&out, &JsValue::from_str(k), &v);
         };
-        set("steps", JsValue::from_f64(a.trainer.as_ref().map(|t| t.steps).unwrap_or(a.snapshot_steps) as f64));
+        set(
+            "steps",
+            JsValue::from_f64(
+                a.trainer
+                    .as_ref()
+                    .map(|t| t.steps)
+                    .unwrap_or(a.snapshot_steps) as f64,
+            ),
+        );
         set("playing", JsValue::from_bool(a.playing));
-        set("loss", JsValue::from_f64(a.losses.last().map(|(_, l)| *l).unwrap_or(f64::NAN)));
-        set("error", a.error.clone().map(JsValue::from).unwrap_or(JsValue::NULL));
+        set(
+            "loss",
+            JsValue::from_f64(a.losses.last().map(|(_, l)| *l).unwrap_or(f64::NAN)),
+        );
+        set(
+            "error",
+            a.error.clone().map(JsValue::from).unwrap_or(JsValue::NULL),
+        );
         set("notices", JsValue::from_str(&a.notices.join("\n")));
         set("viewsReady", JsValue::from_bool(a.learned.is_some()));
-        set("viewsStep", JsValue::from_f64(a.learned.as_ref().map(|l| l.steps as f64).unwrap_or(-1.0)));
+        set("refreshMs", JsValue::from_f64(a.refresh_cost));
+        set("drawMs", JsValue::from_f64(a.draw_cost));
+        set("stepsPerSec", JsValue::from_f64(a.steps_per_sec));
+        set(
+            "viewsStep",
+            JsValue::from_f64(a.learned.as_ref().map(|l| l.steps as f64).unwrap_or(-1.0)),
+        );
         if let Some(l) = &a.learned {
             set("sdeW1", JsValue::from_f64(l.sde_w1));
             set("odeW1", JsValue::from_f64(l.ode_w1));
@@ -247,10 +312,21 @@ impl LabHandle {
     pub fn export_weights(&self) -> Result<Vec<u8>, JsValue> {
         let a = self.app.borrow();
         if a.is_gpu() {
-            return Err(JsValue::from_str("exporting weights needs the CPU device for now"));
+            return Err(JsValue::from_str(
+                "exporting weights needs the CPU device for now",
+            ));
         }
-        let t = a.trainer.as_ref().ok_or_else(|| JsValue::from_str("the trainer is busy"))?;
-        crate::weights::encode(&t.inference_model(), t.config.width, t.config.depth, t.steps).map_err(|e| JsValue::from_str(&e))
+        let t = a
+            .trainer
+            .as_ref()
+            .ok_or_else(|| JsValue::from_str("the trainer is busy"))?;
+        crate::weights::encode(
+            &t.inference_model(),
+            t.config.width,
+            t.config.depth,
+            t.steps,
+        )
+        .map_err(|e| JsValue::from_str(&e))
     }
 
     /// Pauses or resumes training in the page loop.
@@ -278,7 +354,8 @@ impl LabHandle {
 fn load_weights(app: &Shared, bytes: &[u8], origin: &str) -> Result<String, String> {
     let device = app.borrow().device.clone();
     // Validate completely before touching anything.
-    let (_, header) = crate::weights::decode(bytes, &device).map_err(|e| format!("{origin}: {e}"))?;
+    let (_, header) =
+        crate::weights::decode(bytes, &device).map_err(|e| format!("{origin}: {e}"))?;
     let mut a = app.borrow_mut();
     let mut s = a.settings.clone();
     s.schedule = header.schedule;
@@ -286,7 +363,8 @@ fn load_weights(app: &Shared, bytes: &[u8], origin: &str) -> Result<String, Stri
     s.train.depth = header.depth;
     a.apply(s);
     let trainer = a.trainer.as_mut().ok_or("the trainer is busy; try again")?;
-    let (model, _) = crate::weights::decode(bytes, trainer.device()).map_err(|e| format!("{origin}: {e}"))?;
+    let (model, _) =
+        crate::weights::decode(bytes, trainer.device()).map_err(|e| format!("{origin}: {e}"))?;
     trainer.install(model.net, header.data_var, header.steps);
     let snapshot = trainer.inference_model();
     a.snapshot = Some(snapshot);
@@ -296,16 +374,26 @@ fn load_weights(app: &Shared, bytes: &[u8], origin: &str) -> Result<String, Stri
     a.dirty = true;
     write_url(&a.settings);
     fill_controls(&a.settings);
-    Ok(format!("Loaded weights from {origin}: {}×{} network trained {} steps ({}).", header.depth, header.width, header.steps, header.schedule.label()))
+    Ok(format!(
+        "Loaded weights from {origin}: {}×{} network trained {} steps ({}).",
+        header.depth,
+        header.width,
+        header.steps,
+        header.schedule.label()
+    ))
 }
 
 async fn array_buffer(promise: js_sys::Promise) -> Result<Vec<u8>, String> {
-    let buf = wasm_bindgen_futures::JsFuture::from(promise).await.map_err(|e| format!("{e:?}"))?;
+    let buf = wasm_bindgen_futures::JsFuture::from(promise)
+        .await
+        .map_err(|e| format!("{e:?}"))?;
     Ok(js_sys::Uint8Array::new(&buf).to_vec())
 }
 
 async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
-    let resp = wasm_bindgen_futures::JsFuture::from(window().fetch_with_str(url)).await.map_err(|e| format!("could not fetch: {e:?}"))?;
+    let resp = wasm_bindgen_futures::JsFuture::from(window().fetch_with_str(url))
+        .await
+        .map_err(|e| format!("could not fetch: {e:?}"))?;
     let resp: web_sys::Response = resp.dyn_into().map_err(|_| "not a response".to_string())?;
     if !resp.ok() {
         return Err(format!("the server answered {}", resp.status()));
@@ -330,7 +418,9 @@ fn bind_weights(app: &Shared) {
         let a = app.clone();
         let inp = input.clone();
         listen(&input, "change", move |_| {
-            let Some(file) = inp.files().and_then(|f| f.get(0)) else { return };
+            let Some(file) = inp.files().and_then(|f| f.get(0)) else {
+                return;
+            };
             let a = a.clone();
             let name = file.name();
             inp.set_value("");
@@ -352,7 +442,12 @@ fn bind_weights(app: &Shared) {
                     Err("downloading weights needs the CPU device for now (open the page with ?device=cpu)".to_string())
                 } else {
                     match app.trainer.as_ref() {
-                        Some(t) => crate::weights::encode(&t.inference_model(), t.config.width, t.config.depth, t.steps),
+                        Some(t) => crate::weights::encode(
+                            &t.inference_model(),
+                            t.config.width,
+                            t.config.depth,
+                            t.steps,
+                        ),
                         None => Err("the trainer is busy; try again".into()),
                     }
                 }
@@ -372,9 +467,14 @@ fn save_file(bytes: &[u8], name: &str) -> Result<(), String> {
     let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
     let opts = web_sys::BlobPropertyBag::new();
     opts.set_type("application/octet-stream");
-    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &opts).map_err(|e| format!("{e:?}"))?;
+    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &opts)
+        .map_err(|e| format!("{e:?}"))?;
     let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|e| format!("{e:?}"))?;
-    let a: web_sys::HtmlAnchorElement = document().create_element("a").map_err(|e| format!("{e:?}"))?.dyn_into().map_err(|_| "no anchor")?;
+    let a: web_sys::HtmlAnchorElement = document()
+        .create_element("a")
+        .map_err(|e| format!("{e:?}"))?
+        .dyn_into()
+        .map_err(|_| "no anchor")?;
     a.set_href(&url);
     a.set_download(name);
     a.click();
@@ -386,7 +486,11 @@ fn write_url(settings: &Settings) {
     let q = settings.to_query();
     let loc = window().location();
     let path = loc.pathname().unwrap_or_default();
-    let url = if q.is_empty() { path } else { format!("{path}?{q}") };
+    let url = if q.is_empty() {
+        path
+    } else {
+        format!("{path}?{q}")
+    };
     if let Ok(h) = window().history() {
         let _ = h.replace_state_with_url(&JsValue::NULL, "", Some(&url));
     }
@@ -397,7 +501,10 @@ fn controls() -> Vec<web_sys::Element> {
     let mut out = Vec::new();
     if let Ok(list) = document().query_selector_all("#controls [name]") {
         for i in 0..list.length() {
-            if let Some(e) = list.get(i).and_then(|n| n.dyn_into::<web_sys::Element>().ok()) {
+            if let Some(e) = list
+                .get(i)
+                .and_then(|n| n.dyn_into::<web_sys::Element>().ok())
+            {
                 out.push(e);
             }
         }
@@ -410,22 +517,37 @@ fn control_value(e: &web_sys::Element) -> Option<(String, String)> {
     if let Some(i) = e.dyn_ref::<web_sys::HtmlInputElement>() {
         if i.type_() == "checkbox" {
             let on = i.checked();
-            let v = if on { i.get_attribute("data-on") } else { i.get_attribute("data-off") };
-            return Some((name, v.unwrap_or_else(|| if on { "1".into() } else { "0".into() })));
+            let v = if on {
+                i.get_attribute("data-on")
+            } else {
+                i.get_attribute("data-off")
+            };
+            return Some((
+                name,
+                v.unwrap_or_else(|| if on { "1".into() } else { "0".into() }),
+            ));
         }
         return Some((name, i.value()));
     }
-    e.dyn_ref::<web_sys::HtmlSelectElement>().map(|s| (name, s.value()))
+    e.dyn_ref::<web_sys::HtmlSelectElement>()
+        .map(|s| (name, s.value()))
 }
 
 fn fill_controls(settings: &Settings) {
     let pairs = settings.all_pairs();
     for e in controls() {
-        let Some(name) = e.get_attribute("name") else { continue };
-        let Some((_, v)) = pairs.iter().find(|(k, _)| *k == name) else { continue };
+        let Some(name) = e.get_attribute("name") else {
+            continue;
+        };
+        let Some((_, v)) = pairs.iter().find(|(k, _)| *k == name) else {
+            continue;
+        };
         if let Some(i) = e.dyn_ref::<web_sys::HtmlInputElement>() {
             if i.type_() == "checkbox" {
-                i.set_checked(Some(v.as_str()) == i.get_attribute("data-on").as_deref() || (v == "1" && i.get_attribute("data-on").is_none()));
+                i.set_checked(
+                    Some(v.as_str()) == i.get_attribute("data-on").as_deref()
+                        || (v == "1" && i.get_attribute("data-on").is_none()),
+                );
             } else {
                 i.set_value(v);
             }
@@ -441,8 +563,13 @@ fn fill_controls(settings: &Settings) {
     let ou = matches!(settings.schedule, crate::diffusion::Schedule::Ou { .. });
     if let Ok(list) = document().query_selector_all(".ou-only") {
         for i in 0..list.length() {
-            if let Some(e) = list.get(i).and_then(|n| n.dyn_into::<web_sys::HtmlElement>().ok()) {
-                let _ = e.style().set_property("display", if ou { "" } else { "none" });
+            if let Some(e) = list
+                .get(i)
+                .and_then(|n| n.dyn_into::<web_sys::HtmlElement>().ok())
+            {
+                let _ = e
+                    .style()
+                    .set_property("display", if ou { "" } else { "none" });
             }
         }
     }
@@ -477,7 +604,9 @@ fn listen(target: &web_sys::EventTarget, event: &str, f: impl FnMut(web_sys::Eve
 }
 
 fn bind_controls(app: &Shared) {
-    let Some(form) = document().get_element_by_id("controls") else { return };
+    let Some(form) = document().get_element_by_id("controls") else {
+        return;
+    };
     let a = app.clone();
     listen(&form, "change", move |_| on_controls_changed(&a));
     // Sliders update live while dragged.
@@ -533,12 +662,17 @@ fn bind_controls(app: &Shared) {
 
 /// Dragging a mode of the data density moves it; the wheel changes its width.
 fn bind_data_drag(app: &Shared) {
-    let Some(canvas) = document().get_element_by_id("c-data") else { return };
+    let Some(canvas) = document().get_element_by_id("c-data") else {
+        return;
+    };
     let pos = |e: &web_sys::Event| {
         let m = e.dyn_ref::<web_sys::MouseEvent>()?;
         let c = m.target()?.dyn_into::<web_sys::Element>().ok()?;
         let r = c.get_bounding_client_rect();
-        Some((m.client_x() as f64 - r.left(), m.client_y() as f64 - r.top()))
+        Some((
+            m.client_x() as f64 - r.left(),
+            m.client_y() as f64 - r.top(),
+        ))
     };
     let nearest = |app: &App, x: f64| -> Option<usize> {
         let (px, _, xr, _) = app.data_panel?;
@@ -577,7 +711,9 @@ fn bind_data_drag(app: &Shared) {
     listen(&canvas, "mousemove", move |e| {
         let Some(i) = a.borrow().dragging else { return };
         let Some((x, _)) = pos(&e) else { return };
-        let Some((px, _, xr, _)) = a.borrow().data_panel else { return };
+        let Some((px, _, xr, _)) = a.borrow().data_panel else {
+            return;
+        };
         let v = (xr.0 + (x - px.0) / (px.1 - px.0) * (xr.1 - xr.0)).clamp(-7.5, 7.5);
         edit(&a, &|c| c[i].mean = (v * 100.0).round() / 100.0);
     });
@@ -588,9 +724,14 @@ fn bind_data_drag(app: &Shared) {
     let a = app.clone();
     listen(&canvas, "wheel", move |e| {
         let Some((x, _)) = pos(&e) else { return };
-        let Some(i) = nearest(&a.borrow(), x) else { return };
+        let Some(i) = nearest(&a.borrow(), x) else {
+            return;
+        };
         e.prevent_default();
-        let dy = e.dyn_ref::<web_sys::WheelEvent>().map(|w| w.delta_y()).unwrap_or(0.0);
+        let dy = e
+            .dyn_ref::<web_sys::WheelEvent>()
+            .map(|w| w.delta_y())
+            .unwrap_or(0.0);
         let factor = if dy > 0.0 { 1.0 / 1.1 } else { 1.1 };
         edit(&a, &|c| c[i].width = (c[i].width * factor).clamp(0.05, 3.0));
     });
@@ -627,7 +768,9 @@ pub async fn start() -> Result<LabHandle, JsValue> {
         report(&app, result);
     }
     let resize_app = app.clone();
-    listen(&window(), "resize", move |_| resize_app.borrow_mut().dirty = true);
+    listen(&window(), "resize", move |_| {
+        resize_app.borrow_mut().dirty = true
+    });
     let looping = app.clone();
     wasm_bindgen_futures::spawn_local(async move {
         loop {

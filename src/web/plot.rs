@@ -38,7 +38,11 @@ impl Figure {
         ctx.clear_rect(0.0, 0.0, w, h);
         ctx.set_fill_style_str("#ffffff");
         ctx.fill_rect(0.0, 0.0, w, h);
-        Some(Figure { ctx, width: w, height: h })
+        Some(Figure {
+            ctx,
+            width: w,
+            height: h,
+        })
     }
 
     /// A panel occupying the given fraction of the figure (x0, y0, x1, y1 in 0..1).
@@ -48,7 +52,14 @@ impl Figure {
         let px1 = self.width * frac.2 - right;
         let py0 = self.height * frac.1 + top;
         let py1 = self.height * frac.3 - bottom;
-        Panel { ctx: self.ctx.clone(), px: (px0, px1.max(px0 + 10.0)), py: (py0, py1.max(py0 + 10.0)), x, y, log_y: false }
+        Panel {
+            ctx: self.ctx.clone(),
+            px: (px0, px1.max(px0 + 10.0)),
+            py: (py0, py1.max(py0 + 10.0)),
+            x,
+            y,
+            log_y: false,
+        }
     }
 
     /// A message in the middle of the figure (used when there is nothing to show yet).
@@ -56,7 +67,9 @@ impl Figure {
         self.ctx.set_fill_style_str("#868e96");
         self.ctx.set_font("15px system-ui, sans-serif");
         self.ctx.set_text_align("center");
-        let _ = self.ctx.fill_text(text, self.width / 2.0, self.height / 2.0);
+        let _ = self
+            .ctx
+            .fill_text(text, self.width / 2.0, self.height / 2.0);
     }
 }
 
@@ -77,7 +90,11 @@ pub fn nice_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
     }
     let raw = (hi - lo) / target.max(1) as f64;
     let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 2.5, 5.0, 10.0].iter().map(|m| m * mag).find(|s| *s >= raw).unwrap_or(10.0 * mag);
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * mag);
     let first = (lo / step).ceil() * step;
     let mut out = Vec::new();
     let mut v = first;
@@ -107,14 +124,23 @@ impl Panel {
     }
 
     pub fn sy(&self, y: f64) -> f64 {
-        let (y, y0, y1) = if self.log_y { (y.max(1e-300).log10(), self.y.0.log10(), self.y.1.log10()) } else { (y, self.y.0, self.y.1) };
+        let (y, y0, y1) = if self.log_y {
+            (y.max(1e-300).log10(), self.y.0.log10(), self.y.1.log10())
+        } else {
+            (y, self.y.0, self.y.1)
+        };
         self.py.1 - (y - y0) / (y1 - y0) * (self.py.1 - self.py.0)
     }
 
     fn clip(&self) {
         self.ctx.save();
         self.ctx.begin_path();
-        self.ctx.rect(self.px.0, self.py.0, self.px.1 - self.px.0, self.py.1 - self.py.0);
+        self.ctx.rect(
+            self.px.0,
+            self.py.0,
+            self.px.1 - self.px.0,
+            self.py.1 - self.py.0,
+        );
         self.ctx.clip();
     }
 
@@ -126,7 +152,11 @@ impl Panel {
         c.set_fill_style_str(colors::INK);
         c.set_text_align("center");
         c.set_text_baseline("top");
-        for t in nice_ticks(self.x.0, self.x.1, ((self.px.1 - self.px.0) / 70.0) as usize) {
+        for t in nice_ticks(
+            self.x.0,
+            self.x.1,
+            ((self.px.1 - self.px.0) / 70.0) as usize,
+        ) {
             let x = self.sx(t);
             c.set_stroke_style_str(colors::GRID);
             c.begin_path();
@@ -138,10 +168,17 @@ impl Panel {
         c.set_text_align("right");
         c.set_text_baseline("middle");
         let yticks: Vec<f64> = if self.log_y {
-            let (a, b) = (self.y.0.log10().ceil() as i32, self.y.1.log10().floor() as i32);
+            let (a, b) = (
+                self.y.0.log10().ceil() as i32,
+                self.y.1.log10().floor() as i32,
+            );
             (a..=b).map(|e| 10f64.powi(e)).collect()
         } else {
-            nice_ticks(self.y.0, self.y.1, ((self.py.1 - self.py.0) / 40.0) as usize)
+            nice_ticks(
+                self.y.0,
+                self.y.1,
+                ((self.py.1 - self.py.0) / 40.0) as usize,
+            )
         };
         for t in yticks {
             let y = self.sy(t);
@@ -153,7 +190,12 @@ impl Panel {
             let _ = c.fill_text(&tick_label(t), self.px.0 - 5.0, y);
         }
         c.set_stroke_style_str(colors::INK);
-        c.stroke_rect(self.px.0, self.py.0, self.px.1 - self.px.0, self.py.1 - self.py.0);
+        c.stroke_rect(
+            self.px.0,
+            self.py.0,
+            self.px.1 - self.px.0,
+            self.py.1 - self.py.0,
+        );
         c.set_font("600 14px system-ui, sans-serif");
         c.set_text_align("left");
         c.set_text_baseline("bottom");
@@ -178,14 +220,21 @@ impl Panel {
         c.set_line_width(width);
         c.set_line_join("round");
         if dash {
-            let _ = c.set_line_dash(&js_sys::Array::of2(&JsValue::from(6.0), &JsValue::from(4.0)));
+            let _ = c.set_line_dash(&js_sys::Array::of2(
+                &JsValue::from(6.0),
+                &JsValue::from(4.0),
+            ));
         }
         c.begin_path();
         let mut pen = false;
         for (&x, &y) in xs.iter().zip(ys) {
             if x.is_finite() && y.is_finite() {
                 let (sx, sy) = (self.sx(x), self.sy(y).clamp(-1e4, 1e4));
-                if pen { c.line_to(sx, sy) } else { c.move_to(sx, sy) }
+                if pen {
+                    c.line_to(sx, sy)
+                } else {
+                    c.move_to(sx, sy)
+                }
                 pen = true;
             } else {
                 pen = false;
@@ -210,7 +259,11 @@ impl Panel {
                     continue;
                 }
                 let (sx, sy) = (self.sx(x), self.sy(y as f64).clamp(-1e4, 1e4));
-                if pen { c.line_to(sx, sy) } else { c.move_to(sx, sy) }
+                if pen {
+                    c.line_to(sx, sy)
+                } else {
+                    c.move_to(sx, sy)
+                }
                 pen = true;
             }
         }
@@ -226,7 +279,10 @@ impl Panel {
         for (i, &h) in heights.iter().enumerate() {
             if h > 0.0 && h.is_finite() {
                 let (x0, x1) = (self.sx(edges[i]), self.sx(edges[i + 1]));
-                let (y0, y1) = (self.sy(h), self.sy(self.y.0.max(if self.log_y { 1e-300 } else { 0.0 })));
+                let (y0, y1) = (
+                    self.sy(h),
+                    self.sy(self.y.0.max(if self.log_y { 1e-300 } else { 0.0 })),
+                );
                 c.fill_rect(x0, y0, (x1 - x0).max(0.5), y1 - y0);
             }
         }
@@ -239,7 +295,12 @@ impl Panel {
         self.ctx.set_fill_style_str(color);
         for (&x, &y) in xs.iter().zip(ys) {
             if x.is_finite() && y.is_finite() {
-                self.ctx.fill_rect(self.sx(x as f64) - size / 2.0, self.sy(y as f64) - size / 2.0, size, size);
+                self.ctx.fill_rect(
+                    self.sx(x as f64) - size / 2.0,
+                    self.sy(y as f64) - size / 2.0,
+                    size,
+                    size,
+                );
             }
         }
         self.ctx.restore();
@@ -247,7 +308,13 @@ impl Panel {
 
     /// A heatmap of `values` (row-major, `rows` along y from y.0 to y.1, `cols` along x), mapped
     /// to colours by `color(v) -> [r, g, b]`; drawn as one image, smoothed by the canvas.
-    pub fn heatmap(&self, values: &[f32], cols: usize, rows: usize, color: &dyn Fn(f32) -> [u8; 3]) {
+    pub fn heatmap(
+        &self,
+        values: &[f32],
+        cols: usize,
+        rows: usize,
+        color: &dyn Fn(f32) -> [u8; 3],
+    ) {
         if values.len() != cols * rows || cols == 0 || rows == 0 {
             return;
         }
@@ -261,14 +328,31 @@ impl Panel {
                 rgba[o..o + 4].copy_from_slice(&[red, green, blue, 255]);
             }
         }
-        let Ok(image) = web_sys::ImageData::new_with_u8_clamped_array_and_sh(Clamped(&rgba), cols as u32, rows as u32) else {
+        let Ok(image) = web_sys::ImageData::new_with_u8_clamped_array_and_sh(
+            Clamped(&rgba),
+            cols as u32,
+            rows as u32,
+        ) else {
             return;
         };
-        let Some(doc) = web_sys::window().and_then(|w| w.document()) else { return };
-        let Some(tmp) = doc.create_element("canvas").ok().and_then(|e| e.dyn_into::<HtmlCanvasElement>().ok()) else { return };
+        let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
+            return;
+        };
+        let Some(tmp) = doc
+            .create_element("canvas")
+            .ok()
+            .and_then(|e| e.dyn_into::<HtmlCanvasElement>().ok())
+        else {
+            return;
+        };
         tmp.set_width(cols as u32);
         tmp.set_height(rows as u32);
-        let Some(tctx) = tmp.get_context("2d").ok().flatten().and_then(|c| c.dyn_into::<CanvasRenderingContext2d>().ok()) else {
+        let Some(tctx) = tmp
+            .get_context("2d")
+            .ok()
+            .flatten()
+            .and_then(|c| c.dyn_into::<CanvasRenderingContext2d>().ok())
+        else {
             return;
         };
         let _ = tctx.put_image_data(&image, 0.0, 0.0);
@@ -312,7 +396,11 @@ impl Panel {
     pub fn legend(&self, entries: &[(&str, &str, bool)]) {
         let c = &self.ctx;
         c.set_font("12px system-ui, sans-serif");
-        let w = entries.iter().map(|(l, _, _)| c.measure_text(l).map(|m| m.width()).unwrap_or(60.0)).fold(0.0, f64::max) + 36.0;
+        let w = entries
+            .iter()
+            .map(|(l, _, _)| c.measure_text(l).map(|m| m.width()).unwrap_or(60.0))
+            .fold(0.0, f64::max)
+            + 36.0;
         let (x0, y0) = (self.px.1 - w - 6.0, self.py.0 + 6.0);
         c.set_fill_style_str("rgba(255,255,255,0.85)");
         c.fill_rect(x0, y0, w, 18.0 * entries.len() as f64 + 6.0);
@@ -321,7 +409,10 @@ impl Panel {
             c.set_stroke_style_str(color);
             c.set_line_width(2.5);
             if *dash {
-                let _ = c.set_line_dash(&js_sys::Array::of2(&JsValue::from(5.0), &JsValue::from(3.0)));
+                let _ = c.set_line_dash(&js_sys::Array::of2(
+                    &JsValue::from(5.0),
+                    &JsValue::from(3.0),
+                ));
             }
             c.begin_path();
             c.move_to(x0 + 6.0, y);
@@ -352,8 +443,18 @@ impl Panel {
 /// The perceptually uniform "viridis"-like ramp for densities (v in 0..1).
 pub fn density_color(v: f32) -> [u8; 3] {
     // Anchor colours of matplotlib's viridis at 0, .25, .5, .75, 1, interpolated linearly.
-    const A: [[f32; 3]; 5] = [[68., 1., 84.], [59., 82., 139.], [33., 145., 140.], [94., 201., 98.], [253., 231., 37.]];
-    let v = if v.is_finite() { v.clamp(0.0, 1.0) } else { 0.0 } * 4.0;
+    const A: [[f32; 3]; 5] = [
+        [68., 1., 84.],
+        [59., 82., 139.],
+        [33., 145., 140.],
+        [94., 201., 98.],
+        [253., 231., 37.],
+    ];
+    let v = if v.is_finite() {
+        v.clamp(0.0, 1.0)
+    } else {
+        0.0
+    } * 4.0;
     let i = (v.floor() as usize).min(3);
     let f = v - i as f32;
     let mut out = [0u8; 3];
@@ -372,7 +473,11 @@ pub fn density_color_light(v: f32) -> [u8; 3] {
 
 /// Blue–white–red diverging ramp for signed fields (v in -1..1).
 pub fn diverging_color(v: f32) -> [u8; 3] {
-    let v = if v.is_finite() { v.clamp(-1.0, 1.0) } else { 0.0 };
+    let v = if v.is_finite() {
+        v.clamp(-1.0, 1.0)
+    } else {
+        0.0
+    };
     let (r, g, b) = if v >= 0.0 {
         (255.0 - 75.0 * v, 255.0 - 200.0 * v, 255.0 - 210.0 * v)
     } else {

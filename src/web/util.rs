@@ -24,6 +24,20 @@ pub async fn yield_now() {
     let _ = JsFuture::from(p).await;
 }
 
+thread_local! {
+    static LAST_YIELD: std::cell::Cell<f64> = const { std::cell::Cell::new(0.0) };
+}
+
+/// Yields to the browser only when this task has run for more than ~12 ms since the last yield:
+/// long computations stay responsive without paying a timer round trip at every small step.
+pub async fn breathe() {
+    let last = LAST_YIELD.with(|c| c.get());
+    if now() - last > 12.0 {
+        yield_now().await;
+        LAST_YIELD.with(|c| c.set(now()));
+    }
+}
+
 /// Waits for the next animation frame (falls back to a timeout when frames are not delivered,
 /// e.g. in a hidden tab, so training continues).
 pub async fn next_frame() {
@@ -35,7 +49,9 @@ pub async fn next_frame() {
 }
 
 pub fn element<T: JsCast>(id: &str) -> Option<T> {
-    document().get_element_by_id(id).and_then(|e| e.dyn_into::<T>().ok())
+    document()
+        .get_element_by_id(id)
+        .and_then(|e| e.dyn_into::<T>().ok())
 }
 
 pub fn set_text(id: &str, text: &str) {

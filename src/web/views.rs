@@ -30,22 +30,57 @@ pub fn draw_all(app: &mut App) {
 }
 
 fn status(app: &App) {
-    let steps = app.trainer.as_ref().map(|t| t.steps).unwrap_or(app.snapshot_steps);
-    let loss = app.losses.last().map(|(_, l)| format!("{l:.4}")).unwrap_or_else(|| "–".into());
-    let rate = if app.steps_per_sec > 0.0 { format!("{:.0} steps/s", app.steps_per_sec) } else { "–".into() };
+    let steps = app
+        .trainer
+        .as_ref()
+        .map(|t| t.steps)
+        .unwrap_or(app.snapshot_steps);
+    let loss = app
+        .losses
+        .last()
+        .map(|(_, l)| format!("{l:.4}"))
+        .unwrap_or_else(|| "–".into());
+    let rate = if app.steps_per_sec > 0.0 {
+        format!("{:.0} steps/s", app.steps_per_sec)
+    } else {
+        "–".into()
+    };
     set_text("stat-steps", &steps.to_string());
     set_text("stat-loss", &loss);
     set_text("stat-rate", &rate);
     if let Some(l) = &app.learned {
-        set_text("stat-w1", &format!("SDE {:.3} · ODE {:.3}", l.sde_w1, l.ode_w1));
+        set_text(
+            "stat-w1",
+            &format!("SDE {:.3} · ODE {:.3}", l.sde_w1, l.ode_w1),
+        );
     } else {
         set_text("stat-w1", "–");
     }
-    set_text("play", if app.playing { "❚❚ Pause" } else { "▶ Train" });
-    let msg = app.error.clone().into_iter().chain(app.notices.iter().cloned()).collect::<Vec<_>>().join("\n");
+    set_text(
+        "play",
+        if app.playing {
+            "❚❚ Pause"
+        } else {
+            "▶ Train"
+        },
+    );
+    let msg = app
+        .error
+        .clone()
+        .into_iter()
+        .chain(app.notices.iter().cloned())
+        .collect::<Vec<_>>()
+        .join("\n");
     set_text("messages", &msg);
     if let Some(e) = super::util::document().get_element_by_id("messages") {
-        let _ = e.set_attribute("data-kind", if app.error.is_some() { "error" } else { "notice" });
+        let _ = e.set_attribute(
+            "data-kind",
+            if app.error.is_some() {
+                "error"
+            } else {
+                "notice"
+            },
+        );
         let _ = e.set_attribute("style", if msg.is_empty() { "display:none" } else { "" });
     }
 }
@@ -60,63 +95,102 @@ fn draw_data(app: &mut App) {
     let s = &app.settings;
     let xr = app.exact.x_range;
     let xs = linspace(xr.0, xr.1, 400);
-    let dens: Vec<f64> = xs.iter().map(|&x| app.mixture.density(&s.schedule, 0.0, x)).collect();
+    let dens: Vec<f64> = xs
+        .iter()
+        .map(|&x| app.mixture.density(&s.schedule, 0.0, x))
+        .collect();
     let (edges, hist) = density_histogram(&app.exact.data_x0, xr);
     let top = dens.iter().chain(&hist).cloned().fold(0.0, f64::max) * 1.15;
     let p = fig.panel((0.0, 0.0, 1.0, 1.0), xr, (0.0, top.max(1e-3)));
-    p.axes("Data p₀(x) — drag a mode; scroll to change its width", "x", "density");
+    p.axes(
+        "Data p₀(x) — drag a mode; scroll to change its width",
+        "x",
+        "density",
+    );
     p.bars(&edges, &hist, "rgba(43,138,62,0.28)");
     p.line(&xs, &dens, colors::EXACT, 2.5, false);
     for c in app.mixture.components() {
-        let (x, y) = (p.sx(c.mean), p.sy(app.mixture.density(&s.schedule, 0.0, c.mean)));
+        let (x, y) = (
+            p.sx(c.mean),
+            p.sy(app.mixture.density(&s.schedule, 0.0, c.mean)),
+        );
         fig.ctx.set_fill_style_str(colors::LEARNED);
         fig.ctx.begin_path();
         let _ = fig.ctx.arc(x, y, 6.0, 0.0, std::f64::consts::TAU);
         fig.ctx.fill();
     }
-    p.legend(&[("exact density", colors::EXACT, false), ("training x₀ (histogram)", "rgba(43,138,62,0.6)", false)]);
+    p.legend(&[
+        ("exact density", colors::EXACT, false),
+        ("training x₀ (histogram)", "rgba(43,138,62,0.6)", false),
+    ]);
     app.data_panel = Some((p.px, p.py, p.x, p.y));
 }
 
 fn heat_background(p: &Panel, app: &App) {
     let e = &app.exact;
-    p.heatmap(&e.density, e.density_nt, e.density_nx, &|v| density_color_light(v.powf(0.7)));
+    p.heatmap(&e.density, e.density_nt, e.density_nx, &|v| {
+        density_color_light(v.powf(0.7))
+    });
 }
 
 fn draw_forward(app: &App) {
-    let Some(fig) = figure("c-forward") else { return };
+    let Some(fig) = figure("c-forward") else {
+        return;
+    };
     let e = &app.exact;
     let t_max = app.settings.schedule.t_max();
     let p = fig.panel((0.0, 0.0, 1.0, 1.0), (0.0, t_max), e.x_range);
     heat_background(&p, app);
-    p.paths(&e.forward_times, &e.forward_paths, "rgba(20,20,30,0.55)", 1.0);
+    p.paths(
+        &e.forward_times,
+        &e.forward_paths,
+        "rgba(20,20,30,0.55)",
+        1.0,
+    );
     p.axes(
-        &format!("{} forward paths over the exact p(x, t) (each t scaled to its peak) — {}", e.forward_paths.len(), app.settings.schedule.label()),
+        &format!(
+            "{} forward paths over the exact p(x, t) (each t scaled to its peak) — {}",
+            e.forward_paths.len(),
+            app.settings.schedule.label()
+        ),
         "time t",
         "x",
     );
 }
 
 fn draw_terminal(app: &App) {
-    let Some(fig) = figure("c-terminal") else { return };
+    let Some(fig) = figure("c-terminal") else {
+        return;
+    };
     let s = &app.settings.schedule;
     let xr = app.exact.x_range;
     let xs = linspace(xr.0, xr.1, 300);
     let t = s.t_max();
     let pt: Vec<f64> = xs.iter().map(|&x| app.mixture.density(s, t, x)).collect();
     let pv = s.prior_var();
-    let prior: Vec<f64> = xs.iter().map(|&x| (-0.5 * x * x / pv).exp() / (std::f64::consts::TAU * pv).sqrt()).collect();
+    let prior: Vec<f64> = xs
+        .iter()
+        .map(|&x| (-0.5 * x * x / pv).exp() / (std::f64::consts::TAU * pv).sqrt())
+        .collect();
     let top = pt.iter().chain(&prior).cloned().fold(0.0, f64::max) * 1.2;
     let p = fig.panel((0.0, 0.0, 1.0, 1.0), xr, (0.0, top));
     p.axes(&format!("Terminal marginal p_T at T = {t}"), "x", "density");
-    let ends: Vec<f32> = app.exact.forward_paths.iter().filter_map(|p| p.last().copied()).collect();
+    let ends: Vec<f32> = app
+        .exact
+        .forward_paths
+        .iter()
+        .filter_map(|p| p.last().copied())
+        .collect();
     let (edges, hist) = density_histogram(&ends, xr);
     p.bars(&edges, &hist, "rgba(29,35,48,0.15)");
     p.line(&xs, &pt, colors::EXACT, 2.5, false);
     p.line(&xs, &prior, colors::PRIOR, 2.5, true);
     let tv = total_variation(&pt, &prior, (xr.1 - xr.0) / 299.0);
     p.badge(&format!("TV(p_T, prior) = {tv:.4}"));
-    p.legend(&[("exact p_T", colors::EXACT, false), (&format!("prior N(0, {pv})"), colors::PRIOR, true)]);
+    p.legend(&[
+        ("exact p_T", colors::EXACT, false),
+        (&format!("prior N(0, {pv})"), colors::PRIOR, true),
+    ]);
 }
 
 fn total_variation(a: &[f64], b: &[f64], dx: f64) -> f64 {
@@ -155,15 +229,28 @@ fn draw_score(app: &App) {
     let ext = exact.iter().map(|v| v.abs()).fold(0.0, f64::max);
     let yr = range_pad(-ext * 1.3 - 0.5, ext * 1.3 + 0.5);
     let p = fig.panel((0.0, 0.0, 1.0, 1.0), xr, yr);
-    p.axes(&format!("Score F(x, t) at t = {t:.3}: learned vs exact, over training pairs (x_t, target)"), "x", "F(x, t)");
+    p.axes(
+        &format!(
+            "Score F(x, t) at t = {t:.3}: learned vs exact, over training pairs (x_t, target)"
+        ),
+        "x",
+        "F(x, t)",
+    );
     p.points(&px, &py, "rgba(43,138,62,0.35)", 3.0);
     p.line(&xs, &exact, colors::EXACT, 2.5, true);
     if let Some(l) = &app.learned {
         let learned: Vec<f64> = l.score_at_t.iter().map(|&v| v as f64).collect();
         p.line(&l.xs, &learned, colors::LEARNED, 2.5, false);
-        p.badge(&format!("network after {} steps (t = {:.3})", l.steps, l.t_view));
+        p.badge(&format!(
+            "network after {} steps (t = {:.3})",
+            l.steps, l.t_view
+        ));
     }
-    p.legend(&[("learned", colors::LEARNED, false), ("exact", colors::EXACT, true), ("training pairs", "rgba(43,138,62,0.7)", false)]);
+    p.legend(&[
+        ("learned", colors::LEARNED, false),
+        ("exact", colors::EXACT, true),
+        ("training pairs", "rgba(43,138,62,0.7)", false),
+    ]);
 }
 
 fn draw_field(app: &App) {
@@ -173,11 +260,22 @@ fn draw_field(app: &App) {
     let tr = (T_MIN, s.t_max());
     let exact = &app.exact.score_field;
     // Colour scale: scores grow like 1/sigma^2 near t = 0; clip at a robust maximum.
-    let mut mags: Vec<f32> = exact.iter().map(|v| v.abs()).filter(|v| v.is_finite()).collect();
+    let mut mags: Vec<f32> = exact
+        .iter()
+        .map(|v| v.abs())
+        .filter(|v| v.is_finite())
+        .collect();
     mags.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let scale = mags.get(mags.len() * 9 / 10).copied().unwrap_or(1.0).max(1e-3);
-    let panels: [(&str, (f64, f64, f64, f64)); 3] =
-        [("learned score", (0.0, 0.0, 0.34, 1.0)), ("exact score", (0.33, 0.0, 0.67, 1.0)), ("learned − exact", (0.66, 0.0, 1.0, 1.0))];
+    let scale = mags
+        .get(mags.len() * 9 / 10)
+        .copied()
+        .unwrap_or(1.0)
+        .max(1e-3);
+    let panels: [(&str, (f64, f64, f64, f64)); 3] = [
+        ("learned score", (0.0, 0.0, 0.34, 1.0)),
+        ("exact score", (0.33, 0.0, 0.67, 1.0)),
+        ("learned − exact", (0.66, 0.0, 1.0, 1.0)),
+    ];
     let learned = app.learned.as_ref().map(|l| &l.score_field);
     for (k, (title, frac)) in panels.iter().enumerate() {
         let p = fig.panel(*frac, tr, xr);
@@ -187,7 +285,9 @@ fn draw_field(app: &App) {
             _ => learned.map(|l| l.iter().zip(exact).map(|(a, b)| a - b).collect()),
         };
         match &field {
-            Some(f) => p.heatmap(f, FIELD_NT, FIELD_NX, &|v| diverging_color(v / scale as f32)),
+            Some(f) => p.heatmap(f, FIELD_NT, FIELD_NX, &|v| {
+                diverging_color(v / scale as f32)
+            }),
             None => {}
         }
         // Arrows: the probability-flow ODE's direction in the (t, x) plane, running backwards in
@@ -223,7 +323,9 @@ fn draw_field(app: &App) {
 }
 
 fn draw_reverse(app: &App) {
-    let Some(fig) = figure("c-reverse") else { return };
+    let Some(fig) = figure("c-reverse") else {
+        return;
+    };
     let s = &app.settings.schedule;
     let xr = app.exact.x_range;
     let tr = (0.0, s.t_max());
@@ -231,20 +333,38 @@ fn draw_reverse(app: &App) {
         fig.note("reverse paths appear after the first training steps");
         return;
     };
-    let src = if l.exact_score { "exact score" } else { "learned score" };
-    for (k, (label, paths, color)) in
-        [(&l.sde_label, &l.sde_paths, "rgba(28,126,214,0.55)"), (&l.ode_label, &l.ode_paths, "rgba(232,89,12,0.6)")].iter().enumerate()
+    let src = if l.exact_score {
+        "exact score"
+    } else {
+        "learned score"
+    };
+    for (k, (label, paths, color)) in [
+        (&l.sde_label, &l.sde_paths, "rgba(28,126,214,0.55)"),
+        (&l.ode_label, &l.ode_paths, "rgba(232,89,12,0.6)"),
+    ]
+    .iter()
+    .enumerate()
     {
-        let frac = if k == 0 { (0.0, 0.0, 0.5, 1.0) } else { (0.5, 0.0, 1.0, 1.0) };
+        let frac = if k == 0 {
+            (0.0, 0.0, 0.5, 1.0)
+        } else {
+            (0.5, 0.0, 1.0, 1.0)
+        };
         let p = fig.panel(frac, tr, xr);
         heat_background(&p, app);
         p.paths(&l.reverse_times, paths, color, 1.0);
-        p.axes(&format!("{label}, {src}"), "time t (integrated from T down to 0)", "x");
+        p.axes(
+            &format!("{label}, {src}"),
+            "time t (integrated from T down to 0)",
+            "x",
+        );
     }
 }
 
 fn draw_samples(app: &App) {
-    let Some(fig) = figure("c-samples") else { return };
+    let Some(fig) = figure("c-samples") else {
+        return;
+    };
     let s = &app.settings.schedule;
     let xr = app.exact.x_range;
     let Some(l) = &app.learned else {
@@ -254,17 +374,35 @@ fn draw_samples(app: &App) {
     let xs = linspace(xr.0, xr.1, 400);
     let dens: Vec<f64> = xs.iter().map(|&x| app.mixture.density(s, 0.0, x)).collect();
     for (k, (label, samples, w1, color)) in [
-        (&l.sde_label, &l.sde_samples, l.sde_w1, "rgba(28,126,214,0.45)"),
-        (&l.ode_label, &l.ode_samples, l.ode_w1, "rgba(232,89,12,0.45)"),
+        (
+            &l.sde_label,
+            &l.sde_samples,
+            l.sde_w1,
+            "rgba(28,126,214,0.45)",
+        ),
+        (
+            &l.ode_label,
+            &l.ode_samples,
+            l.ode_w1,
+            "rgba(232,89,12,0.45)",
+        ),
     ]
     .iter()
     .enumerate()
     {
         let (edges, hist) = density_histogram(samples, xr);
         let top = dens.iter().chain(&hist).cloned().fold(0.0, f64::max) * 1.15;
-        let frac = if k == 0 { (0.0, 0.0, 0.5, 1.0) } else { (0.5, 0.0, 1.0, 1.0) };
+        let frac = if k == 0 {
+            (0.0, 0.0, 0.5, 1.0)
+        } else {
+            (0.5, 0.0, 1.0, 1.0)
+        };
         let p = fig.panel(frac, xr, (0.0, top.max(1e-3)));
-        p.axes(&format!("{} samples: {label}", samples.len()), "x", "density");
+        p.axes(
+            &format!("{} samples: {label}", samples.len()),
+            "x",
+            "density",
+        );
         p.bars(&edges, &hist, color);
         p.line(&xs, &dens, colors::EXACT, 2.5, false);
         p.badge(&format!("W₁ to the true density = {w1:.4}"));
@@ -286,9 +424,21 @@ fn draw_loss(app: &App) {
         m = 0.9 * m + 0.1 * y;
         ema.push(m);
     }
-    let lo = ys.iter().cloned().filter(|v| *v > 0.0).fold(f64::INFINITY, f64::min).max(1e-8);
+    let lo = ys
+        .iter()
+        .cloned()
+        .filter(|v| *v > 0.0)
+        .fold(f64::INFINITY, f64::min)
+        .max(1e-8);
     let hi = ys.iter().cloned().fold(0.0, f64::max).max(lo * 10.0);
-    let mut p = fig.panel((0.0, 0.0, 1.0, 1.0), (0.0, xs[xs.len() - 1].max(1.0)), (10f64.powf(lo.log10().floor()), 10f64.powf(hi.log10().ceil())));
+    let mut p = fig.panel(
+        (0.0, 0.0, 1.0, 1.0),
+        (0.0, xs[xs.len() - 1].max(1.0)),
+        (
+            10f64.powf(lo.log10().floor()),
+            10f64.powf(hi.log10().ceil()),
+        ),
+    );
     p.log_y = true;
     p.axes("Training loss (denoising score matching)", "step", "loss");
     p.line(&xs, &ys, "rgba(214,51,108,0.3)", 1.0, false);
@@ -296,14 +446,20 @@ fn draw_loss(app: &App) {
 }
 
 fn draw_schedule(app: &App) {
-    let Some(fig) = figure("c-schedule") else { return };
+    let Some(fig) = figure("c-schedule") else {
+        return;
+    };
     let s = &app.settings.schedule;
     let ts = linspace(0.0, s.t_max(), 200);
     let a: Vec<f64> = ts.iter().map(|&t| s.alpha(t)).collect();
     let sg: Vec<f64> = ts.iter().map(|&t| s.sigma(t)).collect();
     let top = sg.iter().chain(&a).cloned().fold(1.0, f64::max) * 1.1;
     let p = fig.panel((0.0, 0.0, 1.0, 1.0), (0.0, s.t_max()), (0.0, top));
-    p.axes(&format!("Schedule: x_t = α_t x₀ + σ_t ε ({})", s.name()), "time t", "coefficient");
+    p.axes(
+        &format!("Schedule: x_t = α_t x₀ + σ_t ε ({})", s.name()),
+        "time t",
+        "coefficient",
+    );
     p.line(&ts, &a, colors::DATA, 2.5, false);
     p.line(&ts, &sg, colors::PRIOR, 2.5, false);
     p.legend(&[("α_t", colors::DATA, false), ("σ_t", colors::PRIOR, false)]);

@@ -17,7 +17,10 @@ type Result<T = ()> = std::result::Result<T, String>;
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
 }
 
 fn main() -> ExitCode {
@@ -51,16 +54,26 @@ fn port_arg(args: &[String]) -> u16 {
 
 fn run(cmd: &mut Command) -> Result {
     let shown = format!("{cmd:?}");
-    let status = cmd.status().map_err(|e| format!("could not start {shown}: {e}"))?;
-    if status.success() { Ok(()) } else { Err(format!("{shown} failed with {status}")) }
+    let status = cmd
+        .status()
+        .map_err(|e| format!("could not start {shown}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown} failed with {status}"))
+    }
 }
 
 fn output(cmd: &mut Command) -> Option<String> {
-    cmd.output().ok().filter(|o| o.status.success()).map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+    cmd.output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
 }
 
 fn ensure_wasm_target() -> Result {
-    let installed = output(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
+    let installed =
+        output(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
     if !installed.lines().any(|l| l.trim() == WASM_TARGET) {
         println!("xtask: installing the {WASM_TARGET} target (rustup target add {WASM_TARGET})");
         run(Command::new("rustup").args(["target", "add", WASM_TARGET]))?;
@@ -74,10 +87,20 @@ fn build() -> Result<PathBuf> {
     ensure_wasm_target()?;
     let started = Instant::now();
     println!("xtask: building the lab for {WASM_TARGET} (release)");
-    run(Command::new(env!("CARGO"))
-        .current_dir(&root)
-        .args(["build", "--lib", "--release", "--package", "difflab", "--target", WASM_TARGET]))?;
-    let wasm = root.join("target").join(WASM_TARGET).join("release").join("difflab.wasm");
+    run(Command::new(env!("CARGO")).current_dir(&root).args([
+        "build",
+        "--lib",
+        "--release",
+        "--package",
+        "difflab",
+        "--target",
+        WASM_TARGET,
+    ]))?;
+    let wasm = root
+        .join("target")
+        .join(WASM_TARGET)
+        .join("release")
+        .join("difflab.wasm");
     let dist = root.join("dist");
     if dist.exists() {
         fs::remove_dir_all(&dist).map_err(|e| format!("cleaning {}: {e}", dist.display()))?;
@@ -94,7 +117,9 @@ fn build() -> Result<PathBuf> {
         .map_err(|e| format!("wasm-bindgen: {e}"))?;
     copy_file(&root.join("index.html"), &dist.join("index.html"))?;
     copy_dir(&root.join("www"), &dist.join("www"))?;
-    let size = fs::metadata(pkg.join("difflab_bg.wasm")).map(|m| m.len()).unwrap_or(0);
+    let size = fs::metadata(pkg.join("difflab_bg.wasm"))
+        .map(|m| m.len())
+        .unwrap_or(0);
     println!(
         "xtask: wrote {} ({:.1} MB wasm) in {:.0} s",
         dist.display(),
@@ -105,7 +130,9 @@ fn build() -> Result<PathBuf> {
 }
 
 fn copy_file(from: &Path, to: &Path) -> Result {
-    fs::copy(from, to).map(|_| ()).map_err(|e| format!("copying {} to {}: {e}", from.display(), to.display()))
+    fs::copy(from, to)
+        .map(|_| ())
+        .map_err(|e| format!("copying {} to {}: {e}", from.display(), to.display()))
 }
 
 fn copy_dir(from: &Path, to: &Path) -> Result {
@@ -138,29 +165,45 @@ fn mime(path: &Path) -> &'static str {
 /// Serves `dir` under `prefix` (e.g. "/" or "/sub/path/") until the process ends.
 fn serve_dir(server: tiny_http::Server, dir: PathBuf, prefix: String) {
     for request in server.incoming_requests() {
-        let url = request.url().split(['?', '#']).next().unwrap_or("/").to_string();
+        let url = request
+            .url()
+            .split(['?', '#'])
+            .next()
+            .unwrap_or("/")
+            .to_string();
         let response = url
             .strip_prefix(&prefix)
             .or_else(|| (url.clone() + "/").strip_prefix(&prefix).map(|_| ""))
             .filter(|rest| !rest.split('/').any(|seg| seg == ".."))
             .map(|rest| {
-                let rest = if rest.is_empty() || rest.ends_with('/') { format!("{rest}index.html") } else { rest.to_string() };
+                let rest = if rest.is_empty() || rest.ends_with('/') {
+                    format!("{rest}index.html")
+                } else {
+                    rest.to_string()
+                };
                 dir.join(rest)
             })
             .and_then(|path| fs::read(&path).ok().map(|bytes| (path, bytes)));
         let _ = match response {
             Some((path, bytes)) => {
-                let header = tiny_http::Header::from_bytes("Content-Type", mime(&path)).expect("valid header");
+                let header = tiny_http::Header::from_bytes("Content-Type", mime(&path))
+                    .expect("valid header");
                 request.respond(tiny_http::Response::from_data(bytes).with_header(header))
             }
-            None => request.respond(tiny_http::Response::from_string("not found").with_status_code(404)),
+            None => {
+                request.respond(tiny_http::Response::from_string("not found").with_status_code(404))
+            }
         };
     }
 }
 
 fn start_server(dir: PathBuf, addr: &str, prefix: &str) -> Result<SocketAddr> {
-    let server = tiny_http::Server::http(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-    let bound = server.server_addr().to_ip().ok_or("server has no IP address")?;
+    let server =
+        tiny_http::Server::http(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let bound = server
+        .server_addr()
+        .to_ip()
+        .ok_or("server has no IP address")?;
     let prefix = prefix.to_string();
     std::thread::spawn(move || serve_dir(server, dir, prefix));
     Ok(bound)
@@ -178,10 +221,18 @@ fn serve(port: u16) -> Result {
 fn ensure_chromium() -> Result<PathBuf> {
     let path = PathBuf::from("/usr/bin/chromium");
     if !path.exists() {
-        println!("xtask: installing Debian's chromium for the browser tests (apt-get install chromium)");
-        let sudo = output(Command::new("id").arg("-u")).map(|u| u.trim() != "0").unwrap_or(false);
+        println!(
+            "xtask: installing Debian's chromium for the browser tests (apt-get install chromium)"
+        );
+        let sudo = output(Command::new("id").arg("-u"))
+            .map(|u| u.trim() != "0")
+            .unwrap_or(false);
         let apt = |args: &[&str]| {
-            let mut c = if sudo { Command::new("sudo") } else { Command::new("apt-get") };
+            let mut c = if sudo {
+                Command::new("sudo")
+            } else {
+                Command::new("apt-get")
+            };
             if sudo {
                 c.arg("apt-get");
             }
@@ -189,7 +240,13 @@ fn ensure_chromium() -> Result<PathBuf> {
             run(&mut c)
         };
         apt(&["update"])?;
-        apt(&["install", "-y", "--no-install-recommends", "chromium", "fonts-dejavu-core"])?;
+        apt(&[
+            "install",
+            "-y",
+            "--no-install-recommends",
+            "chromium",
+            "fonts-dejavu-core",
+        ])?;
     }
     Ok(path)
 }
@@ -198,7 +255,9 @@ fn ensure_node_modules() -> Result<PathBuf> {
     let dir = root().join("tests").join("browser");
     if !dir.join("node_modules").join("playwright-core").exists() {
         println!("xtask: installing the browser-test driver (npm ci in tests/browser: playwright-core, no browser download)");
-        run(Command::new("npm").current_dir(&dir).args(["ci", "--no-audit", "--no-fund"]))?;
+        run(Command::new("npm")
+            .current_dir(&dir)
+            .args(["ci", "--no-audit", "--no-fund"]))?;
     }
     Ok(dir)
 }
@@ -216,7 +275,9 @@ fn test(args: &[String]) -> Result {
     let root = root();
     if native {
         println!("xtask: native tests (cargo test)");
-        run(Command::new(env!("CARGO")).current_dir(&root).args(["test", "--package", "difflab"]))?;
+        run(Command::new(env!("CARGO"))
+            .current_dir(&root)
+            .args(["test", "--package", "difflab"]))?;
     }
     if browser {
         build()?;
@@ -225,7 +286,10 @@ fn test(args: &[String]) -> Result {
         let url = serve_for_tests()?;
         let artifacts = root.join("artifacts");
         fs::create_dir_all(&artifacts).map_err(|e| e.to_string())?;
-        println!("xtask: browser tests in headless Chromium against {url} (screenshots in {})", artifacts.display());
+        println!(
+            "xtask: browser tests in headless Chromium against {url} (screenshots in {})",
+            artifacts.display()
+        );
         run(Command::new("node")
             .current_dir(&dir)
             .args(["--test", "--test-concurrency=1", "--test-reporter=spec"])
@@ -247,15 +311,30 @@ fn gzip_size(bytes: &[u8]) -> usize {
 fn bench() -> Result {
     let root = root();
     println!("xtask: native bench (cargo run --release --bin difflab -- bench)");
-    run(Command::new(env!("CARGO")).current_dir(&root).args(["run", "--release", "--bin", "difflab", "--", "bench"]))?;
+    run(Command::new(env!("CARGO")).current_dir(&root).args([
+        "run",
+        "--release",
+        "--bin",
+        "difflab",
+        "--",
+        "bench",
+    ]))?;
     let dist = build()?;
     let mut wasm = Vec::new();
     fs::File::open(dist.join("pkg").join("difflab_bg.wasm"))
         .and_then(|mut f| f.read_to_end(&mut wasm))
         .map_err(|e| e.to_string())?;
-    println!("bench: wasm size {:.2} MB raw, {:.2} MB gzipped", wasm.len() as f64 / 1e6, gzip_size(&wasm) as f64 / 1e6);
+    println!(
+        "bench: wasm size {:.2} MB raw, {:.2} MB gzipped",
+        wasm.len() as f64 / 1e6,
+        gzip_size(&wasm) as f64 / 1e6
+    );
     let chromium = ensure_chromium()?;
     let dir = ensure_node_modules()?;
     let url = serve_for_tests()?;
-    run(Command::new("node").current_dir(&dir).arg("bench.mjs").env("LAB_URL", &url).env("CHROMIUM", &chromium))
+    run(Command::new("node")
+        .current_dir(&dir)
+        .arg("bench.mjs")
+        .env("LAB_URL", &url)
+        .env("CHROMIUM", &chromium))
 }
