@@ -61,7 +61,7 @@ impl Default for TrainConfig {
             depth: 3,
             weighting: Weighting::Noise,
             seed: 1,
-            ema: 0.995,
+            ema: 0.999,
         }
     }
 }

@@ -346,7 +346,15 @@ pub async fn train_chunk(app: &Shared, max_steps: u64, budget_ms: f64) -> Chunk 
             0.8 * a.steps_per_sec + 0.2 * rate
         };
     }
-    let outcome = if loss.is_finite() {
+    // Diverged: the loss is not a number, or has grown ten-thousandfold over its best value
+    // (Adam keeps a runaway loss finite for a long time at a huge learning rate).
+    let best = a
+        .losses
+        .iter()
+        .map(|(_, l)| *l)
+        .fold(f64::INFINITY, f64::min);
+    let exploded = best.is_finite() && loss > 1e4 * best;
+    let outcome = if loss.is_finite() && !exploded {
         trainer.mark_good();
         a.losses.push((trainer.steps, loss));
         Chunk::Ran { steps: ran }
@@ -364,8 +372,8 @@ pub async fn train_chunk(app: &Shared, max_steps: u64, budget_ms: f64) -> Chunk 
         a.playing = false;
         a.losses.retain(|(s, _)| *s <= restored_to);
         a.error = Some(format!(
-            "Training diverged: the loss became {loss} (learning rate {} is too high?). Training is paused and the weights \
-             from step {restored_to} were restored; lower the learning rate and press Train.",
+            "Training diverged: the loss became {loss:.3e} (learning rate {} is too high?). Training is paused and the \
+             weights from step {restored_to} were restored; lower the learning rate and press Train.",
             a.settings.train.learning_rate
         ));
         Chunk::Diverged

@@ -767,6 +767,12 @@ pub async fn start() -> Result<LabHandle, JsValue> {
         };
         report(&app, result);
     }
+    // Draw once before the API resolves, so messages about the URL are on screen at once.
+    {
+        let mut a = app.borrow_mut();
+        views::draw_all(&mut a);
+        a.dirty = false;
+    }
     let resize_app = app.clone();
     listen(&window(), "resize", move |_| {
         resize_app.borrow_mut().dirty = true

@@ -38,14 +38,14 @@ test("without a WebGPU adapter the lab trains on the CPU, says why, and draws ev
 
 test("after training with defaults on the CPU, 10,000 SDE and 10,000 ODE samples are within W1 0.05 of the mixture", async () => {
   const { page, errors } = await openLab(cpu, "?play=0");
-  const r = await page.evaluate(() => lab.train("toy1d", { steps: 3000 }));
+  const r = await page.evaluate(() => lab.train("toy1d", { steps: 4000 }));
   const out = await page.evaluate(async () => {
     const sde = await lab.sample("toy1d", { n: 10000, sampler: "sde", steps: 200, seed: 1 });
     const ode = await lab.sample("toy1d", { n: 10000, sampler: "ode", steps: 100, seed: 2 });
     const exact = await lab.sample("toy1d", { n: 10000, sampler: "sde", steps: 200, seed: 3, score: "exact" });
     return { sdeShape: sde.shape, sde: lab.w1(sde.data), ode: lab.w1(ode.data), exact: lab.w1(exact.data), isF32: sde.data instanceof Float32Array };
   });
-  console.log(`trained 3000 steps in ${r.ms.toFixed(0)} ms; W1 SDE ${out.sde.toFixed(4)}, ODE ${out.ode.toFixed(4)}, exact-score SDE ${out.exact.toFixed(4)}`);
+  console.log(`trained 4000 steps in ${r.ms.toFixed(0)} ms; W1 SDE ${out.sde.toFixed(4)}, ODE ${out.ode.toFixed(4)}, exact-score SDE ${out.exact.toFixed(4)}`);
   assert.deepEqual(out.sdeShape, [10000]);
   assert.ok(out.isF32);
   assert.ok(out.sde <= 0.05, `SDE W1 ${out.sde}`);
@@ -85,6 +85,7 @@ test("?device=webgpu without an adapter falls back to the CPU with a message", a
 
 test("bad URL values are reported in the page and replaced by defaults", async () => {
   const { page, errors } = await openLab(cpu, "?play=0&lr=abc&width=99999&sampler=bogus&steps=-3&mix=1:2&frobnicate=1&t=NaN");
+  await page.waitForSelector("#messages", { state: "visible" });
   const msg = await page.textContent("#messages");
   for (const key of ["lr=abc", "width=99999", "sampler=bogus", "steps=-3", "mix:", "frobnicate", "t=NaN"]) {
     assert.ok(msg.includes(key), `message mentions ${key}: ${msg}`);
