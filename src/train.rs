@@ -122,6 +122,9 @@ impl ScoreModel {
     }
 }
 
+/// Weights (and their average) at some step, cheap to hold: tensors are shared, not copied.
+pub struct Checkpoint((ScoreMlp, Option<ScoreMlp>, u64));
+
 /// Adam on the score network, one step at a time.
 pub struct Trainer {
     pub model: ScoreModel,
@@ -233,9 +236,19 @@ impl Trainer {
         }
     }
 
-    /// Records the current weights as known good (call after a finite loss was read).
+    /// The current weights, to be marked good later once a loss computed with them is known.
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint((self.model.net.clone(), self.average.clone(), self.steps))
+    }
+
+    /// Records a checkpoint as known good.
+    pub fn set_good(&mut self, checkpoint: Checkpoint) {
+        self.last_good = Some(checkpoint.0);
+    }
+
+    /// Records the current weights as known good.
     pub fn mark_good(&mut self) {
-        self.last_good = Some((self.model.net.clone(), self.average.clone(), self.steps));
+        self.set_good(self.checkpoint());
     }
 
     /// Restores the last known-good weights and a fresh optimizer after a non-finite loss.

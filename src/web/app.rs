@@ -313,6 +313,8 @@ pub async fn train_chunk(app: &Shared, max_steps: u64, budget_ms: f64) -> Chunk 
             a.gpu_steps_per_chunk,
         )
     };
+    // The weights this chunk starts from: good once a loss computed during the chunk is sane.
+    let candidate = trainer.checkpoint();
     let started = now();
     let mut ran = 0u64;
     let mut loss_tensor = None;
@@ -355,7 +357,10 @@ pub async fn train_chunk(app: &Shared, max_steps: u64, budget_ms: f64) -> Chunk 
         .fold(f64::INFINITY, f64::min);
     let exploded = best.is_finite() && loss > 1e4 * best;
     let outcome = if loss.is_finite() && !exploded {
-        trainer.mark_good();
+        // Only a loss near the best seen vouches for the weights (a loss on its way up does not).
+        if !(loss > 10.0 * best) {
+            trainer.set_good(candidate);
+        }
         a.losses.push((trainer.steps, loss));
         Chunk::Ran { steps: ran }
     } else {

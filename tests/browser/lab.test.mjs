@@ -6,6 +6,8 @@ import { join } from "node:path";
 import { launch, openLab, inkFraction, CANVASES, ARTIFACTS } from "./harness.mjs";
 
 mkdirSync(ARTIFACTS, { recursive: true });
+// Every test fails rather than hangs (SwiftShader WebGPU is the slowest, about 3 minutes here).
+const LIMIT = 420_000;
 let cpu;
 before(async () => { cpu = await launch(); });
 after(async () => { await cpu?.close(); });
@@ -14,7 +16,7 @@ async function waitForViews(page, minStep) {
   await page.waitForFunction((s) => { const st = window.lab.status(); return st.viewsReady && st.viewsStep >= s; }, minStep, { timeout: 120_000, polling: 200 });
 }
 
-test("without a WebGPU adapter the lab trains on the CPU, says why, and draws every plot", async () => {
+test("without a WebGPU adapter the lab trains on the CPU, says why, and draws every plot", { timeout: LIMIT }, async () => {
   const { page, errors } = await openLab(cpu, "?play=0");
   assert.equal(await page.evaluate(() => lab.device), "cpu");
   const badge = await page.textContent("#device");
@@ -36,7 +38,7 @@ test("without a WebGPU adapter the lab trains on the CPU, says why, and draws ev
   await page.close();
 });
 
-test("after training with defaults on the CPU, 10,000 SDE and 10,000 ODE samples are within W1 0.05 of the mixture", async () => {
+test("after training with defaults on the CPU, 10,000 SDE and 10,000 ODE samples are within W1 0.05 of the mixture", { timeout: LIMIT }, async () => {
   const { page, errors } = await openLab(cpu, "?play=0");
   const r = await page.evaluate(() => lab.train("toy1d", { steps: 4000 }));
   const out = await page.evaluate(async () => {
@@ -55,7 +57,7 @@ test("after training with defaults on the CPU, 10,000 SDE and 10,000 ODE samples
   await page.close();
 });
 
-test("with --enable-unsafe-webgpu the lab trains and samples on WebGPU", async () => {
+test("with --enable-unsafe-webgpu the lab trains and samples on WebGPU", { timeout: LIMIT }, async () => {
   const gpu = await launch({ webgpu: true });
   try {
     const { page, errors } = await openLab(gpu, "?play=0&steps=20");
@@ -75,7 +77,7 @@ test("with --enable-unsafe-webgpu the lab trains and samples on WebGPU", async (
   }
 });
 
-test("?device=webgpu without an adapter falls back to the CPU with a message", async () => {
+test("?device=webgpu without an adapter falls back to the CPU with a message", { timeout: LIMIT }, async () => {
   const { page, errors } = await openLab(cpu, "?device=webgpu&play=0");
   assert.equal(await page.evaluate(() => lab.device), "cpu");
   assert.match(await page.textContent("#device"), /WebGPU was requested/);
@@ -83,7 +85,7 @@ test("?device=webgpu without an adapter falls back to the CPU with a message", a
   await page.close();
 });
 
-test("bad URL values are reported in the page and replaced by defaults", async () => {
+test("bad URL values are reported in the page and replaced by defaults", { timeout: LIMIT }, async () => {
   const { page, errors } = await openLab(cpu, "?play=0&lr=abc&width=99999&sampler=bogus&steps=-3&mix=1:2&frobnicate=1&t=NaN");
   await page.waitForSelector("#messages", { state: "visible" });
   const msg = await page.textContent("#messages");
@@ -98,7 +100,7 @@ test("bad URL values are reported in the page and replaced by defaults", async (
   await page.close();
 });
 
-test("the URL round-trips every setting and a changed control updates it", async () => {
+test("the URL round-trips every setting and a changed control updates it", { timeout: LIMIT }, async () => {
   const q = "?play=0&seed=7&mix=0.3%3A-1%3A0.4%2C0.7%3A2.5%3A0.3&schedule=vp-linear&width=32&lr=0.01&loss=score&sampler=family&a=0.75&steps=150&t=0.2&data=fixed&runs=500";
   const { page, errors } = await openLab(cpu, q);
   const settings = await page.evaluate(() => lab.settings);
@@ -116,7 +118,7 @@ test("the URL round-trips every setting and a changed control updates it", async
   await page.close();
 });
 
-test("a diverging learning rate stops training with a message, restores weights and shows no NaN", async () => {
+test("a diverging learning rate stops training with a message, restores weights and shows no NaN", { timeout: LIMIT }, async () => {
   const { page, errors } = await openLab(cpu, "?play=0&lr=10&loss=score");
   const outcome = await page.evaluate(() => lab.train("toy1d", { steps: 2000 }).then(() => "resolved", (e) => String(e)));
   assert.match(outcome, /diverged/i);
@@ -133,7 +135,7 @@ test("a diverging learning rate stops training with a message, restores weights 
   await page.close();
 });
 
-test("API misuse is rejected with a clear message", async () => {
+test("API misuse is rejected with a clear message", { timeout: LIMIT }, async () => {
   const { page } = await openLab(cpu, "?play=0");
   const msgs = await page.evaluate(async () => {
     const fail = (p) => p.then(() => "resolved", (e) => String(e));
@@ -149,9 +151,10 @@ test("API misuse is rejected with a clear message", async () => {
   await page.close();
 });
 
-test("a panic shows its message in the page and the console", async () => {
+test("a panic shows its message in the page and the console", { timeout: LIMIT }, async () => {
   const { page, errors } = await openLab(cpu, "?play=0");
-  await page.evaluate(() => lab.handle.panicForTest().catch(() => {}));
+  // A panic aborts the wasm call, so the promise never settles: start it, do not await it.
+  await page.evaluate(() => { lab.handle.panicForTest().catch(() => {}); });
   await page.waitForSelector("#fatal", { state: "visible" });
   assert.match(await page.textContent("#fatal"), /internal error[\s\S]*deliberate test panic/);
   assert.ok(errors.some((e) => /deliberate test panic/.test(e)), "console has the panic");
