@@ -47,7 +47,7 @@ await measure(true);
   await page.goto(LAB_URL + "?play=0");
   await page.evaluate(() => window.lab.ready);
   let trainedMs = 0, steps = 0, w1 = Infinity;
-  while (w1 > 0.05 && steps < 10000) {
+  while (w1 > 0.05 && steps < 6000) {
     const r = await page.evaluate(() => lab.train("toy1d", { steps: 250 }));
     trainedMs += r.ms; steps += r.steps;
     w1 = await page.evaluate(async () => lab.w1((await lab.sample("toy1d", { n: 10000, sampler: "sde", steps: 200, seed: 1 })).data));
