@@ -135,7 +135,7 @@ fn training_lowers_the_loss_with_both_weightings() {
             ..TrainConfig::default()
         };
         let mut trainer = Trainer::new(config, Schedule::default(), mixture.variance(), &device);
-        let mut mean = |trainer: &mut Trainer, n: usize| {
+        let mean = |trainer: &mut Trainer, n: usize| {
             let mut sum = 0.0;
             for _ in 0..n {
                 sum += pollster::block_on(Trainer::read_loss(

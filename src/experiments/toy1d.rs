@@ -257,18 +257,6 @@ pub struct Batch {
     pub eps: Vec<f32>,
 }
 
-impl Batch {
-    /// The conditional score targets `-(x_t - alpha_t x_0) / sigma_t^2` (eq. 8 with `x_0` for
-    /// `E[x_0|x_t]`).
-    pub fn score_targets(&self, schedule: &Schedule) -> Vec<f32> {
-        self.eps
-            .iter()
-            .zip(&self.t)
-            .map(|(&e, &t)| (-(e as f64) / schedule.sigma(t as f64)) as f32)
-            .collect()
-    }
-}
-
 /// Where training pairs come from.
 #[derive(Clone, Debug)]
 pub enum PairSource {

@@ -45,6 +45,8 @@ pub struct ExactViews {
     pub score_field: Vec<f32>,
     /// Data draws (the training x0) for the data histogram.
     pub data_x0: Vec<f32>,
+    /// `density` rasterised once for the three plots drawn over it (filled on first draw).
+    pub density_raster: Option<web_sys::HtmlCanvasElement>,
 }
 
 /// What the network says, computed from a snapshot of it.
@@ -230,6 +232,7 @@ impl ExactViews {
             density_nt: 0,
             score_field: vec![],
             data_x0: vec![],
+            density_raster: None,
         }
     }
 
@@ -282,6 +285,7 @@ impl ExactViews {
             density_nt: nt,
             score_field,
             data_x0,
+            density_raster: None,
         }
     }
 }

@@ -315,50 +315,16 @@ impl Panel {
         rows: usize,
         color: &dyn Fn(f32) -> [u8; 3],
     ) {
-        if values.len() != cols * rows || cols == 0 || rows == 0 {
-            return;
+        if let Some(image) = raster(values, cols, rows, color) {
+            self.image(&image);
         }
-        let mut rgba = vec![0u8; cols * rows * 4];
-        for r in 0..rows {
-            for k in 0..cols {
-                // Image row 0 is the top: the largest y.
-                let v = values[(rows - 1 - r) * cols + k];
-                let [red, green, blue] = color(v);
-                let o = (r * cols + k) * 4;
-                rgba[o..o + 4].copy_from_slice(&[red, green, blue, 255]);
-            }
-        }
-        let Ok(image) = web_sys::ImageData::new_with_u8_clamped_array_and_sh(
-            Clamped(&rgba),
-            cols as u32,
-            rows as u32,
-        ) else {
-            return;
-        };
-        let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
-            return;
-        };
-        let Some(tmp) = doc
-            .create_element("canvas")
-            .ok()
-            .and_then(|e| e.dyn_into::<HtmlCanvasElement>().ok())
-        else {
-            return;
-        };
-        tmp.set_width(cols as u32);
-        tmp.set_height(rows as u32);
-        let Some(tctx) = tmp
-            .get_context("2d")
-            .ok()
-            .flatten()
-            .and_then(|c| c.dyn_into::<CanvasRenderingContext2d>().ok())
-        else {
-            return;
-        };
-        let _ = tctx.put_image_data(&image, 0.0, 0.0);
+    }
+
+    /// Draws a prepared raster (see [`raster`]) over the whole panel.
+    pub fn image(&self, image: &HtmlCanvasElement) {
         self.ctx.set_image_smoothing_enabled(true);
         let _ = self.ctx.draw_image_with_html_canvas_element_and_dw_and_dh(
-            &tmp,
+            image,
             self.px.0,
             self.py.0,
             self.px.1 - self.px.0,
@@ -438,6 +404,45 @@ impl Panel {
         c.set_text_baseline("middle");
         let _ = c.fill_text(text, self.px.0 + 12.0, self.py.0 + 16.0);
     }
+}
+
+/// Rasterises `values` (row-major, row 0 at the bottom) into an off-screen canvas of one pixel
+/// per value, to draw (scaled) with [`Panel::image`] as often as needed.
+pub fn raster(
+    values: &[f32],
+    cols: usize,
+    rows: usize,
+    color: &dyn Fn(f32) -> [u8; 3],
+) -> Option<HtmlCanvasElement> {
+    if values.len() != cols * rows || cols == 0 || rows == 0 {
+        return None;
+    }
+    let mut rgba = vec![0u8; cols * rows * 4];
+    for r in 0..rows {
+        for k in 0..cols {
+            // Image row 0 is the top: the largest y.
+            let [red, green, blue] = color(values[(rows - 1 - r) * cols + k]);
+            let o = (r * cols + k) * 4;
+            rgba[o..o + 4].copy_from_slice(&[red, green, blue, 255]);
+        }
+    }
+    let image = web_sys::ImageData::new_with_u8_clamped_array_and_sh(
+        Clamped(&rgba),
+        cols as u32,
+        rows as u32,
+    )
+    .ok()?;
+    let canvas: HtmlCanvasElement = web_sys::window()?
+        .document()?
+        .create_element("canvas")
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    canvas.set_width(cols as u32);
+    canvas.set_height(rows as u32);
+    let ctx: CanvasRenderingContext2d = canvas.get_context("2d").ok()??.dyn_into().ok()?;
+    ctx.put_image_data(&image, 0.0, 0.0).ok()?;
+    Some(canvas)
 }
 
 /// The perceptually uniform "viridis"-like ramp for densities (v in 0..1).

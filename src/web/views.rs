@@ -5,7 +5,7 @@ use rand::SeedableRng;
 use web_sys::HtmlCanvasElement;
 
 use super::app::{density_histogram, App, FIELD_NT, FIELD_NX};
-use super::plot::{colors, density_color_light, diverging_color, Figure, Panel};
+use super::plot::{colors, density_color_light, diverging_color, raster, Figure, Panel};
 use super::util::{element, set_text};
 use crate::diffusion::forward;
 use crate::diffusion::schedule::T_MIN;
@@ -17,6 +17,12 @@ fn figure(id: &str) -> Option<Figure> {
 
 /// Redraws every plot and the status line.
 pub fn draw_all(app: &mut App) {
+    let e = &mut app.exact;
+    if e.density_raster.is_none() {
+        e.density_raster = raster(&e.density, e.density_nt, e.density_nx, &|v| {
+            density_color_light(v.powf(0.7))
+        });
+    }
     draw_data(app);
     draw_forward(app);
     draw_terminal(app);
@@ -126,11 +132,12 @@ fn draw_data(app: &mut App) {
     app.data_panel = Some((p.px, p.py, p.x, p.y));
 }
 
+/// The exact p(x, t) behind the forward and reverse paths (rasterised once per data change, in
+/// `draw_all`).
 fn heat_background(p: &Panel, app: &App) {
-    let e = &app.exact;
-    p.heatmap(&e.density, e.density_nt, e.density_nx, &|v| {
-        density_color_light(v.powf(0.7))
-    });
+    if let Some(image) = &app.exact.density_raster {
+        p.image(image);
+    }
 }
 
 fn draw_forward(app: &App) {
