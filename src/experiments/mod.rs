@@ -1,3 +1,5 @@
 //! Experiments: each ties together data, the exact references, the loss and the metrics.
 
+pub mod ising;
+pub mod ising_exact;
 pub mod toy1d;
