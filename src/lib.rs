@@ -6,6 +6,7 @@ pub mod experiments;
 pub mod nn;
 pub mod settings;
 pub mod train;
+pub mod train_ising;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;

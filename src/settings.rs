@@ -5,6 +5,7 @@
 use crate::diffusion::{SamplerKind, Schedule};
 use crate::experiments::toy1d::{Component, Mixture};
 use crate::train::{TrainConfig, Weighting};
+use crate::train_ising::{IsingConfig, Target};
 
 /// Which device the page should train on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,6 +56,8 @@ pub struct Settings {
     pub device: DeviceChoice,
     /// URL of weights to load at start (URL only).
     pub weights: Option<String>,
+    /// The Ising model's data, process, network and sampler.
+    pub ising: IsingConfig,
 }
 
 impl Default for Settings {
@@ -75,6 +78,7 @@ impl Default for Settings {
             play: true,
             device: DeviceChoice::Auto,
             weights: None,
+            ising: IsingConfig::default(),
         }
     }
 }
@@ -94,7 +98,16 @@ pub mod limits {
     pub const MIX_MEAN: (f64, f64) = (-8.0, 8.0);
     pub const MIX_WIDTH: (f64, f64) = (0.02, 4.0);
     pub const MIX_COMPONENTS: usize = 64;
+    pub const BETA: (f64, f64) = (0.0, 1.5);
+    pub const FLIP: (f64, f64) = (0.005, 0.25);
+    pub const ISING_STEPS: (f64, f64) = (1.0, 2000.0);
+    pub const CHANNELS: (f64, f64) = (2.0, 128.0);
+    pub const LAYERS: (f64, f64) = (0.0, 6.0);
+    pub const CONFIGS: (f64, f64) = (10.0, 100_000.0);
 }
+
+/// The models the page knows.
+pub const MODELS: [&str; 2] = ["toy1d", "ising"];
 
 fn fmt_num(v: f64) -> String {
     // Shortest form that parses back to the same f64.
@@ -313,6 +326,24 @@ impl Settings {
             DeviceChoice::WebGpu => "webgpu",
         };
         put("device", dev(self.device).into(), "auto".into());
+        let (i, di) = (&self.ising, &d.ising);
+        put("beta", fmt_num(i.beta), fmt_num(di.beta));
+        put("flip", fmt_num(i.r), fmt_num(di.r));
+        put(
+            "kernel",
+            target_name(i.target).into(),
+            target_name(di.target).into(),
+        );
+        put(
+            "rsteps",
+            i.sampler_steps.to_string(),
+            di.sampler_steps.to_string(),
+        );
+        put("channels", i.channels.to_string(), di.channels.to_string());
+        put("layers", i.layers.to_string(), di.layers.to_string());
+        put("ilr", fmt_num(i.learning_rate), fmt_num(di.learning_rate));
+        put("ibatch", i.batch.to_string(), di.batch.to_string());
+        put("configs", i.data_size.to_string(), di.data_size.to_string());
         if let Some(w) = &self.weights {
             put("weights", w.clone(), String::new());
         }
@@ -353,11 +384,13 @@ impl Settings {
         };
 
         if let Some(m) = get("model") {
-            match m {
-                "toy1d" => s.model = m.into(),
-                other => p.push(format!(
-                    "model={other} is not available (models: toy1d); showing toy1d"
-                )),
+            if MODELS.contains(&m) {
+                s.model = m.into();
+            } else {
+                p.push(format!(
+                    "model={m} is not available (models: {}); showing toy1d",
+                    MODELS.join(", ")
+                ));
             }
         }
         if let Some(v) = num("seed", limits::SEED, true, p) {
@@ -472,9 +505,43 @@ impl Settings {
                 s.weights = Some(w.to_string());
             }
         }
+        s.ising.seed = s.seed;
+        if let Some(v) = num("beta", limits::BETA, false, p) {
+            s.ising.beta = v;
+        }
+        if let Some(v) = num("flip", limits::FLIP, false, p) {
+            s.ising.r = v;
+        }
+        match get("kernel") {
+            None => {}
+            Some("x0") => s.ising.target = Target::X0,
+            Some("prev") => s.ising.target = Target::Previous,
+            Some(other) => p.push(format!(
+                "kernel={other} is neither x0 nor prev; using x0"
+            )),
+        }
+        if let Some(v) = num("rsteps", limits::ISING_STEPS, true, p) {
+            s.ising.sampler_steps = v as usize;
+        }
+        if let Some(v) = num("channels", limits::CHANNELS, true, p) {
+            s.ising.channels = v as usize;
+        }
+        if let Some(v) = num("layers", limits::LAYERS, true, p) {
+            s.ising.layers = v as usize;
+        }
+        if let Some(v) = num("ilr", limits::LR, false, p) {
+            s.ising.learning_rate = v;
+        }
+        if let Some(v) = num("ibatch", limits::BATCH, true, p) {
+            s.ising.batch = v as usize;
+        }
+        if let Some(v) = num("configs", limits::CONFIGS, true, p) {
+            s.ising.data_size = v as usize;
+        }
         let known = [
             "model", "seed", "mix", "schedule", "D", "T", "data", "runs", "width", "depth", "lr",
             "batch", "loss", "sampler", "a", "steps", "t", "score", "play", "device", "weights",
+            "beta", "flip", "kernel", "rsteps", "channels", "layers", "ilr", "ibatch", "configs",
         ];
         for (k, _) in pairs {
             if !known.contains(&k.as_str()) {
@@ -492,6 +559,13 @@ fn fmt_round(v: f64) -> String {
 }
 
 /// URL name of a loss weighting.
+pub fn target_name(t: Target) -> &'static str {
+    match t {
+        Target::X0 => "x0",
+        Target::Previous => "prev",
+    }
+}
+
 pub fn weighting_name(w: Weighting) -> &'static str {
     match w {
         Weighting::Score => "score",

@@ -16,12 +16,15 @@ const lab = {
   async sample(model, opts = {}) { return lab.handle.sample(model, opts); },
   status() { return lab.handle.status(); },
   w1(samples) { return lab.handle.w1(samples); },
+  isingStats(configs) { return lab.handle.isingStats(configs); },
   setPlaying(on) { lab.handle.setPlaying(!!on); },
   applySettings(query) { return lab.handle.applySettings(query); },
   get settings() { return lab.handle.settings; },
   panicMessage: () => panic_message(),
 };
 window.lab = lab;
+// Show the right model's controls before the module has loaded (the lab keeps this up to date).
+document.body.dataset.model = new URLSearchParams(location.search).get("model") === "ising" ? "ising" : "toy1d";
 lab.ready = (async () => {
   try {
     await init();

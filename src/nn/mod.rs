@@ -6,3 +6,4 @@ pub mod mlp;
 pub mod time_embedding;
 
 pub use mlp::{MlpConfig, ScoreMlp};
+pub mod ising_net;

@@ -104,6 +104,8 @@ pub struct App {
     /// Canvas geometry of the data plot, for dragging mixture components.
     pub data_panel: Option<((f64, f64), (f64, f64), (f64, f64), (f64, f64))>,
     pub dragging: Option<usize>,
+    /// The Ising view's state, created when that model is first shown.
+    pub ising: Option<super::ising::IsingState>,
 }
 
 impl App {
@@ -137,6 +139,7 @@ impl App {
             pending: Vec::new(),
             data_panel: None,
             dragging: None,
+            ising: None,
             settings,
             device,
             device_name,
@@ -216,8 +219,19 @@ impl App {
         if old.play != s.play {
             self.playing = s.play;
         }
+        if old.model != s.model {
+            // Requests queued for the other model do not carry over.
+            self.pending.clear();
+        }
+        if let Some(ising) = self.ising.as_mut() {
+            ising.apply(s.ising, &self.device);
+        }
         self.learned_dirty = true;
         self.dirty = true;
+    }
+
+    pub fn is_ising(&self) -> bool {
+        self.settings.model == "ising"
     }
 }
 
@@ -581,6 +595,9 @@ pub async fn refresh_learned(app: &Shared) {
 /// One turn of the page's loop: train while playing, refresh the network's views now and
 /// then (spending at most about a fifth of the time on them), draw what changed.
 pub async fn tick(app: &Shared) {
+    if app.borrow().is_ising() {
+        return super::ising::tick(app).await;
+    }
     let (playing, pending) = {
         let a = app.borrow();
         (a.playing, a.pending.first().map(|r| r.remaining))

@@ -2,6 +2,8 @@
 //! `window.lab` API. Everything else in the crate is plain Rust that also runs natively.
 
 mod app;
+mod ising;
+mod ising_views;
 mod plot;
 mod util;
 mod views;
@@ -115,13 +117,47 @@ fn opt_str(opts: &JsValue, key: &str) -> Option<String> {
 }
 
 fn check_model(model: &str) -> Result<(), JsValue> {
-    if model == "toy1d" {
+    if crate::settings::MODELS.contains(&model) {
         Ok(())
     } else {
         Err(JsValue::from_str(&format!(
-            "unknown model '{model}' (available: toy1d)"
+            "unknown model '{model}' (available: {})",
+            crate::settings::MODELS.join(", ")
         )))
     }
+}
+
+/// Shows `model` in the page (as choosing it in the controls would) if it is not shown yet.
+fn show_model(app: &Shared, model: &str, change: impl FnOnce(&mut Settings)) {
+    let query = {
+        let a = app.borrow();
+        let mut s = a.settings.clone();
+        s.model = model.to_string();
+        change(&mut s);
+        if s == a.settings {
+            return;
+        }
+        s.to_query()
+    };
+    LabHandle { app: app.clone() }.apply_settings(&query);
+}
+
+/// Steps trained so far by the model on show.
+fn trained_steps(a: &App) -> Option<u64> {
+    if a.is_ising() {
+        a.ising.as_ref().and_then(|s| s.trainer.as_ref()).map(|t| t.steps)
+    } else {
+        a.trainer.as_ref().map(|t| t.steps)
+    }
+}
+
+fn last_loss(a: &App) -> f64 {
+    let losses = if a.is_ising() {
+        a.ising.as_ref().map(|s| &s.losses[..]).unwrap_or(&[])
+    } else {
+        &a.losses[..]
+    };
+    losses.last().map(|(_, l)| *l).unwrap_or(f64::NAN)
 }
 
 fn count(opts: &JsValue, key: &str, default: f64, max: f64) -> Result<u64, JsValue> {
@@ -160,8 +196,28 @@ impl LabHandle {
         wasm_bindgen_futures::future_to_promise(async move {
             check_model(&model)?;
             let steps = count(&opts, "steps", 100.0, 1e7)?;
+            let beta = opt_f64(&opts, "beta");
+            if model == "ising" {
+                if let Some(b) = beta {
+                    let (lo, hi) = crate::settings::limits::BETA;
+                    if !(b.is_finite() && (lo..=hi).contains(&b)) {
+                        return Err(JsValue::from_str(&format!(
+                            "beta must be between {lo} and {hi}, got {b}"
+                        )));
+                    }
+                }
+            }
+            // Training a model shows it (a new beta regenerates the data and starts afresh).
+            show_model(&app, &model, |s| {
+                if let Some(b) = beta {
+                    s.ising.beta = b;
+                }
+            });
+            if model == "ising" {
+                ising::state(&mut app.borrow_mut());
+            }
             let started = now();
-            let before = app.borrow().trainer.as_ref().map(|t| t.steps).unwrap_or(0);
+            let before = trained_steps(&app.borrow()).unwrap_or(0);
             app.borrow_mut().error = None;
             app.borrow_mut()
                 .pending
@@ -170,7 +226,7 @@ impl LabHandle {
             loop {
                 util::next_frame().await;
                 let a = app.borrow();
-                if a.pending.is_empty() && a.trainer.is_some() {
+                if a.pending.is_empty() && trained_steps(&a).is_some() {
                     break;
                 }
                 if let Some(p) = panic_message() {
@@ -181,8 +237,8 @@ impl LabHandle {
             if let Some(e) = &a.error {
                 return Err(JsValue::from_str(e));
             }
-            let total = a.trainer.as_ref().map(|t| t.steps).unwrap_or(0);
-            let loss = a.losses.last().map(|(_, l)| *l).unwrap_or(f64::NAN);
+            let total = trained_steps(&a).unwrap_or(0);
+            let loss = last_loss(&a);
             let out = js_sys::Object::new();
             let set = |k: &str, v: f64| {
                 js_sys::Reflect::set(&out, &JsValue::from_str(k), &JsValue::from_f64(v))
@@ -202,6 +258,9 @@ impl LabHandle {
         let app = self.app.clone();
         wasm_bindgen_futures::future_to_promise(async move {
             check_model(&model)?;
+            if model == "ising" {
+                return ising_sample(&app, &opts).await;
+            }
             let n = count(&opts, "n", 1000.0, 1e6)? as usize;
             let steps = count(&opts, "steps", app.borrow().settings.steps as f64, 1e5)? as usize;
             let a = opt_f64(&opts, "a").unwrap_or(1.0);
@@ -247,6 +306,31 @@ impl LabHandle {
         })
     }
 
+    /// Exact statistics of the Ising model at the shown beta, and those of `configs` (±1,
+    /// 64 per configuration) against them: `{ tvAbsM, tvEnergy, nnCorrelation,
+    /// exactNnCorrelation, n }`.
+    #[wasm_bindgen(js_name = isingStats)]
+    pub fn ising_stats(&self, configs: &[f32]) -> Result<JsValue, JsValue> {
+        let mut a = self.app.borrow_mut();
+        let s = ising::state(&mut a);
+        if configs.len() % crate::experiments::ising::SITES != 0 {
+            return Err(JsValue::from_str("configurations must have 64 spins each"));
+        }
+        let spins: Vec<i8> = configs.iter().map(|&v| if v > 0.0 { 1 } else { -1 }).collect();
+        let stats = crate::experiments::ising::SpinStats::of(&spins);
+        let (tv_m, tv_e) = stats.tv_to(&s.exact);
+        let out = js_sys::Object::new();
+        let set = |k: &str, v: f64| {
+            js_sys::Reflect::set(&out, &JsValue::from_str(k), &JsValue::from_f64(v))
+        };
+        set("tvAbsM", tv_m)?;
+        set("tvEnergy", tv_e)?;
+        set("nnCorrelation", stats.nn_correlation)?;
+        set("exactNnCorrelation", s.exact.nn_correlation())?;
+        set("n", stats.n as f64)?;
+        Ok(out.into())
+    }
+
     /// Exact Wasserstein-1 distance of `samples` to the current data density.
     pub fn w1(&self, samples: &[f32]) -> f64 {
         self.app.borrow().mixture.wasserstein1(samples)
@@ -259,6 +343,34 @@ impl LabHandle {
         let set = |k: &str, v: JsValue| {
             let _ = js_sys::Reflect::set(&out, &JsValue::from_str(k), &v);
         };
+        set("model", JsValue::from_str(&a.settings.model));
+        if a.is_ising() {
+            if let Some(s) = a.ising.as_ref() {
+                set("steps", JsValue::from_f64(s.steps() as f64));
+                set("playing", JsValue::from_bool(a.playing));
+                set(
+                    "loss",
+                    JsValue::from_f64(s.losses.last().map(|(_, l)| *l).unwrap_or(f64::NAN)),
+                );
+                set("error", a.error.clone().map(JsValue::from).unwrap_or(JsValue::NULL));
+                set("notices", JsValue::from_str(&a.notices.join("\n")));
+                set("viewsReady", JsValue::from_bool(s.learned.is_some()));
+                set(
+                    "viewsStep",
+                    JsValue::from_f64(s.learned.as_ref().map(|l| l.steps as f64).unwrap_or(-1.0)),
+                );
+                set("refreshMs", JsValue::from_f64(s.refresh_cost));
+                set("drawMs", JsValue::from_f64(a.draw_cost));
+                set("stepsPerSec", JsValue::from_f64(s.steps_per_sec));
+                set("exactNnCorrelation", JsValue::from_f64(s.exact.nn_correlation()));
+                if let Some(l) = &s.learned {
+                    set("tvAbsM", JsValue::from_f64(l.tv.0));
+                    set("tvEnergy", JsValue::from_f64(l.tv.1));
+                    set("nnCorrelation", JsValue::from_f64(l.stats.nn_correlation));
+                }
+            }
+            return out.into();
+        }
         set(
             "steps",
             JsValue::from_f64(
@@ -311,6 +423,11 @@ impl LabHandle {
     #[wasm_bindgen(js_name = exportWeights)]
     pub fn export_weights(&self) -> Result<Vec<u8>, JsValue> {
         let a = self.app.borrow();
+        if a.is_ising() {
+            return Err(JsValue::from_str(
+                "weights files hold the 1D toy's network; the Ising network cannot be saved yet",
+            ));
+        }
         if a.is_gpu() {
             return Err(JsValue::from_str(
                 "exporting weights needs the CPU device for now",
@@ -350,6 +467,47 @@ impl LabHandle {
     }
 }
 
+/// `lab.sample("ising", { n, steps?, seed? })`: `{ data: Float32Array of ±1, shape: [n, 64] }`.
+async fn ising_sample(app: &Shared, opts: &JsValue) -> Result<JsValue, JsValue> {
+    show_model(app, "ising", |_| {});
+    let (model, mut config, device) = {
+        let mut a = app.borrow_mut();
+        let device = a.device.clone();
+        let s = ising::state(&mut a);
+        let model = s
+            .trainer
+            .as_ref()
+            .map(|t| t.inference_model())
+            .or_else(|| s.snapshot.clone())
+            .ok_or_else(|| JsValue::from_str("no network yet"))?;
+        (model, s.config, device)
+    };
+    let n = count(opts, "n", 1000.0, 1e5)? as usize;
+    config.sampler_steps = count(
+        opts,
+        "steps",
+        config.sampler_steps as f64,
+        crate::settings::limits::ISING_STEPS.1,
+    )? as usize;
+    let seed = opt_f64(opts, "seed")
+        .map(|s| s as u64)
+        .unwrap_or_else(|| (now() * 1000.0) as u64);
+    let (x, _) = ising::generate(&model, &config, n, seed, &device).await;
+    let data: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+    let out = js_sys::Object::new();
+    js_sys::Reflect::set(
+        &out,
+        &JsValue::from_str("data"),
+        &js_sys::Float32Array::from(&data[..]),
+    )?;
+    js_sys::Reflect::set(
+        &out,
+        &JsValue::from_str("shape"),
+        &js_sys::Array::of2(&JsValue::from_f64(n as f64), &JsValue::from_f64(64.0)),
+    )?;
+    Ok(out.into())
+}
+
 /// Loads a weights file into the lab. Nothing changes unless the whole file is valid.
 fn load_weights(app: &Shared, bytes: &[u8], origin: &str) -> Result<String, String> {
     let device = app.borrow().device.clone();
@@ -358,6 +516,8 @@ fn load_weights(app: &Shared, bytes: &[u8], origin: &str) -> Result<String, Stri
         crate::weights::decode(bytes, &device).map_err(|e| format!("{origin}: {e}"))?;
     let mut a = app.borrow_mut();
     let mut s = a.settings.clone();
+    // Weights files hold the 1D toy's network: loading one shows the toy.
+    s.model = "toy1d".into();
     s.schedule = header.schedule;
     s.train.width = header.width;
     s.train.depth = header.depth;
@@ -496,10 +656,36 @@ fn write_url(settings: &Settings) {
     }
 }
 
-/// Every control in `#controls` with a `name` is a setting of the same key.
+/// Keeps, per key, the value of the control that is shown (the last one when several are).
+fn dedupe_visible(pairs: &mut Vec<(String, String)>) {
+    let shown: Vec<bool> = controls()
+        .iter()
+        .map(|e| {
+            e.dyn_ref::<web_sys::HtmlElement>()
+                .map(|h| h.offset_parent().is_some())
+                .unwrap_or(true)
+        })
+        .collect();
+    if shown.len() != pairs.len() {
+        return;
+    }
+    let mut keep = vec![true; pairs.len()];
+    for i in 0..pairs.len() {
+        for j in 0..pairs.len() {
+            if i != j && pairs[i].0 == pairs[j].0 && !shown[i] && shown[j] {
+                keep[i] = false;
+            }
+        }
+    }
+    let mut k = keep.iter();
+    pairs.retain(|_| *k.next().unwrap_or(&true));
+}
+
+/// Every control with a `name` in `#controls` (or attached to it with `form="controls"`) is a
+/// setting of the same key.
 fn controls() -> Vec<web_sys::Element> {
     let mut out = Vec::new();
-    if let Ok(list) = document().query_selector_all("#controls [name]") {
+    if let Ok(list) = document().query_selector_all("#controls [name], [form=controls][name]") {
         for i in 0..list.length() {
             if let Some(e) = list
                 .get(i)
@@ -576,10 +762,16 @@ fn fill_controls(settings: &Settings) {
     if let Some(i) = element::<web_sys::HtmlInputElement>("t-slider") {
         i.set_max(&settings.schedule.t_max().to_string());
     }
+    // The page shows the controls and plots of one model (CSS keys on this attribute).
+    if let Some(body) = document().body() {
+        let _ = body.set_attribute("data-model", &settings.model);
+    }
 }
 
 fn on_controls_changed(app: &Shared) {
     let mut pairs: Vec<(String, String)> = controls().iter().filter_map(control_value).collect();
+    // A setting may have a control in each model's panel (the seed): the visible one counts.
+    dedupe_visible(&mut pairs);
     {
         // URL-only settings are kept.
         let a = app.borrow();
@@ -609,6 +801,11 @@ fn bind_controls(app: &Shared) {
     };
     let a = app.clone();
     listen(&form, "change", move |_| on_controls_changed(&a));
+    // The model picker sits in the header (outside the form's subtree).
+    if let Some(pick) = document().get_element_by_id("model-select") {
+        let a = app.clone();
+        listen(&pick, "change", move |_| on_controls_changed(&a));
+    }
     // Sliders update live while dragged.
     let a = app.clone();
     listen(&form, "input", move |e| {
@@ -636,7 +833,13 @@ fn bind_controls(app: &Shared) {
         ("reset", |app| {
             let mut a = app.borrow_mut();
             a.error = None;
-            a.reset_trainer();
+            if a.is_ising() {
+                let device = a.device.clone();
+                ising::state(&mut a).reset_trainer(&device);
+                a.dirty = true;
+            } else {
+                a.reset_trainer();
+            }
         }),
         ("new-seed", |app| {
             let query = {
@@ -649,12 +852,19 @@ fn bind_controls(app: &Shared) {
         }),
     ];
     for (id, f) in buttons {
-        if let Some(b) = document().get_element_by_id(id) {
-            let a = app.clone();
-            listen(&b, "click", move |e| {
-                e.prevent_default();
-                f(&a);
-            });
+        // By id, or by class for buttons that appear once per model's controls.
+        let selector = format!("#{id}, .{id}");
+        let Ok(list) = document().query_selector_all(&selector) else {
+            continue;
+        };
+        for i in 0..list.length() {
+            if let Some(b) = list.get(i) {
+                let a = app.clone();
+                listen(&b, "click", move |e| {
+                    e.prevent_default();
+                    f(&a);
+                });
+            }
         }
     }
     bind_data_drag(app);
@@ -770,7 +980,12 @@ pub async fn start() -> Result<LabHandle, JsValue> {
     // Draw once before the API resolves, so messages about the URL are on screen at once.
     {
         let mut a = app.borrow_mut();
-        views::draw_all(&mut a);
+        if a.is_ising() {
+            ising::state(&mut a);
+            ising_views::draw_all(&mut a);
+        } else {
+            views::draw_all(&mut a);
+        }
         a.dirty = false;
     }
     let resize_app = app.clone();

@@ -332,6 +332,29 @@ impl Panel {
         );
     }
 
+    /// Draws a prepared raster with hard pixel edges (spin configurations).
+    pub fn image_sharp(&self, image: &HtmlCanvasElement) {
+        self.ctx.set_image_smoothing_enabled(false);
+        let _ = self.ctx.draw_image_with_html_canvas_element_and_dw_and_dh(
+            image,
+            self.px.0,
+            self.py.0,
+            self.px.1 - self.px.0,
+            self.py.1 - self.py.0,
+        );
+        self.ctx.set_image_smoothing_enabled(true);
+    }
+
+    /// A title above the panel (for panels without axes).
+    pub fn title(&self, title: &str) {
+        let c = &self.ctx;
+        c.set_fill_style_str(colors::INK);
+        c.set_font("600 14px system-ui, sans-serif");
+        c.set_text_align("left");
+        c.set_text_baseline("alphabetic");
+        let _ = c.fill_text(title, self.px.0, self.py.0 - 9.0);
+    }
+
     /// An arrow from (x, y) along a direction given in screen pixels.
     pub fn arrow(&self, x: f64, y: f64, dx_px: f64, dy_px: f64, color: &str) {
         let (sx, sy) = (self.sx(x), self.sy(y));
@@ -394,15 +417,21 @@ impl Panel {
 
     /// Text at the panel's top-left inside corner (a metric readout).
     pub fn badge(&self, text: &str) {
+        self.badge_at(0, text);
+    }
+
+    /// A readout on the given line (0 = top) of the panel's top-left inside corner.
+    pub fn badge_at(&self, line: usize, text: &str) {
         let c = &self.ctx;
+        let y = self.py.0 + 6.0 + 24.0 * line as f64;
         c.set_font("600 13px system-ui, sans-serif");
         let w = c.measure_text(text).map(|m| m.width()).unwrap_or(100.0) + 12.0;
         c.set_fill_style_str("rgba(255,255,255,0.85)");
-        c.fill_rect(self.px.0 + 6.0, self.py.0 + 6.0, w, 20.0);
+        c.fill_rect(self.px.0 + 6.0, y, w, 20.0);
         c.set_fill_style_str(colors::INK);
         c.set_text_align("left");
         c.set_text_baseline("middle");
-        let _ = c.fill_text(text, self.px.0 + 12.0, self.py.0 + 16.0);
+        let _ = c.fill_text(text, self.px.0 + 12.0, y + 10.0);
     }
 }
 

@@ -52,6 +52,7 @@ fn status(app: &App) {
         "–".into()
     };
     set_text("stat-steps", &steps.to_string());
+    set_text("stat-metric", "W₁ to data");
     set_text("stat-loss", &loss);
     set_text("stat-rate", &rate);
     if let Some(l) = &app.learned {

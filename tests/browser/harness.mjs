@@ -51,3 +51,5 @@ export async function inkFraction(page, id) {
 }
 
 export const CANVASES = ["c-data", "c-forward", "c-terminal", "c-score", "c-field", "c-reverse", "c-samples", "c-loss", "c-schedule"];
+
+export const ISING_CANVASES = ["c-ising-configs", "c-ising-runs", "c-ising-hist", "c-ising-loss"];

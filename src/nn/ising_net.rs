@@ -1,0 +1,128 @@
+//! The Ising reverse-kernel network: a small convolutional net on the 8×8 torus (circular
+//! boundaries) with a time embedding added to every layer's channels.
+//!
+//! Layout: one k×k convolution of the spins (1 → C channels), then `layers` residual 1×1
+//! convolutions (per-site C → C), each also fed the lattice average of the first layer's
+//! channels (global pooling: below the critical temperature the sign of the whole lattice's
+//! magnetisation is what a spin's neighbourhood cannot tell), then a 1×1 read-out to one logit
+//! per spin. Measured on burn's CPU backend (native, batch 128): wide k×k convolutions between
+//! hidden channels cost 10× more per step than this layout (gathering C channels per
+//! neighbourhood dominates), while one spin channel gathered over a 5×5 window is cheap.
+
+use burn::nn::activation::SiLU;
+use burn::nn::{Linear, LinearConfig};
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::experiments::ising::{L, SITES};
+
+/// Shape of the network.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IsingNetConfig {
+    /// Channels of every hidden layer.
+    pub channels: usize,
+    /// Residual per-site hidden layers after the convolution.
+    pub layers: usize,
+    /// Side of the convolution window (odd).
+    pub kernel: usize,
+    /// Features of the time embedding.
+    pub time_features: usize,
+}
+
+/// For every site, the k×k sites of its periodic neighbourhood, row-major offsets.
+pub fn torus_neighbourhoods(k: usize) -> Vec<i64> {
+    let h = k / 2;
+    let mut idx = Vec::with_capacity(SITES * k * k);
+    for r in 0..L {
+        for c in 0..L {
+            for dr in 0..k {
+                for dc in 0..k {
+                    let rr = (r + L * k + dr - h) % L;
+                    let cc = (c + L * k + dc - h) % L;
+                    idx.push((rr * L + cc) as i64);
+                }
+            }
+        }
+    }
+    idx
+}
+
+/// A k×k convolution on the L×L torus, `[batch, SITES, c_in] → [batch, SITES, c_out]`: each
+/// site's periodic neighbourhood gathered with one `select` (im2col on the torus), then one
+/// `Linear` over its `k²·c_in` values.
+#[derive(Module, Debug)]
+pub struct TorusConv {
+    linear: Linear,
+    kernel: usize,
+}
+
+impl TorusConv {
+    pub fn new(c_in: usize, c_out: usize, kernel: usize, device: &Device) -> Self {
+        TorusConv {
+            linear: LinearConfig::new(kernel * kernel * c_in, c_out).init(device),
+            kernel,
+        }
+    }
+
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        let [b, _, c] = x.dims();
+        let kk = self.kernel * self.kernel;
+        let idx = Tensor::<1, Int>::from_data(
+            TensorData::new(torus_neighbourhoods(self.kernel), [SITES * kk]),
+            &x.device(),
+        );
+        let gathered = x.select(1, idx).reshape([b, SITES, kk * c]);
+        self.linear.forward(gathered)
+    }
+}
+
+/// See the module documentation.
+#[derive(Module, Debug)]
+pub struct IsingNet {
+    input: TorusConv,
+    global: Linear,
+    hidden: Vec<Linear>,
+    time: Vec<Linear>,
+    output: Linear,
+    activation: SiLU,
+}
+
+impl IsingNetConfig {
+    pub fn init(&self, device: &Device) -> IsingNet {
+        let c = self.channels;
+        IsingNet {
+            input: TorusConv::new(1, c, self.kernel, device),
+            global: LinearConfig::new(c, c).init(device),
+            hidden: (0..self.layers)
+                .map(|_| LinearConfig::new(c, c).init(device))
+                .collect(),
+            time: (0..=self.layers)
+                .map(|_| LinearConfig::new(self.time_features, c).init(device))
+                .collect(),
+            output: LinearConfig::new(c, 1).init(device),
+            activation: SiLU::new(),
+        }
+    }
+}
+
+impl IsingNet {
+    /// `spins [batch, SITES]`, `time [batch, time_features]` → logits `[batch, SITES]`.
+    pub fn forward(&self, spins: Tensor<2>, time: Tensor<2>) -> Tensor<2> {
+        let [b, _] = spins.dims();
+        let bias = |k: usize| -> Tensor<3> {
+            let v = self.time[k].forward(time.clone());
+            let c = v.dims()[1];
+            v.reshape([b, 1, c])
+        };
+        let x = spins.reshape([b, SITES, 1]);
+        let mut h = self.activation.forward(self.input.forward(x) + bias(0));
+        let global = self.global.forward(h.clone().mean_dim(1));
+        for (k, layer) in self.hidden.iter().enumerate() {
+            h = h.clone()
+                + self
+                    .activation
+                    .forward(layer.forward(h) + bias(k + 1) + global.clone());
+        }
+        self.output.forward(h).reshape([b, SITES])
+    }
+}

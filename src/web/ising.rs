@@ -1,0 +1,326 @@
+//! The Ising view: Gibbs data at the chosen beta, the learned reverse kernel trained live, and
+//! generated configurations compared with the exact distributions of the 8×8 torus.
+
+use std::rc::Rc;
+use std::sync::OnceLock;
+
+use burn::prelude::*;
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+
+use crate::experiments::ising::{gibbs_samples, SpinStats, SITES};
+use crate::experiments::ising_exact::{density_of_states, IsingExact};
+use crate::train_ising::{IsingConfig, IsingModel, IsingTrainer};
+
+use super::app::{App, Chunk, Shared};
+use super::util::{breathe, now};
+
+/// Configurations generated for the live plots at each refresh (the API and the "sample"
+/// button draw as many as asked).
+pub const LIVE_SAMPLES: usize = 300;
+
+/// The density of states of the 8×8 torus: computed once per page (about 10⁸ additions).
+fn dos() -> &'static [f64] {
+    static DOS: OnceLock<Vec<f64>> = OnceLock::new();
+    DOS.get_or_init(|| density_of_states(8))
+}
+
+/// What the network generated, from a snapshot of it.
+pub struct IsingLearned {
+    pub steps: u64,
+    pub samples: Vec<i8>,
+    pub stats: SpinStats,
+    /// TV distances (|M|, energy) to the exact distributions.
+    pub tv: (f64, f64),
+    /// One configuration's reverse run: (time, spins) after every step.
+    pub reverse_run: Vec<(f64, Vec<i8>)>,
+}
+
+pub struct IsingState {
+    pub config: IsingConfig,
+    pub exact: IsingExact,
+    pub data: Rc<Vec<i8>>,
+    pub data_stats: SpinStats,
+    /// One training configuration's forward run, T + 1 states.
+    pub forward_run: Vec<Vec<i8>>,
+    pub trainer: Option<IsingTrainer>,
+    pub snapshot: Option<IsingModel>,
+    pub snapshot_steps: u64,
+    pub losses: Vec<(u64, f64)>,
+    pub learned: Option<IsingLearned>,
+    pub generation: u64,
+    pub learned_dirty: bool,
+    pub last_refresh: f64,
+    pub refresh_cost: f64,
+    pub steps_per_sec: f64,
+    pub gpu_steps_per_chunk: u64,
+}
+
+impl IsingState {
+    pub fn new(config: IsingConfig, device: &Device) -> IsingState {
+        let exact = IsingExact::new(8, config.beta, dos());
+        let mut rng = StdRng::seed_from_u64(config.seed.wrapping_mul(0x9e37_79b9) ^ 0x15);
+        let data = gibbs_samples(config.beta, config.data_size, 2, &mut rng);
+        let process = config.process();
+        let mut x = data[..SITES].to_vec();
+        let mut forward_run = vec![x.clone()];
+        for _ in 0..process.steps {
+            process.step(&mut x, &mut rng);
+            forward_run.push(x.clone());
+        }
+        let mut s = IsingState {
+            config,
+            exact,
+            data_stats: SpinStats::of(&data),
+            data: Rc::new(data),
+            forward_run,
+            trainer: None,
+            snapshot: None,
+            snapshot_steps: 0,
+            losses: Vec::new(),
+            learned: None,
+            generation: 0,
+            learned_dirty: true,
+            last_refresh: -1e9,
+            refresh_cost: 0.0,
+            steps_per_sec: 0.0,
+            gpu_steps_per_chunk: 4,
+        };
+        s.reset_trainer(device);
+        s
+    }
+
+    pub fn reset_trainer(&mut self, device: &Device) {
+        self.generation += 1;
+        let trainer = IsingTrainer::new(self.config, device);
+        self.snapshot = Some(trainer.inference_model());
+        self.snapshot_steps = 0;
+        self.trainer = Some(trainer);
+        self.losses.clear();
+        self.learned = None;
+        self.learned_dirty = true;
+    }
+
+    /// Applies a new configuration, rebuilding only what it changes.
+    pub fn apply(&mut self, new: IsingConfig, device: &Device) {
+        let old = self.config;
+        if old.beta != new.beta
+            || old.data_size != new.data_size
+            || old.seed != new.seed
+            || old.r != new.r
+        {
+            *self = IsingState::new(new, device);
+            return;
+        }
+        self.config = new;
+        if old.channels != new.channels
+            || old.layers != new.layers
+            || old.kernel != new.kernel
+            || old.target != new.target
+        {
+            self.reset_trainer(device);
+        } else if let Some(t) = self.trainer.as_mut() {
+            t.config = new;
+        }
+        self.learned_dirty = true;
+    }
+
+    pub fn steps(&self) -> u64 {
+        self.trainer
+            .as_ref()
+            .map(|t| t.steps)
+            .unwrap_or(self.snapshot_steps)
+    }
+}
+
+/// The Ising state of the app, created on first use.
+pub fn state(app: &mut App) -> &mut IsingState {
+    if app.ising.is_none() {
+        app.ising = Some(IsingState::new(app.settings.ising, &app.device));
+    }
+    app.ising.as_mut().expect("just created")
+}
+
+/// Runs Ising training steps for about `budget_ms` (at most `max_steps`), reads the loss once,
+/// and guards against divergence as the toy's loop does.
+pub async fn train_chunk(app: &Shared, max_steps: u64, budget_ms: f64) -> Chunk {
+    let (mut trainer, data, gen, gpu, gpu_k) = {
+        let mut a = app.borrow_mut();
+        let gpu = a.is_gpu();
+        let s = state(&mut a);
+        let Some(t) = s.trainer.take() else {
+            return Chunk::Idle;
+        };
+        (t, s.data.clone(), s.generation, gpu, s.gpu_steps_per_chunk)
+    };
+    let started = now();
+    let mut ran = 0u64;
+    let mut loss_tensor = None;
+    let limit = if gpu { gpu_k.min(max_steps) } else { max_steps };
+    while ran < limit {
+        loss_tensor = Some(trainer.step(&data));
+        ran += 1;
+        if !gpu && now() - started > budget_ms {
+            break;
+        }
+    }
+    let loss = match loss_tensor {
+        Some(l) => crate::train::Trainer::read_loss(l).await,
+        None => f64::NAN,
+    };
+    let elapsed = now() - started;
+    let mut a = app.borrow_mut();
+    let device = a.device.clone();
+    let lr = a.settings.ising.learning_rate;
+    let Some(s) = a.ising.as_mut() else {
+        return Chunk::Idle;
+    };
+    if s.generation != gen {
+        return Chunk::Idle;
+    }
+    if gpu {
+        let per_step = elapsed / ran.max(1) as f64;
+        s.gpu_steps_per_chunk = ((budget_ms / per_step.max(0.05)) as u64).clamp(1, 64);
+    }
+    if ran > 0 {
+        let rate = ran as f64 / (elapsed / 1000.0).max(1e-6);
+        s.steps_per_sec = if s.steps_per_sec == 0.0 {
+            rate
+        } else {
+            0.8 * s.steps_per_sec + 0.2 * rate
+        };
+    }
+    // Cross-entropy per spin starts near ln 2 = 0.69; a loss far above it, or not a number,
+    // means the learning rate blew the weights up.
+    let outcome = if loss.is_finite() && loss < 20.0 {
+        if loss < 1.0 {
+            trainer.mark_good();
+        }
+        s.losses.push((trainer.steps, loss));
+        Chunk::Ran { steps: ran }
+    } else {
+        let restored = trainer.restore_last_good().unwrap_or_else(|| {
+            trainer = IsingTrainer::new(s.config, &device);
+            0
+        });
+        s.losses.retain(|(k, _)| *k <= restored);
+        let msg = format!(
+            "Ising training diverged: the loss became {loss:.3e} (learning rate {lr} is too high?). \
+             Training is paused and the weights from step {restored} were restored; lower the \
+             learning rate and press Train."
+        );
+        a.playing = false;
+        a.error = Some(msg);
+        Chunk::Diverged
+    };
+    let s = a.ising.as_mut().expect("checked above");
+    s.snapshot = Some(trainer.inference_model());
+    s.snapshot_steps = trainer.steps;
+    s.trainer = Some(trainer);
+    s.learned_dirty = true;
+    a.dirty = true;
+    outcome
+}
+
+/// Generates `n` configurations from the latest snapshot with the configured sampler,
+/// recording the first configuration's run.
+pub async fn generate(
+    model: &IsingModel,
+    config: &IsingConfig,
+    n: usize,
+    seed: u64,
+    device: &Device,
+) -> (Vec<i8>, Vec<(f64, Vec<i8>)>) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let plan = model.plan(config);
+    let mut run = Vec::new();
+    let x = model
+        .sample(
+            n,
+            &plan,
+            &mut rng,
+            device,
+            |_, t, x: &[i8]| run.push((t, x[..SITES].to_vec())),
+            async || breathe().await,
+        )
+        .await;
+    (x, run)
+}
+
+/// Recomputes the generated configurations and their statistics from the latest snapshot.
+pub async fn refresh_learned(app: &Shared) {
+    let (model, config, device, gen, steps) = {
+        let mut a = app.borrow_mut();
+        let device = a.device.clone();
+        let s = state(&mut a);
+        let Some(m) = s.snapshot.clone() else { return };
+        (m, s.config, device, s.generation, s.snapshot_steps)
+    };
+    let started = now();
+    let (samples, reverse_run) =
+        generate(&model, &config, LIVE_SAMPLES, config.seed ^ 0x5eed, &device).await;
+    let mut a = app.borrow_mut();
+    let Some(s) = a.ising.as_mut() else { return };
+    let ms = now() - started;
+    if s.generation == gen {
+        let stats = SpinStats::of(&samples);
+        let tv = stats.tv_to(&s.exact);
+        s.learned = Some(IsingLearned {
+            steps,
+            samples,
+            stats,
+            tv,
+            reverse_run,
+        });
+    }
+    s.refresh_cost = ms;
+    s.last_refresh = now();
+    a.dirty = true;
+}
+
+/// One turn of the page loop for the Ising view.
+pub async fn tick(app: &Shared) {
+    let (playing, pending) = {
+        let a = app.borrow();
+        (a.playing, a.pending.first().map(|r| r.remaining))
+    };
+    if let Some(remaining) = pending {
+        if let Chunk::Ran { steps } = train_chunk(app, remaining, 30.0).await {
+            let mut a = app.borrow_mut();
+            if let Some(r) = a.pending.first_mut() {
+                r.remaining = r.remaining.saturating_sub(steps);
+                if r.remaining == 0 {
+                    a.pending.remove(0);
+                }
+            }
+        } else {
+            app.borrow_mut().pending.clear();
+        }
+    } else if playing {
+        train_chunk(app, u64::MAX, 30.0).await;
+    }
+    let due = {
+        let mut a = app.borrow_mut();
+        let busy = a.playing || !a.pending.is_empty();
+        let s = state(&mut a);
+        // Sampling costs seconds: while training, refresh at most every 4 s and spend at most
+        // about a fifth of the time on it.
+        let interval = (4.0 * s.refresh_cost).max(if busy { 4000.0 } else { 200.0 });
+        s.learned_dirty && now() - s.last_refresh > interval
+    };
+    if due {
+        if let Some(s) = app.borrow_mut().ising.as_mut() {
+            s.learned_dirty = false;
+        }
+        refresh_learned(app).await;
+    }
+    let mut a = app.borrow_mut();
+    let busy = a.playing || !a.pending.is_empty();
+    if a.dirty && (!busy || now() - a.last_draw > (4.0 * a.draw_cost).max(250.0)) {
+        a.dirty = false;
+        let started = now();
+        super::ising_views::draw_all(&mut a);
+        a.last_draw = now();
+        a.draw_cost = a.last_draw - started;
+    }
+}

@@ -1,0 +1,110 @@
+// Browser tests of the Ising view in headless Chromium (run by `cargo xtask test`).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { launch, openLab, inkFraction, ISING_CANVASES, ARTIFACTS } from "./harness.mjs";
+
+mkdirSync(ARTIFACTS, { recursive: true });
+const LIMIT = 600_000;
+// The quality test's training length and bounds (see the README's measured figures).
+const QUALITY = { steps: 3000, tvAbsM: 0.06, tvEnergy: 0.06, nn: 0.02 };
+let cpu;
+before(async () => { cpu = await launch(); });
+after(async () => { await cpu?.close(); });
+
+async function waitForViews(page, minStep) {
+  await page.waitForFunction((s) => { const st = window.lab.status(); return st.model === "ising" && st.viewsReady && st.viewsStep >= s; }, minStep, { timeout: 240_000, polling: 250 });
+}
+
+async function checkDrawn(page, label) {
+  for (const id of ISING_CANVASES) {
+    const ink = await inkFraction(page, id);
+    assert.ok(ink > 0.02, `${id} looks blank on ${label} (${ink})`);
+  }
+}
+
+test("the Ising view loads from the URL, trains, samples ±1 configurations and draws every plot (CPU)", { timeout: LIMIT }, async () => {
+  const { page, errors } = await openLab(cpu, "?model=ising&play=0");
+  assert.equal(await page.evaluate(() => document.body.dataset.model), "ising");
+  assert.ok(await page.isVisible("#c-ising-configs"));
+  assert.ok(!(await page.isVisible("#c-forward")), "the toy's plots are hidden");
+  const r = await page.evaluate(() => lab.train("ising", { steps: 60 }));
+  assert.equal(r.steps, 60);
+  assert.ok(Number.isFinite(r.loss) && r.loss > 0 && r.loss < 0.7, `loss ${r.loss}`);
+  const s = await page.evaluate(async () => {
+    const s = await lab.sample("ising", { n: 50, steps: 10, seed: 1 });
+    return { shape: s.shape, f32: s.data instanceof Float32Array, pm1: s.data.every((v) => v === 1 || v === -1), n: s.data.length };
+  });
+  assert.deepEqual(s, { shape: [50, 64], f32: true, pm1: true, n: 3200 });
+  await waitForViews(page, 60);
+  await page.waitForTimeout(400);
+  await checkDrawn(page, "CPU");
+  assert.equal(await page.textContent("#stat-steps"), "60");
+  // The exact reference the page uses is the transfer-matrix one: <s_i s_j> = 0.4596 at beta 0.35.
+  const st = await page.evaluate(() => lab.status());
+  assert.ok(Math.abs(st.exactNnCorrelation - 0.4596) < 1e-4, `exact <ss> ${st.exactNnCorrelation}`);
+  await page.screenshot({ path: join(ARTIFACTS, "ising-cpu.png"), fullPage: true });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("a new beta regenerates the data and retrains; bad values are refused with a message", { timeout: LIMIT }, async () => {
+  const { page, errors } = await openLab(cpu, "?model=ising&play=0&beta=7");
+  const notes = await page.textContent("#messages");
+  assert.match(notes, /beta=7 is outside/);
+  await page.evaluate(() => lab.train("ising", { steps: 20 }));
+  const r = await page.evaluate(() => lab.train("ising", { steps: 20, beta: 0.6 }));
+  assert.equal(r.totalSteps, 20, "a new beta starts training afresh");
+  assert.match(await page.evaluate(() => lab.settings), /beta=0.6/);
+  // Below the critical temperature the exact <s s> is large (0.9545 at beta 0.6).
+  const st = await page.evaluate(() => lab.status());
+  assert.ok(Math.abs(st.exactNnCorrelation - 0.9545) < 1e-3, `${st.exactNnCorrelation}`);
+  const bad = await page.evaluate(() => lab.train("ising", { steps: 5, beta: -1 }).then(() => "resolved", (e) => String(e)));
+  assert.match(bad, /beta must be between/);
+  // Switching back to the toy in the model picker shows the toy's plots.
+  await page.selectOption("#model-select", "toy1d");
+  await page.waitForFunction(() => document.body.dataset.model === "toy1d");
+  assert.ok(await page.isVisible("#c-forward"));
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("the Ising view trains and draws on WebGPU (SwiftShader)", { timeout: LIMIT }, async () => {
+  const gpu = await launch({ webgpu: true });
+  try {
+    const { page, errors } = await openLab(gpu, "?model=ising&play=0&rsteps=8");
+    assert.equal(await page.evaluate(() => lab.device), "webgpu");
+    const r = await page.evaluate(() => lab.train("ising", { steps: 10 }));
+    assert.equal(r.steps, 10);
+    assert.ok(Number.isFinite(r.loss), `loss ${r.loss}`);
+    const s = await page.evaluate(async () => { const s = await lab.sample("ising", { n: 40, steps: 8 }); return s.data.every((v) => v === 1 || v === -1) && s.data.length === 40 * 64; });
+    assert.ok(s);
+    await waitForViews(page, 10);
+    await page.waitForTimeout(400);
+    await checkDrawn(page, "WebGPU");
+    await page.screenshot({ path: join(ARTIFACTS, "ising-webgpu.png"), fullPage: true });
+    assert.deepEqual(errors, []);
+  } finally {
+    await gpu.close();
+  }
+});
+
+test("quality on the CPU with defaults at beta 0.35: 5,000 generated configurations against the exact Gibbs measure", { timeout: LIMIT }, async () => {
+  const { page, errors } = await openLab(cpu, "?model=ising&play=0");
+  const r = await page.evaluate((steps) => lab.train("ising", { steps }), QUALITY.steps);
+  const t0 = Date.now();
+  const q = await page.evaluate(async () => {
+    const s = await lab.sample("ising", { n: 5000, seed: 11 });
+    return lab.isingStats(s.data);
+  });
+  const sampleMs = Date.now() - t0;
+  console.log(`Ising: trained ${r.totalSteps} steps in ${(r.ms / 1000).toFixed(1)} s; 5000 samples in ${(sampleMs / 1000).toFixed(1)} s: ` +
+    `TV |M| ${q.tvAbsM.toFixed(4)}, TV E ${q.tvEnergy.toFixed(4)}, <s s> ${q.nnCorrelation.toFixed(4)} (exact ${q.exactNnCorrelation.toFixed(4)})`);
+  assert.equal(q.n, 5000);
+  assert.ok(q.tvAbsM <= QUALITY.tvAbsM, `TV |M| ${q.tvAbsM}`);
+  assert.ok(q.tvEnergy <= QUALITY.tvEnergy, `TV energy ${q.tvEnergy}`);
+  assert.ok(Math.abs(q.nnCorrelation - q.exactNnCorrelation) <= QUALITY.nn, `<s s> ${q.nnCorrelation} vs ${q.exactNnCorrelation}`);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
