@@ -76,7 +76,7 @@ impl Default for IsingConfig {
             learning_rate: 2e-3,
             batch: 128,
             target: Target::X0,
-            sampler_steps: 44,
+            sampler_steps: 64,
             corrector_cycles: 0,
             corrector_t: 4.0,
             corrector_steps: 4,

@@ -24,10 +24,21 @@ fn defaults_make_an_empty_query_and_non_defaults_round_trip() {
     s.t_view = 1.25;
     s.exact_score = true;
     s.play = false;
+    s.model = "ising".into();
+    s.ising.beta = 0.6;
+    s.ising.r = 0.02;
+    s.ising.target = difflab::train_ising::Target::Previous;
+    s.ising.sampler_steps = 100;
+    s.ising.channels = 8;
+    s.ising.layers = 1;
+    s.ising.learning_rate = 0.001;
+    s.ising.batch = 64;
+    s.ising.data_size = 2000;
     let (back, problems) = Settings::from_query(&s.to_query());
     assert!(problems.is_empty(), "{problems:?}");
-    // The training seed follows the page seed.
+    // The training seeds follow the page seed.
     s.train.seed = 42;
+    s.ising.seed = 42;
     assert_eq!(back, s);
     for sc in Schedule::all_defaults() {
         let mut s = Settings::default();
@@ -75,4 +86,20 @@ fn bad_values_are_reported_and_replaced_by_defaults() {
     assert!(Settings::parse_mixture("1:99:1").is_err());
     assert!(Settings::parse_mixture(&vec!["1:0:1"; 65].join(",")).is_err());
     assert!(Settings::parse_mixture("0:0:1,0:1:1").is_err());
+}
+
+#[test]
+fn bad_ising_values_are_reported_and_replaced_by_defaults() {
+    let (s, problems) =
+        Settings::from_query("?model=potts&beta=7&flip=0.6&kernel=maybe&rsteps=0&channels=1.5");
+    let d = Settings::default();
+    assert_eq!(s.model, "toy1d");
+    assert_eq!(s.ising.beta, d.ising.beta);
+    assert_eq!(s.ising.r, d.ising.r);
+    assert_eq!(s.ising.target, d.ising.target);
+    assert_eq!(s.ising.sampler_steps, d.ising.sampler_steps);
+    assert_eq!(s.ising.channels, d.ising.channels);
+    assert_eq!(problems.len(), 6, "{problems:?}");
+    assert!(problems.iter().any(|p| p.contains("model=potts")));
+    assert!(problems.iter().any(|p| p.contains("beta=7 is outside")));
 }

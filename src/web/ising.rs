@@ -303,9 +303,9 @@ pub async fn tick(app: &Shared) {
         let mut a = app.borrow_mut();
         let busy = a.playing || !a.pending.is_empty();
         let s = state(&mut a);
-        // Sampling costs seconds: while training, refresh at most every 4 s and spend at most
-        // about a fifth of the time on it.
-        let interval = (4.0 * s.refresh_cost).max(if busy { 4000.0 } else { 200.0 });
+        // Sampling costs seconds: while training, refresh at most every 5 s and spend at most
+        // about a sixth of the time on it.
+        let interval = (5.0 * s.refresh_cost).max(if busy { 5000.0 } else { 200.0 });
         s.learned_dirty && now() - s.last_refresh > interval
     };
     if due {

@@ -65,6 +65,7 @@ fn status(app: &App) {
         },
     );
     set_text("stat-metric", "TV to exact");
+    super::views::messages(app);
 }
 
 /// `count` configurations tiled `cols` per row with one-cell gaps, as a raster.
@@ -173,7 +174,7 @@ fn draw_runs(s: &IsingState) {
                 &fig,
                 (0.5, 0.0, 1.0, 1.0),
                 &states,
-                "Reverse: the learned kernel from uniform spins (Figure 7)",
+                "Reverse: learned kernel from uniform spins (Fig. 7)",
                 "reverse step",
             );
         }

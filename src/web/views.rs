@@ -63,6 +63,11 @@ fn status(app: &App) {
     } else {
         set_text("stat-w1", "–");
     }
+    messages(app);
+}
+
+/// The play button's label and the messages box (errors, then notices): shared by every model.
+pub fn messages(app: &App) {
     set_text(
         "play",
         if app.playing {

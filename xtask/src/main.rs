@@ -293,7 +293,7 @@ fn test(args: &[String]) -> Result {
         run(Command::new("node")
             .current_dir(&dir)
             .args(["--test", "--test-concurrency=1", "--test-reporter=spec"])
-            .arg("lab.test.mjs")
+            .args(["lab.test.mjs", "ising.test.mjs"])
             .env("LAB_URL", &url)
             .env("CHROMIUM", &chromium)
             .env("ARTIFACTS", &artifacts))?;
