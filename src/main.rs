@@ -4,6 +4,7 @@
 //! difflab train  [--steps N] [--out toy1d.weights] [--query "lr=0.003&width=64"]
 //! difflab sample --weights toy1d.weights [--n N] [--sampler sde|ode|ode-euler] [--steps K] [--out samples.json]
 //! difflab bench
+//! difflab ising  [--steps N] [--n N] [--query "beta=0.35&rsteps=64"] [--out samples.json]
 //! ```
 
 use std::time::Instant;
@@ -39,7 +40,8 @@ fn main() {
         Some("train") => train(&args),
         Some("sample") => sample(&args),
         Some("bench") => bench(),
-        _ => Err("usage: difflab train|sample|bench [options] (see src/main.rs)".into()),
+        Some("ising") => ising(&args),
+        _ => Err("usage: difflab train|sample|bench|ising [options] (see src/main.rs)".into()),
     };
     if let Err(e) = result {
         eprintln!("difflab: {e}");
@@ -127,6 +129,81 @@ pub fn sample_model(
     let mut score = async |xs: &[f32], t: f64| model.score(xs, t, device).await;
     pollster::block_on(sampler.run(&model.schedule, &mut x, &mut rng, &mut score, |_, _, _| {}));
     x
+}
+
+/// Trains the Ising kernel with the page's settings, generates configurations and compares them
+/// with the exact distributions; prints the figures and timings.
+fn ising(args: &[String]) -> Result<(), String> {
+    use difflab::experiments::ising::{gibbs_samples, SpinStats};
+    use difflab::experiments::ising_exact::{density_of_states, IsingExact};
+    use difflab::train_ising::IsingTrainer;
+    let (settings, problems) = Settings::from_query(&arg(args, "--query").unwrap_or_default());
+    for p in problems {
+        eprintln!("warning: {p}");
+    }
+    let config = settings.ising;
+    let steps: u64 = num(args, "--steps", 3000)?;
+    let n: usize = num(args, "--n", 5000)?;
+    let device = Device::flex();
+    let started = Instant::now();
+    let exact = IsingExact::new(8, config.beta, &density_of_states(8));
+    println!(
+        "exact distributions at beta {}: {:.3} s (<s_i s_j> = {:.4})",
+        config.beta,
+        started.elapsed().as_secs_f64(),
+        exact.nn_correlation()
+    );
+    let started = Instant::now();
+    let mut rng = StdRng::seed_from_u64(config.seed);
+    let data = gibbs_samples(config.beta, config.data_size, 2, &mut rng);
+    let ds = SpinStats::of(&data);
+    let (dm, de) = ds.tv_to(&exact);
+    println!(
+        "{} Gibbs configurations in {:.2} s: TV |M| {dm:.4}, TV E {de:.4}, <ss> {:.4}",
+        config.data_size,
+        started.elapsed().as_secs_f64(),
+        ds.nn_correlation
+    );
+    let mut trainer = IsingTrainer::new(config, &device);
+    let started = Instant::now();
+    let mut loss = f64::NAN;
+    for k in 0..steps {
+        let l = trainer.step(&data);
+        if k + 1 == steps || (k + 1) % 500 == 0 {
+            loss = l.into_data().iter::<f32>().next().unwrap_or(f32::NAN) as f64;
+        }
+    }
+    let train_s = started.elapsed().as_secs_f64();
+    println!(
+        "trained {steps} steps in {train_s:.1} s ({:.1} ms/step), loss {loss:.4}",
+        1000.0 * train_s / steps.max(1) as f64
+    );
+    let model = trainer.inference_model();
+    let plan = model.plan(&config);
+    let started = Instant::now();
+    let x = pollster::block_on(model.sample(
+        n,
+        &plan,
+        &mut StdRng::seed_from_u64(config.seed ^ 0x5a),
+        &device,
+        |_, _, _| {},
+        async || {},
+    ));
+    let stats = SpinStats::of(&x);
+    let (tm, te) = stats.tv_to(&exact);
+    println!(
+        "{n} samples ({} reverse steps) in {:.1} s: TV |M| {tm:.4}, TV E {te:.4}, <ss> {:.4} (exact {:.4})",
+        plan.iter().map(|g| g.len() - 1).sum::<usize>(),
+        started.elapsed().as_secs_f64(),
+        stats.nn_correlation,
+        exact.nn_correlation()
+    );
+    if let Some(out) = arg(args, "--out") {
+        let json = serde_json::to_string(&x).map_err(|e| e.to_string())?;
+        std::fs::write(&out, json).map_err(|e| format!("{out}: {e}"))?;
+        println!("wrote {out}");
+    }
+    Ok(())
 }
 
 fn bench() -> Result<(), String> {
