@@ -38,6 +38,9 @@ pub struct IsingLearned {
 
 pub struct IsingState {
     pub config: IsingConfig,
+    /// Milliseconds the exact distributions took for this beta (the density of states is
+    /// computed once per page and included the first time).
+    pub exact_ms: f64,
     pub exact: IsingExact,
     pub data: Rc<Vec<i8>>,
     pub data_stats: SpinStats,
@@ -58,7 +61,9 @@ pub struct IsingState {
 
 impl IsingState {
     pub fn new(config: IsingConfig, device: &Device) -> IsingState {
+        let started = now();
         let exact = IsingExact::new(8, config.beta, dos());
+        let exact_ms = now() - started;
         let mut rng = StdRng::seed_from_u64(config.seed.wrapping_mul(0x9e37_79b9) ^ 0x15);
         let data = gibbs_samples(config.beta, config.data_size, 2, &mut rng);
         let process = config.process();
@@ -70,6 +75,7 @@ impl IsingState {
         }
         let mut s = IsingState {
             config,
+            exact_ms,
             exact,
             data_stats: SpinStats::of(&data),
             data: Rc::new(data),
@@ -302,10 +308,16 @@ pub async fn tick(app: &Shared) {
     let due = {
         let mut a = app.borrow_mut();
         let busy = a.playing || !a.pending.is_empty();
+        let scripted = !a.pending.is_empty();
         let s = state(&mut a);
         // Sampling costs seconds: while training, refresh at most every 5 s and spend at most
-        // about a sixth of the time on it.
-        let interval = (5.0 * s.refresh_cost).max(if busy { 5000.0 } else { 200.0 });
+        // about a sixth of the time on it; while a scripted request (`lab.train`, Step) runs,
+        // half as often: the caller waits for the steps.
+        let interval = if scripted {
+            (10.0 * s.refresh_cost).max(10_000.0)
+        } else {
+            (5.0 * s.refresh_cost).max(if busy { 5000.0 } else { 200.0 })
+        };
         s.learned_dirty && now() - s.last_refresh > interval
     };
     if due {

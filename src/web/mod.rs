@@ -363,6 +363,7 @@ impl LabHandle {
                 set("drawMs", JsValue::from_f64(a.draw_cost));
                 set("stepsPerSec", JsValue::from_f64(s.steps_per_sec));
                 set("exactNnCorrelation", JsValue::from_f64(s.exact.nn_correlation()));
+                set("exactMs", JsValue::from_f64(s.exact_ms));
                 if let Some(l) = &s.learned {
                     set("tvAbsM", JsValue::from_f64(l.tv.0));
                     set("tvEnergy", JsValue::from_f64(l.tv.1));

@@ -44,6 +44,7 @@ test("the Ising view loads from the URL, trains, samples ±1 configurations and 
   // The exact reference the page uses is the transfer-matrix one: <s_i s_j> = 0.4596 at beta 0.35.
   const st = await page.evaluate(() => lab.status());
   assert.ok(Math.abs(st.exactNnCorrelation - 0.4596) < 1e-4, `exact <ss> ${st.exactNnCorrelation}`);
+  console.log(`exact distributions at the first beta (with the density of states): ${st.exactMs.toFixed(0)} ms in the page`);
   await page.screenshot({ path: join(ARTIFACTS, "ising-cpu.png"), fullPage: true });
   assert.deepEqual(errors, []);
   await page.close();
@@ -60,6 +61,7 @@ test("a new beta regenerates the data and retrains; bad values are refused with 
   // Below the critical temperature the exact <s s> is large (0.9545 at beta 0.6).
   const st = await page.evaluate(() => lab.status());
   assert.ok(Math.abs(st.exactNnCorrelation - 0.9545) < 1e-3, `${st.exactNnCorrelation}`);
+  console.log(`exact distributions for a new beta: ${st.exactMs.toFixed(0)} ms in the page`);
   const bad = await page.evaluate(() => lab.train("ising", { steps: 5, beta: -1 }).then(() => "resolved", (e) => String(e)));
   assert.match(bad, /beta must be between/);
   // Switching back to the toy in the model picker shows the toy's plots.
@@ -70,25 +72,7 @@ test("a new beta regenerates the data and retrains; bad values are refused with 
   await page.close();
 });
 
-test("the Ising view trains and draws on WebGPU (SwiftShader)", { timeout: LIMIT }, async () => {
-  const gpu = await launch({ webgpu: true });
-  try {
-    const { page, errors } = await openLab(gpu, "?model=ising&play=0&rsteps=8");
-    assert.equal(await page.evaluate(() => lab.device), "webgpu");
-    const r = await page.evaluate(() => lab.train("ising", { steps: 10 }));
-    assert.equal(r.steps, 10);
-    assert.ok(Number.isFinite(r.loss), `loss ${r.loss}`);
-    const s = await page.evaluate(async () => { const s = await lab.sample("ising", { n: 40, steps: 8 }); return s.data.every((v) => v === 1 || v === -1) && s.data.length === 40 * 64; });
-    assert.ok(s);
-    await waitForViews(page, 10);
-    await page.waitForTimeout(400);
-    await checkDrawn(page, "WebGPU");
-    await page.screenshot({ path: join(ARTIFACTS, "ising-webgpu.png"), fullPage: true });
-    assert.deepEqual(errors, []);
-  } finally {
-    await gpu.close();
-  }
-});
+// WebGPU (SwiftShader): see the WebGPU test in lab.test.mjs, which runs both models in one browser.
 
 test("quality on the CPU with defaults at beta 0.35: 5,000 generated configurations against the exact Gibbs measure", { timeout: LIMIT }, async () => {
   const { page, errors } = await openLab(cpu, "?model=ising&play=0");

@@ -3,7 +3,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { launch, openLab, inkFraction, CANVASES, ARTIFACTS } from "./harness.mjs";
+import { launch, openLab, inkFraction, CANVASES, ISING_CANVASES, ARTIFACTS } from "./harness.mjs";
 
 mkdirSync(ARTIFACTS, { recursive: true });
 // Every test fails rather than hangs (SwiftShader WebGPU is the slowest, about 3 minutes here).
@@ -57,10 +57,11 @@ test("after training with defaults on the CPU, 10,000 SDE and 10,000 ODE samples
   await page.close();
 });
 
-test("with --enable-unsafe-webgpu the lab trains and samples on WebGPU", { timeout: LIMIT }, async () => {
+test("with --enable-unsafe-webgpu both models train, sample and draw on WebGPU", { timeout: LIMIT }, async () => {
+  // One browser for both models: SwiftShader's start-up and shader compilation dominate.
   const gpu = await launch({ webgpu: true });
   try {
-    const { page, errors } = await openLab(gpu, "?play=0&steps=20");
+    const { page, errors } = await openLab(gpu, "?play=0&steps=20&rsteps=8");
     assert.equal(await page.evaluate(() => lab.device), "webgpu");
     const r = await page.evaluate(() => lab.train("toy1d", { steps: 20 }));
     assert.equal(r.steps, 20);
@@ -71,6 +72,16 @@ test("with --enable-unsafe-webgpu the lab trains and samples on WebGPU", { timeo
     await page.waitForTimeout(300);
     for (const id of CANVASES) assert.ok((await inkFraction(page, id)) > 0.02, `${id} blank on WebGPU`);
     await page.screenshot({ path: join(ARTIFACTS, "toy1d-webgpu.png"), fullPage: true });
+    // The Ising view on the same device.
+    const ri = await page.evaluate(() => lab.train("ising", { steps: 10 }));
+    assert.equal(ri.steps, 10);
+    assert.ok(Number.isFinite(ri.loss), `Ising loss ${ri.loss}`);
+    const si = await page.evaluate(async () => { const s = await lab.sample("ising", { n: 40, steps: 8 }); return s.data.length === 40 * 64 && s.data.every((v) => v === 1 || v === -1); });
+    assert.ok(si, "Ising samples are ±1 configurations");
+    await page.waitForFunction(() => { const st = window.lab.status(); return st.model === "ising" && st.viewsReady && st.viewsStep >= 10; }, null, { timeout: 240_000, polling: 250 });
+    await page.waitForTimeout(400);
+    for (const id of ISING_CANVASES) assert.ok((await inkFraction(page, id)) > 0.02, `${id} blank on WebGPU`);
+    await page.screenshot({ path: join(ARTIFACTS, "ising-webgpu.png"), fullPage: true });
     assert.deepEqual(errors, []);
   } finally {
     await gpu.close();
