@@ -203,16 +203,13 @@ impl Trainer {
         self.model.net = self.optimizer.step(self.config.learning_rate, net, grads);
         self.steps += 1;
         if self.config.ema > 0.0 {
-            // Warm-up as in TensorFlow's ExponentialMovingAverage: early on, follow the weights.
-            let decay = self
-                .config
-                .ema
-                .min((1.0 + self.steps as f64) / (10.0 + self.steps as f64));
             let current = self.model.net.valid();
-            self.average = Some(match self.average.take() {
-                Some(avg) => crate::nn::ema::update(avg, &current, decay),
-                None => current,
-            });
+            self.average = Some(crate::nn::ema::step(
+                self.average.take(),
+                current,
+                self.config.ema,
+                self.steps,
+            ));
         }
         loss
     }

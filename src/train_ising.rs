@@ -317,15 +317,13 @@ impl IsingTrainer {
             .step(self.config.learning_rate, net, grads);
         self.steps += 1;
         if self.config.ema > 0.0 {
-            let decay = self
-                .config
-                .ema
-                .min((1.0 + self.steps as f64) / (10.0 + self.steps as f64));
             let current = self.model.net.valid();
-            self.average = Some(match self.average.take() {
-                Some(avg) => crate::nn::ema::update(avg, &current, decay),
-                None => current,
-            });
+            self.average = Some(crate::nn::ema::step(
+                self.average.take(),
+                current,
+                self.config.ema,
+                self.steps,
+            ));
         }
         loss
     }

@@ -43,3 +43,14 @@ pub fn update<M: Module>(average: M, current: &M, decay: f64) -> M {
         decay,
     })
 }
+
+/// One EMA step after optimizer step number `step` (1-based), with TensorFlow's warm-up
+/// (`decay` capped by `(1 + step)/(10 + step)`, so early on the average follows the weights).
+/// `None` starts the average at `current`.
+pub fn step<M: Module>(average: Option<M>, current: M, decay: f64, step: u64) -> M {
+    let decay = decay.min((1.0 + step as f64) / (10.0 + step as f64));
+    match average {
+        Some(avg) => update(avg, &current, decay),
+        None => current,
+    }
+}

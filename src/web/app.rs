@@ -598,12 +598,29 @@ pub async fn tick(app: &Shared) {
     if app.borrow().is_ising() {
         return super::ising::tick(app).await;
     }
+    train_turn(app, train_chunk).await;
+    let due = {
+        let a = app.borrow();
+        let busy = a.playing || !a.pending.is_empty();
+        let interval = (5.0 * a.refresh_cost).max(if busy { 1500.0 } else { 200.0 });
+        a.learned_dirty && now() - a.last_refresh > interval
+    };
+    if due {
+        app.borrow_mut().learned_dirty = false;
+        refresh_learned(app).await;
+    }
+    draw_if_due(&mut app.borrow_mut(), views::draw_all);
+}
+
+/// One turn's training for either model: the first queued request (`lab.train`, Step), else a
+/// chunk while playing. `chunk(app, max_steps, budget_ms)` runs the model's steps.
+pub async fn train_turn(app: &Shared, chunk: impl AsyncFn(&Shared, u64, f64) -> Chunk) {
     let (playing, pending) = {
         let a = app.borrow();
         (a.playing, a.pending.first().map(|r| r.remaining))
     };
     if let Some(remaining) = pending {
-        if let Chunk::Ran { steps, .. } = train_chunk(app, remaining, 30.0).await {
+        if let Chunk::Ran { steps } = chunk(app, remaining, 30.0).await {
             let mut a = app.borrow_mut();
             if let Some(r) = a.pending.first_mut() {
                 r.remaining = r.remaining.saturating_sub(steps);
@@ -615,26 +632,18 @@ pub async fn tick(app: &Shared) {
             app.borrow_mut().pending.clear();
         }
     } else if playing {
-        train_chunk(app, u64::MAX, 30.0).await;
+        chunk(app, u64::MAX, 30.0).await;
     }
-    let due = {
-        let a = app.borrow();
-        let busy = a.playing || !a.pending.is_empty();
-        let interval = (5.0 * a.refresh_cost).max(if busy { 1500.0 } else { 200.0 });
-        a.learned_dirty && now() - a.last_refresh > interval
-    };
-    if due {
-        app.borrow_mut().learned_dirty = false;
-        refresh_learned(app).await;
-    }
-    // Redraw what changed; while training, at most every 250 ms and at most a fifth of the
-    // time (drawing every plot costs tens of milliseconds that training would otherwise get).
-    let mut a = app.borrow_mut();
+}
+
+/// Redraws what changed; while training, at most every 250 ms and at most a fifth of the time
+/// (drawing every plot costs tens of milliseconds that training would otherwise get).
+pub fn draw_if_due(a: &mut App, draw: fn(&mut App)) {
     let busy = a.playing || !a.pending.is_empty();
     if a.dirty && (!busy || now() - a.last_draw > (4.0 * a.draw_cost).max(250.0)) {
         a.dirty = false;
         let started = now();
-        views::draw_all(&mut a);
+        draw(a);
         a.last_draw = now();
         a.draw_cost = a.last_draw - started;
     }

@@ -286,25 +286,7 @@ pub async fn refresh_learned(app: &Shared) {
 
 /// One turn of the page loop for the Ising view.
 pub async fn tick(app: &Shared) {
-    let (playing, pending) = {
-        let a = app.borrow();
-        (a.playing, a.pending.first().map(|r| r.remaining))
-    };
-    if let Some(remaining) = pending {
-        if let Chunk::Ran { steps } = train_chunk(app, remaining, 30.0).await {
-            let mut a = app.borrow_mut();
-            if let Some(r) = a.pending.first_mut() {
-                r.remaining = r.remaining.saturating_sub(steps);
-                if r.remaining == 0 {
-                    a.pending.remove(0);
-                }
-            }
-        } else {
-            app.borrow_mut().pending.clear();
-        }
-    } else if playing {
-        train_chunk(app, u64::MAX, 30.0).await;
-    }
+    super::app::train_turn(app, train_chunk).await;
     let due = {
         let mut a = app.borrow_mut();
         let busy = a.playing || !a.pending.is_empty();
@@ -326,13 +308,5 @@ pub async fn tick(app: &Shared) {
         }
         refresh_learned(app).await;
     }
-    let mut a = app.borrow_mut();
-    let busy = a.playing || !a.pending.is_empty();
-    if a.dirty && (!busy || now() - a.last_draw > (4.0 * a.draw_cost).max(250.0)) {
-        a.dirty = false;
-        let started = now();
-        super::ising_views::draw_all(&mut a);
-        a.last_draw = now();
-        a.draw_cost = a.last_draw - started;
-    }
+    super::app::draw_if_due(&mut app.borrow_mut(), super::ising_views::draw_all);
 }
