@@ -290,8 +290,10 @@ impl IsingTrainer {
             let x0 = &data[i * SITES..(i + 1) * SITES];
             match self.config.target {
                 Target::X0 => {
-                    // t uniform on (0, T].
-                    let t = big_t as f64 * (1.0 - self.rng.random::<f64>());
+                    // t drawn as the sampler's grid is laid out: c_t uniform on (c_T, 1).
+                    let c_end = process.keep(big_t as f64);
+                    let c = c_end + (1.0 - c_end) * self.rng.random::<f64>();
+                    let t = (c.ln() / (1.0 - 2.0 * process.r).ln()).clamp(1e-3, big_t as f64);
                     xt.extend(process.noise(x0, t, &mut self.rng));
                     target.extend(x0.iter().map(|&v| v as f32));
                     ts.push(t as f32);
