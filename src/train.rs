@@ -136,6 +136,8 @@ pub struct Trainer {
     /// Weights after the last step whose loss was read back finite: what a diverging learning
     /// rate falls back to.
     last_good: Option<(ScoreMlp, Option<ScoreMlp>, u64)>,
+    /// Loss of the freshly initialised network: weights whose loss is far above it are not sane.
+    pub reference_loss: Option<f64>,
     /// Moving average of the weights (plain device), what sampling uses.
     average: Option<ScoreMlp>,
 }
@@ -165,6 +167,7 @@ impl Trainer {
             optimizer: AdamConfig::new().init(),
             rng: StdRng::seed_from_u64(config.seed ^ 0x9e37_79b9_7f4a_7c15),
             last_good: None,
+            reference_loss: None,
             average: None,
         }
     }
@@ -182,6 +185,25 @@ impl Trainer {
     /// One Adam step on `batch`; returns the loss as a tensor without reading it back, so that
     /// on WebGPU many steps can be queued before one asynchronous read.
     pub fn step(&mut self, batch: &Batch) -> Tensor<1> {
+        let loss = self.loss(batch);
+        let grads = GradientsParams::from_grads(loss.backward(), &self.model.net);
+        let net = self.model.net.clone();
+        self.model.net = self.optimizer.step(self.config.learning_rate, net, grads);
+        self.steps += 1;
+        if self.config.ema > 0.0 {
+            let current = self.model.net.valid();
+            self.average = Some(crate::nn::ema::step(
+                self.average.take(),
+                current,
+                self.config.ema,
+                self.steps,
+            ));
+        }
+        loss
+    }
+
+    /// The loss of the current weights on `batch` (no step taken).
+    pub fn loss(&self, batch: &Batch) -> Tensor<1> {
         let n = batch.xt.len();
         let eps_hat = self.model.forward(&batch.xt, &batch.t, &self.device);
         let eps = Tensor::<2>::from_data(TensorData::new(batch.eps.clone(), [n, 1]), &self.device);
@@ -197,21 +219,7 @@ impl Trainer {
                 sq * Tensor::<2>::from_data(TensorData::new(w, [n, 1]), &self.device)
             }
         };
-        let loss = per_sample.mean();
-        let grads = GradientsParams::from_grads(loss.backward(), &self.model.net);
-        let net = self.model.net.clone();
-        self.model.net = self.optimizer.step(self.config.learning_rate, net, grads);
-        self.steps += 1;
-        if self.config.ema > 0.0 {
-            let current = self.model.net.valid();
-            self.average = Some(crate::nn::ema::step(
-                self.average.take(),
-                current,
-                self.config.ema,
-                self.steps,
-            ));
-        }
-        loss
+        per_sample.mean()
     }
 
     /// Draws a batch from `source` and takes one step.

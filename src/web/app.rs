@@ -333,6 +333,18 @@ pub async fn train_chunk(app: &Shared, max_steps: u64, budget_ms: f64) -> Chunk 
     };
     // The weights this chunk starts from: good once a loss computed during the chunk is sane.
     let candidate = trainer.checkpoint();
+    if trainer.steps == 0 && trainer.reference_loss.is_none() {
+        // The untrained network's loss, on a batch of its own (the training batches' random
+        // stream is left alone): the yardstick for "sane" weights below.
+        let mut rng = StdRng::seed_from_u64(0x5eed_1055);
+        let batch = source.batch(
+            &mixture,
+            &trainer.model.schedule,
+            trainer.config.batch,
+            &mut rng,
+        );
+        trainer.reference_loss = Some(Trainer::read_loss(trainer.loss(&batch)).await);
+    }
     let started = now();
     let mut ran = 0u64;
     let mut loss_tensor = None;
@@ -375,8 +387,11 @@ pub async fn train_chunk(app: &Shared, max_steps: u64, budget_ms: f64) -> Chunk 
         .fold(f64::INFINITY, f64::min);
     let exploded = best.is_finite() && loss > 1e4 * best;
     let outcome = if loss.is_finite() && !exploded {
-        // Only a loss near the best seen vouches for the weights (a loss on its way up does not).
-        if !(loss > 10.0 * best) {
+        // Only a loss near the best seen, and not far above the untrained network's, vouches for
+        // the weights (a loss on its way up does not; nor does a best that was garbage from the
+        // first read-back, as with a huge learning rate from the start).
+        let reference = trainer.reference_loss.unwrap_or(f64::INFINITY);
+        if !(loss > 10.0 * best.min(reference)) {
             trainer.set_good(candidate);
         }
         a.losses.push((trainer.steps, loss));
