@@ -516,9 +516,7 @@ impl Settings {
             None => {}
             Some("x0") => s.ising.target = Target::X0,
             Some("prev") => s.ising.target = Target::Previous,
-            Some(other) => p.push(format!(
-                "kernel={other} is neither x0 nor prev; using x0"
-            )),
+            Some(other) => p.push(format!("kernel={other} is neither x0 nor prev; using x0")),
         }
         if let Some(v) = num("rsteps", limits::ISING_STEPS, true, p) {
             s.ising.sampler_steps = v as usize;

@@ -135,9 +135,7 @@ impl IsingModel {
         let s = Tensor::<2>::from_data(TensorData::new(spins, [n, SITES]), device);
         let time = Tensor::<2>::from_data(TensorData::new(feats, [n, 2 * TIME_FREQS]), device);
         let skip = Tensor::<2>::from_data(TensorData::new(skip, [n, 1]), device);
-        let out = self
-            .net
-            .forward(s.clone(), time);
+        let out = self.net.forward(s.clone(), time);
         out + s * skip
     }
 
@@ -314,9 +312,7 @@ impl IsingTrainer {
         let loss = log_sigmoid(logits * y).neg().mean();
         let grads = GradientsParams::from_grads(loss.backward(), &self.model.net);
         let net = self.model.net.clone();
-        self.model.net = self
-            .optimizer
-            .step(self.config.learning_rate, net, grads);
+        self.model.net = self.optimizer.step(self.config.learning_rate, net, grads);
         self.steps += 1;
         if self.config.ema > 0.0 {
             let current = self.model.net.valid();

@@ -33,7 +33,11 @@ fn transfer_matches_brute_force_on_4x4() {
         let x = (-2.0 * beta as f64).exp();
         let up = transfer(l, Track::Up, x);
         for k in 0..=l * l {
-            let want: f64 = joint.iter().enumerate().map(|(u, r)| r[k] * x.powi(u as i32)).sum();
+            let want: f64 = joint
+                .iter()
+                .enumerate()
+                .map(|(u, r)| r[k] * x.powi(u as i32))
+                .sum();
             assert!(
                 (up[k] - want).abs() <= 1e-12 * want.max(1.0),
                 "beta {beta}, k {k}: {} vs {want}",
@@ -60,13 +64,20 @@ fn kaufman_matches_brute_force_and_transfer() {
             .map(|(u, r)| r.iter().sum::<f64>() * (-(beta) * (2.0 * u as f64 - 32.0)).exp())
             .sum();
         let k = kaufman_log_z(4, 4, beta);
-        assert!((k - z.ln()).abs() < 1e-10, "4x4 beta {beta}: {k} vs {}", z.ln());
+        assert!(
+            (k - z.ln()).abs() < 1e-10,
+            "4x4 beta {beta}: {k} vs {}",
+            z.ln()
+        );
     }
     // 8x8: the transfer matrix's ln Z against Kaufman's, and 2^64 configurations in all.
     let dos = density_of_states(8);
     let total: f64 = dos.iter().sum();
     assert!((total / 2f64.powi(64) - 1.0).abs() < 1e-12);
-    assert!(dos.iter().skip(1).step_by(2).all(|&g| g == 0.0), "odd u impossible on a torus");
+    assert!(
+        dos.iter().skip(1).step_by(2).all(|&g| g == 0.0),
+        "odd u impossible on a torus"
+    );
     for beta in [0.1, 0.35, 0.4406868, 0.6, 1.0] {
         let exact = IsingExact::new(8, beta, &dos);
         let k = kaufman_log_z(8, 8, beta);
@@ -95,7 +106,11 @@ fn nn_correlation_at_the_issue_temperature() {
     // d ln Z / d beta = -<E> = bonds * <s s>.
     let from_kaufman = dlnz / BONDS as f64;
     assert!((exact.nn_correlation() - from_kaufman).abs() < 1e-6);
-    assert!((exact.nn_correlation() - 0.4596).abs() < 5e-5, "{}", exact.nn_correlation());
+    assert!(
+        (exact.nn_correlation() - 0.4596).abs() < 5e-5,
+        "{}",
+        exact.nn_correlation()
+    );
 }
 
 /// Exact statistics against those of a sample set: TV distances and the nn correlation.
@@ -114,8 +129,14 @@ fn check_sampler(beta: f64, n: usize, seed: u64, tv_max: f64) {
     assert!(tv_m < tv_max && tv_e < tv_max, "TV {tv_m} {tv_e}");
     assert!((stats.nn_correlation - exact.nn_correlation()).abs() < 0.01);
     // Both signs of M are visited (the ferromagnetic phase included).
-    let pos = configs.chunks_exact(SITES).filter(|c| 2 * up_count(c) > SITES).count();
-    let neg = configs.chunks_exact(SITES).filter(|c| 2 * up_count(c) < SITES).count();
+    let pos = configs
+        .chunks_exact(SITES)
+        .filter(|c| 2 * up_count(c) > SITES)
+        .count();
+    let neg = configs
+        .chunks_exact(SITES)
+        .filter(|c| 2 * up_count(c) < SITES)
+        .count();
     let ratio = pos as f64 / (pos + neg) as f64;
     assert!((ratio - 0.5).abs() < 0.05, "sign balance {ratio}");
 }
@@ -147,7 +168,10 @@ fn flip_process_closed_form_matches_simulation() {
         let flipped = x.iter().filter(|&&v| v < 0).count() as f64 / n as f64;
         let want = p.flip_prob(t as f64);
         let se = (want * (1.0 - want) / n as f64).sqrt();
-        assert!((flipped - want).abs() < 5.0 * se, "t {t}: {flipped} vs {want}");
+        assert!(
+            (flipped - want).abs() < 5.0 * se,
+            "t {t}: {flipped} vs {want}"
+        );
         // The one-shot draw agrees too.
         let y = p.noise(&x0, t as f64, &mut rng);
         let f2 = y.iter().filter(|&&v| v < 0).count() as f64 / n as f64;

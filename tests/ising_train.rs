@@ -48,7 +48,10 @@ fn trained_kernel_learns_the_local_field_and_generates_correlated_configurations
         }
     }
     let slope = sxy / sxx;
-    eprintln!("learned field slope {slope:.3} (2 beta = {:.3})", 2.0 * config.beta);
+    eprintln!(
+        "learned field slope {slope:.3} (2 beta = {:.3})",
+        2.0 * config.beta
+    );
     assert!(
         (slope - 2.0 * config.beta).abs() < 0.2 * 2.0 * config.beta,
         "slope {slope}"

@@ -245,7 +245,11 @@ impl SpinStats {
             energy[u / 2] += 1.0;
             u_sum += u as f64;
         }
-        let norm = |v: Vec<f64>| v.into_iter().map(|x| x / n.max(1) as f64).collect::<Vec<_>>();
+        let norm = |v: Vec<f64>| {
+            v.into_iter()
+                .map(|x| x / n.max(1) as f64)
+                .collect::<Vec<_>>()
+        };
         SpinStats {
             abs_m: abs_m_fold(&norm(up), SITES),
             energy: norm(energy),

@@ -70,7 +70,9 @@ pub fn transfer(l: usize, track: Track, x: f64) -> Vec<f64> {
         let r0 = r0 as usize;
         cur.iter_mut().for_each(|v| *v = 0.0);
         // Row 0 on its own: its horizontal bonds and its up spins.
-        let u0 = (0..l).filter(|&j| bit(r0, j) != bit(r0, (j + 1) % l)).count();
+        let u0 = (0..l)
+            .filter(|&j| bit(r0, j) != bit(r0, (j + 1) % l))
+            .count();
         let n0 = r0.count_ones() as usize;
         match track {
             Track::Unsatisfied => cur[r0 * len + u0] = 1.0,

@@ -237,11 +237,12 @@ fn draw_histograms(s: &IsingState) {
     .enumerate()
     {
         // Show the range where any of the three has mass.
-        let mass = |i: usize| {
-            exact[i] > 2e-4 || train[i] > 0.0 || gen.is_some_and(|g| g[i] > 0.0)
-        };
+        let mass = |i: usize| exact[i] > 2e-4 || train[i] > 0.0 || gen.is_some_and(|g| g[i] > 0.0);
         let lo = (0..values.len()).find(|&i| mass(i)).unwrap_or(0);
-        let hi = (0..values.len()).rev().find(|&i| mass(i)).unwrap_or(values.len() - 1);
+        let hi = (0..values.len())
+            .rev()
+            .find(|&i| mass(i))
+            .unwrap_or(values.len() - 1);
         let w = values[1] - values[0];
         let top = exact
             .iter()
@@ -255,11 +256,7 @@ fn draw_histograms(s: &IsingState) {
         } else {
             (0.5, 0.0, 1.0, 1.0)
         };
-        let p = fig.panel(
-            frac,
-            (values[lo] - w, values[hi] + w),
-            (0.0, top.max(1e-3)),
-        );
+        let p = fig.panel(frac, (values[lo] - w, values[hi] + w), (0.0, top.max(1e-3)));
         p.axes(title, xl, "probability");
         bars_at(&p, values, train, TRAIN_BARS);
         if let Some(g) = gen {

@@ -145,7 +145,10 @@ fn show_model(app: &Shared, model: &str, change: impl FnOnce(&mut Settings)) {
 /// Steps trained so far by the model on show.
 fn trained_steps(a: &App) -> Option<u64> {
     if a.is_ising() {
-        a.ising.as_ref().and_then(|s| s.trainer.as_ref()).map(|t| t.steps)
+        a.ising
+            .as_ref()
+            .and_then(|s| s.trainer.as_ref())
+            .map(|t| t.steps)
     } else {
         a.trainer.as_ref().map(|t| t.steps)
     }
@@ -316,7 +319,10 @@ impl LabHandle {
         if configs.len() % crate::experiments::ising::SITES != 0 {
             return Err(JsValue::from_str("configurations must have 64 spins each"));
         }
-        let spins: Vec<i8> = configs.iter().map(|&v| if v > 0.0 { 1 } else { -1 }).collect();
+        let spins: Vec<i8> = configs
+            .iter()
+            .map(|&v| if v > 0.0 { 1 } else { -1 })
+            .collect();
         let stats = crate::experiments::ising::SpinStats::of(&spins);
         let (tv_m, tv_e) = stats.tv_to(&s.exact);
         let out = js_sys::Object::new();
@@ -352,7 +358,10 @@ impl LabHandle {
                     "loss",
                     JsValue::from_f64(s.losses.last().map(|(_, l)| *l).unwrap_or(f64::NAN)),
                 );
-                set("error", a.error.clone().map(JsValue::from).unwrap_or(JsValue::NULL));
+                set(
+                    "error",
+                    a.error.clone().map(JsValue::from).unwrap_or(JsValue::NULL),
+                );
                 set("notices", JsValue::from_str(&a.notices.join("\n")));
                 set("viewsReady", JsValue::from_bool(s.learned.is_some()));
                 set(
@@ -362,7 +371,10 @@ impl LabHandle {
                 set("refreshMs", JsValue::from_f64(s.refresh_cost));
                 set("drawMs", JsValue::from_f64(a.draw_cost));
                 set("stepsPerSec", JsValue::from_f64(s.steps_per_sec));
-                set("exactNnCorrelation", JsValue::from_f64(s.exact.nn_correlation()));
+                set(
+                    "exactNnCorrelation",
+                    JsValue::from_f64(s.exact.nn_correlation()),
+                );
                 set("exactMs", JsValue::from_f64(s.exact_ms));
                 if let Some(l) = &s.learned {
                     set("tvAbsM", JsValue::from_f64(l.tv.0));
