@@ -351,13 +351,4 @@ impl IsingTrainer {
         self.optimizer = AdamConfig::new().init();
         Some(steps)
     }
-
-    /// Replaces the network by loaded weights (on the plain device; moved to training's).
-    pub fn install(&mut self, net: IsingNet, steps: u64) {
-        self.model.net = net.to_device(&self.device).train();
-        self.average = None;
-        self.steps = steps;
-        self.optimizer = AdamConfig::new().init();
-        self.mark_good();
-    }
 }

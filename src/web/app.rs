@@ -365,19 +365,9 @@ pub async fn train_chunk(app: &Shared, max_steps: u64, budget_ms: f64) -> Chunk 
     if a.generation != gen {
         return Chunk::Idle; // the settings replaced this network meanwhile
     }
-    if gpu {
-        // Aim for chunks of about the budget: queue more steps when the GPU keeps up.
-        let per_step = elapsed / ran.max(1) as f64;
-        a.gpu_steps_per_chunk = ((budget_ms / per_step.max(0.05)) as u64).clamp(1, 256);
-    }
-    if ran > 0 {
-        let rate = ran as f64 / (elapsed / 1000.0).max(1e-6);
-        a.steps_per_sec = if a.steps_per_sec == 0.0 {
-            rate
-        } else {
-            0.8 * a.steps_per_sec + 0.2 * rate
-        };
-    }
+    let (mut rate, mut k) = (a.steps_per_sec, a.gpu_steps_per_chunk);
+    pace(&mut rate, &mut k, ran, elapsed, budget_ms, gpu, 256);
+    (a.steps_per_sec, a.gpu_steps_per_chunk) = (rate, k);
     // Diverged: the loss is not a number, or has grown ten-thousandfold over its best value
     // (Adam keeps a runaway loss finite for a long time at a huge learning rate).
     let best = a
@@ -422,6 +412,33 @@ pub async fn train_chunk(app: &Shared, max_steps: u64, budget_ms: f64) -> Chunk 
     a.learned_dirty = true;
     a.dirty = true;
     outcome
+}
+
+/// After a chunk of `ran` steps that took `elapsed` ms: updates the smoothed steps/s and, on
+/// WebGPU, the steps to queue per chunk (aiming at `budget_ms`, at most `max_k`). Both models'
+/// loops use it.
+pub fn pace(
+    steps_per_sec: &mut f64,
+    gpu_steps_per_chunk: &mut u64,
+    ran: u64,
+    elapsed: f64,
+    budget_ms: f64,
+    gpu: bool,
+    max_k: u64,
+) {
+    if gpu {
+        // Queue more steps when the GPU keeps up.
+        let per_step = elapsed / ran.max(1) as f64;
+        *gpu_steps_per_chunk = ((budget_ms / per_step.max(0.05)) as u64).clamp(1, max_k);
+    }
+    if ran > 0 {
+        let rate = ran as f64 / (elapsed / 1000.0).max(1e-6);
+        *steps_per_sec = if *steps_per_sec == 0.0 {
+            rate
+        } else {
+            0.8 * *steps_per_sec + 0.2 * rate
+        };
+    }
 }
 
 /// How a sampler run evaluates the learned score.

@@ -184,18 +184,15 @@ pub async fn train_chunk(app: &Shared, max_steps: u64, budget_ms: f64) -> Chunk 
     if s.generation != gen {
         return Chunk::Idle;
     }
-    if gpu {
-        let per_step = elapsed / ran.max(1) as f64;
-        s.gpu_steps_per_chunk = ((budget_ms / per_step.max(0.05)) as u64).clamp(1, 64);
-    }
-    if ran > 0 {
-        let rate = ran as f64 / (elapsed / 1000.0).max(1e-6);
-        s.steps_per_sec = if s.steps_per_sec == 0.0 {
-            rate
-        } else {
-            0.8 * s.steps_per_sec + 0.2 * rate
-        };
-    }
+    super::app::pace(
+        &mut s.steps_per_sec,
+        &mut s.gpu_steps_per_chunk,
+        ran,
+        elapsed,
+        budget_ms,
+        gpu,
+        64,
+    );
     // Cross-entropy per spin starts near ln 2 = 0.69; a loss far above it, or not a number,
     // means the learning rate blew the weights up.
     let outcome = if loss.is_finite() && loss < 20.0 {
