@@ -7,6 +7,7 @@ pub mod nn;
 pub mod settings;
 pub mod train;
 pub mod train_ising;
+pub mod train_mnist;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;

@@ -5,6 +5,9 @@
 //! difflab sample --weights toy1d.weights [--n N] [--sampler sde|ode|ode-euler] [--steps K] [--out samples.json]
 //! difflab bench
 //! difflab ising  [--steps N] [--n N] [--query "beta=0.35&rsteps=64"] [--out samples.json]
+//! difflab mnist  [--net unet|mlp] [--steps N] [--batch B] [--lr X] [--channels C] [--width W]
+//!                [--sampler ddpm|ddim|sde|ode] [--sample-steps K] [--n N] [--digit D --guidance W]
+//!                [--eval] [--png grid.png]
 //! ```
 
 use std::time::Instant;
@@ -41,7 +44,10 @@ fn main() {
         Some("sample") => sample(&args),
         Some("bench") => bench(),
         Some("ising") => ising(&args),
-        _ => Err("usage: difflab train|sample|bench|ising [options] (see src/main.rs)".into()),
+        Some("mnist") => mnist(&args),
+        _ => {
+            Err("usage: difflab train|sample|bench|ising|mnist [options] (see src/main.rs)".into())
+        }
     };
     if let Err(e) = result {
         eprintln!("difflab: {e}");
@@ -202,6 +208,189 @@ fn ising(args: &[String]) -> Result<(), String> {
         let json = serde_json::to_string(&x).map_err(|e| e.to_string())?;
         std::fs::write(&out, json).map_err(|e| format!("{out}: {e}"))?;
         println!("wrote {out}");
+    }
+    Ok(())
+}
+
+fn mnist_sampler(name: &str, steps: usize) -> Result<Sampler, String> {
+    let kind = match name {
+        "ddpm" => SamplerKind::Ancestral,
+        "ddim" => SamplerKind::Ddim,
+        "sde" => SamplerKind::SDE,
+        "ode" => SamplerKind::HeunOde,
+        other => return Err(format!("unknown sampler {other} (ddpm|ddim|sde|ode)")),
+    };
+    Ok(Sampler { kind, steps })
+}
+
+/// Writes images in `[0, 1]` (`n × 784`) as one PNG grid, `cols` per row, 1 px gaps.
+fn write_png_grid(path: &str, images: &[f32], cols: usize) -> Result<(), String> {
+    let n = images.len() / 784;
+    let rows = n.div_ceil(cols);
+    let (w, h) = (cols * 29 + 1, rows * 29 + 1);
+    let mut buf = vec![40u8; w * h];
+    for (k, img) in images.chunks_exact(784).enumerate() {
+        let (r, c) = (k / cols, k % cols);
+        for y in 0..28 {
+            for x in 0..28 {
+                buf[(1 + r * 29 + y) * w + 1 + c * 29 + x] =
+                    (img[y * 28 + x].clamp(0.0, 1.0) * 255.0).round() as u8;
+            }
+        }
+    }
+    let file = std::fs::File::create(path).map_err(|e| format!("{path}: {e}"))?;
+    let mut enc = png::Encoder::new(std::io::BufWriter::new(file), w as u32, h as u32);
+    enc.set_color(png::ColorType::Grayscale);
+    enc.set_depth(png::BitDepth::Eight);
+    let mut writer = enc.write_header().map_err(|e| e.to_string())?;
+    writer.write_image_data(&buf).map_err(|e| e.to_string())
+}
+
+fn mnist(args: &[String]) -> Result<(), String> {
+    use difflab::experiments::mnist::{load_asset, to_pixel, Quality};
+    use difflab::train_mnist::{
+        classify, ClassifierTrainer, Guidance, MnistConfig, MnistTrainer, NetKind,
+    };
+    let train = load_asset("mnist-train.bin")?;
+    let data = train.centered();
+    let mut config = MnistConfig::default();
+    config.net = match arg(args, "--net").as_deref() {
+        None | Some("unet") => NetKind::Unet,
+        Some("mlp") => NetKind::Mlp,
+        Some(o) => return Err(format!("unknown net {o} (unet|mlp)")),
+    };
+    config.batch = num(args, "--batch", config.batch)?;
+    config.learning_rate = num(args, "--lr", config.learning_rate)?;
+    config.channels = num(args, "--channels", config.channels)?;
+    config.levels = num(args, "--levels", config.levels)?;
+    config.width = num(args, "--width", config.width)?;
+    config.depth = num(args, "--depth", config.depth)?;
+    config.ema = num(args, "--ema", config.ema)?;
+    let steps: u64 = num(args, "--steps", 2000)?;
+    let n: usize = num(args, "--n", 100)?;
+    let sample_steps: usize = num(args, "--sample-steps", 50)?;
+    let samplers = arg(args, "--sampler")
+        .unwrap_or_else(|| "ddim".into())
+        .split(',')
+        .map(|name| mnist_sampler(name, sample_steps))
+        .collect::<Result<Vec<_>, _>>()?;
+    let device = Device::flex();
+    let mut trainer = MnistTrainer::new(config, &data, &device);
+    println!(
+        "{} on {} digits, {} parameters, batch {}",
+        config.net.name(),
+        train.len(),
+        burn::module::Module::num_params(&trainer.model.net),
+        config.batch
+    );
+    let started = Instant::now();
+    let mut avg = 0.0;
+    for k in 0..steps {
+        let l = trainer.step(&data);
+        avg += l.into_data().iter::<f32>().next().unwrap_or(f32::NAN) as f64;
+        if (k + 1) % 200 == 0 || k + 1 == steps {
+            let span = ((k % 200) + 1) as f64;
+            println!(
+                "step {:>6}  loss {:.4}  {:.1} s",
+                k + 1,
+                avg / span,
+                started.elapsed().as_secs_f64()
+            );
+            avg = 0.0;
+        }
+    }
+    let train_s = started.elapsed().as_secs_f64();
+    println!(
+        "trained {steps} steps in {train_s:.1} s ({:.1} ms/step)",
+        1000.0 * train_s / steps.max(1) as f64
+    );
+    let guidance = match arg(args, "--digit") {
+        None => None,
+        Some(d) => {
+            let digit: u8 = d.parse().map_err(|_| format!("--digit {d}: not a digit"))?;
+            let mut clf = ClassifierTrainer::new(true, config.schedule, 7, &device);
+            let started = Instant::now();
+            for _ in 0..num(args, "--classifier-steps", 1500u64)? {
+                let _ = clf.step(&data, &train.labels);
+            }
+            println!(
+                "noise-conditioned classifier: {} steps in {:.1} s",
+                clf.steps,
+                started.elapsed().as_secs_f64()
+            );
+            Some(Guidance {
+                classifier: clf.classifier(),
+                digit,
+                scale: num(args, "--guidance", 1.0)?,
+            })
+        }
+    };
+    let mut model = trainer.inference_model();
+    model.clip = !args.iter().any(|a| a == "--no-clip");
+    let mut runs = Vec::new();
+    for sampler in &samplers {
+        let started = Instant::now();
+        let x = pollster::block_on(model.sample(
+            sampler,
+            n,
+            guidance.as_ref(),
+            &mut StdRng::seed_from_u64(config.seed ^ 0x5a),
+            &device,
+            |_, _, _| {},
+            async || {},
+        ));
+        println!(
+            "{n} samples, {} ({} steps) in {:.1} s",
+            sampler.kind.label(),
+            sampler.steps,
+            started.elapsed().as_secs_f64()
+        );
+        let pixels: Vec<f32> = x.iter().map(|&v| to_pixel(v)).collect();
+        if let Some(path) = arg(args, "--png") {
+            let path = path.replace(
+                ".png",
+                &format!("-{:?}.png", sampler.kind).replace([' ', '{', '}', ':'], ""),
+            );
+            write_png_grid(&path, &pixels, 10)?;
+            println!("wrote {path}");
+        }
+        runs.push((sampler.kind.label(), x));
+    }
+    if args.iter().any(|a| a == "--eval") {
+        let held = load_asset("mnist-heldout.bin")?;
+        let mut clf = ClassifierTrainer::new(false, config.schedule, 11, &device);
+        let started = Instant::now();
+        for _ in 0..3000 {
+            let _ = clf.step(&held.centered(), &held.labels);
+        }
+        let c = clf.classifier();
+        let (p_train, f_train) = pollster::block_on(classify(&c, &data, &device));
+        let accuracy = p_train
+            .chunks_exact(10)
+            .zip(&train.labels)
+            .filter(|(p, &l)| p.iter().cloned().fold(f32::MIN, f32::max) == p[l as usize])
+            .count() as f64
+            / train.len() as f64;
+        println!(
+            "evaluation classifier (held-out digits): {:.1} s, accuracy on the 2000 training digits {:.3}",
+            started.elapsed().as_secs_f64(),
+            accuracy
+        );
+        for (label, x) in &runs {
+            let (p, f) = pollster::block_on(classify(&c, x, &device));
+            let q = Quality::measure(&p, &f, &f_train, 256);
+            println!(
+                "generated, {label}: {}",
+                serde_json::to_string(&q).unwrap_or_default()
+            );
+        }
+        // The same measure on n real training digits: the floor the sample size allows.
+        let k = n.min(train.len());
+        let real = Quality::measure(&p_train[..k * 10], &f_train[..k * 256], &f_train, 256);
+        println!(
+            "{k} real training digits: {}",
+            serde_json::to_string(&real).unwrap_or_default()
+        );
     }
     Ok(())
 }

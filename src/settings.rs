@@ -6,6 +6,7 @@ use crate::diffusion::{SamplerKind, Schedule};
 use crate::experiments::toy1d::{Component, Mixture};
 use crate::train::{TrainConfig, Weighting};
 use crate::train_ising::{IsingConfig, Target};
+use crate::train_mnist::{MnistConfig, NetKind};
 
 /// Which device the page should train on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,6 +59,16 @@ pub struct Settings {
     pub weights: Option<String>,
     /// The Ising model's data, process, network and sampler.
     pub ising: IsingConfig,
+    /// Small MNIST: network, schedule and training.
+    pub mnist: MnistConfig,
+    /// MNIST sampler: one of DDPM ancestral, DDIM, reverse SDE, probability-flow ODE (Heun).
+    pub mnist_sampler: SamplerKind,
+    /// MNIST sampler steps.
+    pub mnist_steps: usize,
+    /// Digit the guided sampler aims at (none: unguided).
+    pub digit: Option<u8>,
+    /// Classifier-guidance scale.
+    pub guidance: f64,
 }
 
 impl Default for Settings {
@@ -79,6 +90,11 @@ impl Default for Settings {
             device: DeviceChoice::Auto,
             weights: None,
             ising: IsingConfig::default(),
+            mnist: MnistConfig::default(),
+            mnist_sampler: SamplerKind::Ddim,
+            mnist_steps: 50,
+            digit: None,
+            guidance: 3.0,
         }
     }
 }
@@ -104,10 +120,44 @@ pub mod limits {
     pub const CHANNELS: (f64, f64) = (2.0, 128.0);
     pub const LAYERS: (f64, f64) = (0.0, 6.0);
     pub const CONFIGS: (f64, f64) = (10.0, 100_000.0);
+    pub const MNIST_CHANNELS: (f64, f64) = (4.0, 64.0);
+    pub const MNIST_LEVELS: (f64, f64) = (1.0, 2.0);
+    pub const MNIST_WIDTH: (f64, f64) = (16.0, 2048.0);
+    pub const MNIST_BATCH: (f64, f64) = (1.0, 1024.0);
+    pub const MNIST_STEPS: (f64, f64) = (2.0, 2000.0);
+    pub const DIGIT: (f64, f64) = (0.0, 9.0);
+    pub const GUIDANCE: (f64, f64) = (0.0, 50.0);
 }
 
 /// The models the page knows.
-pub const MODELS: [&str; 2] = ["toy1d", "ising"];
+pub const MODELS: [&str; 3] = ["toy1d", "ising", "mnist"];
+
+/// The MNIST samplers by URL name.
+pub const MNIST_SAMPLERS: [(&str, SamplerKind); 4] = [
+    ("ddpm", SamplerKind::Ancestral),
+    ("ddim", SamplerKind::Ddim),
+    ("sde", SamplerKind::SDE),
+    ("ode", SamplerKind::HeunOde),
+];
+
+/// The schedules MNIST offers by URL name (the spine's variance-preserving ones and the OU
+/// process of the text).
+pub fn mnist_schedules() -> [Schedule; 3] {
+    [
+        MnistConfig::default().schedule,
+        Schedule::VpCosine { s: 0.008 },
+        Schedule::Ou { d: 1.0, t_max: 5.0 },
+    ]
+}
+
+/// URL name of an MNIST sampler.
+pub fn mnist_sampler_name(kind: SamplerKind) -> &'static str {
+    MNIST_SAMPLERS
+        .iter()
+        .find(|(_, k)| *k == kind)
+        .map(|(n, _)| *n)
+        .unwrap_or("ddim")
+}
 
 fn fmt_num(v: f64) -> String {
     // Shortest form that parses back to the same f64.
@@ -344,6 +394,37 @@ impl Settings {
         put("ilr", fmt_num(i.learning_rate), fmt_num(di.learning_rate));
         put("ibatch", i.batch.to_string(), di.batch.to_string());
         put("configs", i.data_size.to_string(), di.data_size.to_string());
+        let (m, dm) = (&self.mnist, &d.mnist);
+        put("mnet", m.net.name().into(), dm.net.name().into());
+        put("mch", m.channels.to_string(), dm.channels.to_string());
+        put("mlevels", m.levels.to_string(), dm.levels.to_string());
+        put("mwidth", m.width.to_string(), dm.width.to_string());
+        put("mdepth", m.depth.to_string(), dm.depth.to_string());
+        put(
+            "mschedule",
+            m.schedule.name().into(),
+            dm.schedule.name().into(),
+        );
+        put("mlr", fmt_num(m.learning_rate), fmt_num(dm.learning_rate));
+        put("mbatch", m.batch.to_string(), dm.batch.to_string());
+        put(
+            "msampler",
+            mnist_sampler_name(self.mnist_sampler).into(),
+            mnist_sampler_name(d.mnist_sampler).into(),
+        );
+        put(
+            "msteps",
+            self.mnist_steps.to_string(),
+            d.mnist_steps.to_string(),
+        );
+        put(
+            "digit",
+            self.digit
+                .map(|v| v.to_string())
+                .unwrap_or_else(|| "none".into()),
+            "none".into(),
+        );
+        put("guide", fmt_num(self.guidance), fmt_num(d.guidance));
         if let Some(w) = &self.weights {
             put("weights", w.clone(), String::new());
         }
@@ -536,10 +617,104 @@ impl Settings {
         if let Some(v) = num("configs", limits::CONFIGS, true, p) {
             s.ising.data_size = v as usize;
         }
+        s.mnist.seed = s.seed;
+        match get("mnet") {
+            None => {}
+            Some("unet") => s.mnist.net = NetKind::Unet,
+            Some("mlp") => s.mnist.net = NetKind::Mlp,
+            Some(other) => p.push(format!("mnet={other} is neither unet nor mlp; using unet")),
+        }
+        if let Some(v) = num("mch", limits::MNIST_CHANNELS, true, p) {
+            s.mnist.channels = v as usize;
+        }
+        if let Some(v) = num("mlevels", limits::MNIST_LEVELS, true, p) {
+            s.mnist.levels = v as usize;
+        }
+        if let Some(v) = num("mwidth", limits::MNIST_WIDTH, true, p) {
+            s.mnist.width = v as usize;
+        }
+        if let Some(v) = num("mdepth", limits::DEPTH, true, p) {
+            s.mnist.depth = v as usize;
+        }
+        if let Some(name) = get("mschedule") {
+            match mnist_schedules().into_iter().find(|sc| sc.name() == name) {
+                Some(sc) => s.mnist.schedule = sc,
+                None => p.push(format!(
+                    "mschedule={name} is unknown (vp-linear, vp-cosine, ou); using vp-linear"
+                )),
+            }
+        }
+        if let Some(v) = num("mlr", limits::LR, false, p) {
+            s.mnist.learning_rate = v;
+        }
+        if let Some(v) = num("mbatch", limits::MNIST_BATCH, true, p) {
+            s.mnist.batch = v as usize;
+        }
+        if let Some(name) = get("msampler") {
+            match MNIST_SAMPLERS.iter().find(|(n, _)| *n == name) {
+                Some((_, k)) => s.mnist_sampler = *k,
+                None => p.push(format!(
+                    "msampler={name} is unknown (ddpm, ddim, sde, ode); using ddim"
+                )),
+            }
+        }
+        if let Some(v) = num("msteps", limits::MNIST_STEPS, true, p) {
+            s.mnist_steps = v as usize;
+        }
+        match get("digit") {
+            None | Some("none") | Some("") => {}
+            Some(_) => {
+                if let Some(v) = num("digit", limits::DIGIT, true, p) {
+                    s.digit = Some(v as u8);
+                }
+            }
+        }
+        if let Some(v) = num("guide", limits::GUIDANCE, false, p) {
+            s.guidance = v;
+        }
         let known = [
-            "model", "seed", "mix", "schedule", "D", "T", "data", "runs", "width", "depth", "lr",
-            "batch", "loss", "sampler", "a", "steps", "t", "score", "play", "device", "weights",
-            "beta", "flip", "kernel", "rsteps", "channels", "layers", "ilr", "ibatch", "configs",
+            "model",
+            "seed",
+            "mix",
+            "schedule",
+            "D",
+            "T",
+            "data",
+            "runs",
+            "width",
+            "depth",
+            "lr",
+            "batch",
+            "loss",
+            "sampler",
+            "a",
+            "steps",
+            "t",
+            "score",
+            "play",
+            "device",
+            "weights",
+            "beta",
+            "flip",
+            "kernel",
+            "rsteps",
+            "channels",
+            "layers",
+            "ilr",
+            "ibatch",
+            "configs",
+            "mnet",
+            "mch",
+            "mlevels",
+            "mwidth",
+            "mdepth",
+            "mschedule",
+            "mlr",
+            "mbatch",
+            "msampler",
+            "msteps",
+            "digit",
+            "guide",
         ];
         for (k, _) in pairs {
             if !known.contains(&k.as_str()) {

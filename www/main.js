@@ -24,7 +24,8 @@ const lab = {
 };
 window.lab = lab;
 // Show the right model's controls before the module has loaded (the lab keeps this up to date).
-document.body.dataset.model = new URLSearchParams(location.search).get("model") === "ising" ? "ising" : "toy1d";
+const shown = new URLSearchParams(location.search).get("model");
+document.body.dataset.model = ["ising", "mnist"].includes(shown) ? shown : "toy1d";
 lab.ready = (async () => {
   try {
     await init();

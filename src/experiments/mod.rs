@@ -2,4 +2,5 @@
 
 pub mod ising;
 pub mod ising_exact;
+pub mod mnist;
 pub mod toy1d;

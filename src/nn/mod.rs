@@ -6,4 +6,6 @@ pub mod mlp;
 pub mod time_embedding;
 
 pub use mlp::{MlpConfig, ScoreMlp};
+pub mod classifier;
 pub mod ising_net;
+pub mod unet;

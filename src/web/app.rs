@@ -106,6 +106,8 @@ pub struct App {
     pub dragging: Option<usize>,
     /// The Ising view's state, created when that model is first shown.
     pub ising: Option<super::ising::IsingState>,
+    /// The MNIST view's state, created when that model is first shown.
+    pub mnist: Option<super::mnist::MnistState>,
 }
 
 impl App {
@@ -140,6 +142,7 @@ impl App {
             data_panel: None,
             dragging: None,
             ising: None,
+            mnist: None,
             settings,
             device,
             device_name,
@@ -226,12 +229,19 @@ impl App {
         if let Some(ising) = self.ising.as_mut() {
             ising.apply(s.ising, &self.device);
         }
+        if let Some(mnist) = self.mnist.as_mut() {
+            mnist.apply(s.mnist, &self.device);
+        }
         self.learned_dirty = true;
         self.dirty = true;
     }
 
     pub fn is_ising(&self) -> bool {
         self.settings.model == "ising"
+    }
+
+    pub fn is_mnist(&self) -> bool {
+        self.settings.model == "mnist"
     }
 }
 
@@ -629,6 +639,9 @@ pub async fn refresh_learned(app: &Shared) {
 pub async fn tick(app: &Shared) {
     if app.borrow().is_ising() {
         return super::ising::tick(app).await;
+    }
+    if app.borrow().is_mnist() {
+        return super::mnist::tick(app).await;
     }
     train_turn(app, train_chunk).await;
     let due = {

@@ -5,7 +5,7 @@ use web_sys::HtmlCanvasElement;
 
 use super::app::App;
 use super::ising::IsingState;
-use super::plot::{colors, raster, Figure, Panel};
+use super::plot::{colors, raster, tiles, Figure, Panel};
 use super::util::{element, set_text};
 use crate::experiments::ising::{L, SITES};
 
@@ -70,39 +70,9 @@ fn status(app: &App) {
 
 /// `count` configurations tiled `cols` per row with one-cell gaps, as a raster.
 fn grid_raster(configs: &[i8], count: usize, cols: usize) -> Option<(HtmlCanvasElement, f64)> {
-    let n = (configs.len() / SITES).min(count);
-    if n == 0 {
-        return None;
-    }
-    let rows = n.div_ceil(cols);
-    let (w, h) = (cols * (L + 1) - 1, rows * (L + 1) - 1);
-    let mut v = vec![0.0f32; w * h];
-    for k in 0..n {
-        let (gr, gc) = (k / cols, k % cols);
-        for i in 0..L {
-            for j in 0..L {
-                // raster() puts row 0 at the bottom: flip so configuration row 0 is on top.
-                let y = h - 1 - (gr * (L + 1) + i);
-                let x = gc * (L + 1) + j;
-                v[y * w + x] = configs[k * SITES + i * L + j] as f32;
-            }
-        }
-    }
+    let values: Vec<f32> = configs.iter().map(|&v| v as f32).collect();
+    let (v, w, h) = tiles(&values, L, L, count, cols);
     raster(&v, w, h, &spin_color).map(|c| (c, w as f64 / h as f64))
-}
-
-/// A panel of the given fraction, shrunk to the raster's aspect ratio (square spins).
-fn grid_panel(fig: &Figure, frac: (f64, f64, f64, f64), aspect: f64) -> Panel {
-    let mut p = fig.panel(frac, (0.0, 1.0), (0.0, 1.0));
-    let (w, h) = (p.px.1 - p.px.0, p.py.1 - p.py.0);
-    if w / h > aspect {
-        let nw = h * aspect;
-        p.px = (p.px.0 + (w - nw) / 2.0, p.px.0 + (w + nw) / 2.0);
-    } else {
-        let nh = w / aspect;
-        p.py = (p.py.0, p.py.0 + nh);
-    }
-    p
 }
 
 fn draw_configs(s: &IsingState) {
@@ -111,7 +81,7 @@ fn draw_configs(s: &IsingState) {
     };
     let (count, cols) = (24, 6);
     if let Some((img, aspect)) = grid_raster(&s.data, count, cols) {
-        let p = grid_panel(&fig, (0.0, 0.0, 0.5, 1.0), aspect);
+        let p = fig.aspect_panel((0.0, 0.0, 0.5, 1.0), aspect);
         p.title(&format!(
             "Training data: Gibbs samples at β = {} (Figure 6)",
             s.config.beta
@@ -121,7 +91,7 @@ fn draw_configs(s: &IsingState) {
     match &s.learned {
         Some(l) => {
             if let Some((img, aspect)) = grid_raster(&l.samples, count, cols) {
-                let p = grid_panel(&fig, (0.5, 0.0, 1.0, 1.0), aspect);
+                let p = fig.aspect_panel((0.5, 0.0, 1.0, 1.0), aspect);
                 p.title(&format!("Generated after {} steps (Figure 8)", l.steps));
                 p.image_sharp(&img);
             }
@@ -303,34 +273,7 @@ fn draw_histograms(s: &IsingState) {
 }
 
 fn draw_loss(s: &IsingState) {
-    let Some(fig) = figure("c-ising-loss") else {
-        return;
-    };
-    if s.losses.len() < 2 {
-        fig.note("the loss curve appears while training");
-        return;
+    if let Some(fig) = figure("c-ising-loss") {
+        fig.loss_curve(&s.losses, "Training loss: cross-entropy per spin (nats)");
     }
-    let xs: Vec<f64> = s.losses.iter().map(|(k, _)| *k as f64).collect();
-    let ys: Vec<f64> = s.losses.iter().map(|(_, l)| *l).collect();
-    let mut ema = Vec::with_capacity(ys.len());
-    let mut m = ys[0];
-    for &y in &ys {
-        m = 0.9 * m + 0.1 * y;
-        ema.push(m);
-    }
-    let lo = ys.iter().cloned().fold(f64::INFINITY, f64::min);
-    let hi = ys.iter().cloned().fold(0.0, f64::max);
-    let pad = 0.05 * (hi - lo).max(1e-3);
-    let p = fig.panel(
-        (0.0, 0.0, 1.0, 1.0),
-        (0.0, xs[xs.len() - 1].max(1.0)),
-        (lo - pad, hi + pad),
-    );
-    p.axes(
-        "Training loss: cross-entropy per spin (nats)",
-        "step",
-        "loss",
-    );
-    p.line(&xs, &ys, "rgba(214,51,108,0.3)", 1.0, false);
-    p.line(&xs, &ema, colors::LEARNED, 2.5, false);
 }

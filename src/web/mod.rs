@@ -4,6 +4,8 @@
 mod app;
 mod ising;
 mod ising_views;
+mod mnist;
+mod mnist_views;
 mod plot;
 mod util;
 mod views;
@@ -144,7 +146,12 @@ fn show_model(app: &Shared, model: &str, change: impl FnOnce(&mut Settings)) {
 
 /// Steps trained so far by the model on show.
 fn trained_steps(a: &App) -> Option<u64> {
-    if a.is_ising() {
+    if a.is_mnist() {
+        a.mnist
+            .as_ref()
+            .and_then(|s| s.trainer.as_ref())
+            .map(|t| t.steps)
+    } else if a.is_ising() {
         a.ising
             .as_ref()
             .and_then(|s| s.trainer.as_ref())
@@ -155,7 +162,9 @@ fn trained_steps(a: &App) -> Option<u64> {
 }
 
 fn last_loss(a: &App) -> f64 {
-    let losses = if a.is_ising() {
+    let losses = if a.is_mnist() {
+        a.mnist.as_ref().map(|s| &s.losses[..]).unwrap_or(&[])
+    } else if a.is_ising() {
         a.ising.as_ref().map(|s| &s.losses[..]).unwrap_or(&[])
     } else {
         &a.losses[..]
@@ -219,6 +228,11 @@ impl LabHandle {
             if model == "ising" {
                 ising::state(&mut app.borrow_mut());
             }
+            if model == "mnist" {
+                mnist::ensure_data(&app)
+                    .await
+                    .map_err(|e| JsValue::from_str(&e))?;
+            }
             let started = now();
             let before = trained_steps(&app.borrow()).unwrap_or(0);
             app.borrow_mut().error = None;
@@ -263,6 +277,9 @@ impl LabHandle {
             check_model(&model)?;
             if model == "ising" {
                 return ising_sample(&app, &opts).await;
+            }
+            if model == "mnist" {
+                return mnist_sample(&app, &opts).await;
             }
             let n = count(&opts, "n", 1000.0, 1e6)? as usize;
             let steps = count(&opts, "steps", app.borrow().settings.steps as f64, 1e5)? as usize;
@@ -350,6 +367,42 @@ impl LabHandle {
             let _ = js_sys::Reflect::set(&out, &JsValue::from_str(k), &v);
         };
         set("model", JsValue::from_str(&a.settings.model));
+        if a.is_mnist() {
+            if let Some(s) = a.mnist.as_ref() {
+                set("steps", JsValue::from_f64(s.steps() as f64));
+                set("playing", JsValue::from_bool(a.playing));
+                set(
+                    "loss",
+                    JsValue::from_f64(s.losses.last().map(|(_, l)| *l).unwrap_or(f64::NAN)),
+                );
+                set(
+                    "error",
+                    a.error.clone().map(JsValue::from).unwrap_or(JsValue::NULL),
+                );
+                set("notices", JsValue::from_str(&a.notices.join("\n")));
+                set("dataLoaded", JsValue::from_bool(s.data.is_some()));
+                set("viewsReady", JsValue::from_bool(s.learned.is_some()));
+                set(
+                    "viewsStep",
+                    JsValue::from_f64(s.learned.as_ref().map(|l| l.steps as f64).unwrap_or(-1.0)),
+                );
+                set("refreshMs", JsValue::from_f64(s.refresh_cost));
+                set("drawMs", JsValue::from_f64(a.draw_cost));
+                set("stepsPerSec", JsValue::from_f64(s.steps_per_sec));
+                set(
+                    "classifierSteps",
+                    JsValue::from_f64(s.classifier_steps() as f64),
+                );
+                if let Some(l) = &s.learned {
+                    let d: Vec<f64> = l.nearest.iter().map(|(_, d)| *d as f64).collect();
+                    set(
+                        "nearestDistance",
+                        JsValue::from_f64(d.iter().sum::<f64>() / d.len().max(1) as f64),
+                    );
+                }
+            }
+            return out.into();
+        }
         if a.is_ising() {
             if let Some(s) = a.ising.as_ref() {
                 set("steps", JsValue::from_f64(s.steps() as f64));
@@ -441,6 +494,11 @@ impl LabHandle {
                 "weights files hold the 1D toy's network; the Ising network cannot be saved yet",
             ));
         }
+        if a.is_mnist() {
+            return Err(JsValue::from_str(
+                "weights files hold the 1D toy's network; the MNIST network cannot be saved yet",
+            ));
+        }
         if a.is_gpu() {
             return Err(JsValue::from_str(
                 "exporting weights needs the CPU device for now",
@@ -478,6 +536,98 @@ impl LabHandle {
         fill_controls(&a.settings);
         problems
     }
+}
+
+/// `lab.sample("mnist", { n, sampler?, steps?, digit?, guidance?, seed? })`:
+/// `{ data: Float32Array in [0, 1], shape: [n, 784] }`.
+async fn mnist_sample(app: &Shared, opts: &JsValue) -> Result<JsValue, JsValue> {
+    show_model(app, "mnist", |_| {});
+    mnist::ensure_data(app)
+        .await
+        .map_err(|e| JsValue::from_str(&e))?;
+    let n = count(opts, "n", 16.0, 10_000.0)? as usize;
+    let (default_kind, default_steps, default_scale) = {
+        let a = app.borrow();
+        (
+            a.settings.mnist_sampler,
+            a.settings.mnist_steps,
+            a.settings.guidance,
+        )
+    };
+    let kind = match opt_str(opts, "sampler") {
+        None => default_kind,
+        Some(name) => crate::settings::MNIST_SAMPLERS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, k)| *k)
+            .ok_or_else(|| {
+                JsValue::from_str(&format!("unknown sampler '{name}' (ddpm, ddim, sde, ode)"))
+            })?,
+    };
+    let steps = count(
+        opts,
+        "steps",
+        default_steps as f64,
+        crate::settings::limits::MNIST_STEPS.1,
+    )? as usize;
+    let digit = match opt_f64(opts, "digit") {
+        None => None,
+        Some(d) if (0.0..=9.0).contains(&d) && d.fract() == 0.0 => Some(d as u8),
+        Some(d) => {
+            return Err(JsValue::from_str(&format!(
+                "digit must be a whole number from 0 to 9, got {d}"
+            )))
+        }
+    };
+    let scale = opt_f64(opts, "guidance").unwrap_or(default_scale);
+    let (lo, hi) = crate::settings::limits::GUIDANCE;
+    if !(scale.is_finite() && (lo..=hi).contains(&scale)) {
+        return Err(JsValue::from_str(&format!(
+            "guidance must be between {lo} and {hi}, got {scale}"
+        )));
+    }
+    if digit.is_some() {
+        mnist::ensure_classifier(app)
+            .await
+            .map_err(|e| JsValue::from_str(&e))?;
+    }
+    let (model, guidance, device) = {
+        let mut a = app.borrow_mut();
+        let device = a.device.clone();
+        let guidance = digit.and_then(|d| {
+            let clf = mnist::state(&mut a).classifier.as_ref()?.classifier();
+            Some(crate::train_mnist::Guidance {
+                classifier: clf,
+                digit: d,
+                scale,
+            })
+        });
+        let s = mnist::state(&mut a);
+        let model = s
+            .trainer
+            .as_ref()
+            .map(|t| t.inference_model())
+            .or_else(|| s.snapshot.clone())
+            .ok_or_else(|| JsValue::from_str("no network yet"))?;
+        (model, guidance, device)
+    };
+    let seed = opt_f64(opts, "seed")
+        .map(|s| s as u64)
+        .unwrap_or_else(|| (now() * 1000.0) as u64);
+    let sampler = crate::diffusion::Sampler { kind, steps };
+    let (x, _) = mnist::generate(&model, &sampler, n, guidance.as_ref(), seed, &device).await;
+    let out = js_sys::Object::new();
+    js_sys::Reflect::set(
+        &out,
+        &JsValue::from_str("data"),
+        &js_sys::Float32Array::from(&x[..]),
+    )?;
+    js_sys::Reflect::set(
+        &out,
+        &JsValue::from_str("shape"),
+        &js_sys::Array::of2(&JsValue::from_f64(n as f64), &JsValue::from_f64(784.0)),
+    )?;
+    Ok(out.into())
 }
 
 /// `lab.sample("ising", { n, steps?, seed? })`: `{ data: Float32Array of ±1, shape: [n, 64] }`.
@@ -563,7 +713,7 @@ async fn array_buffer(promise: js_sys::Promise) -> Result<Vec<u8>, String> {
     Ok(js_sys::Uint8Array::new(&buf).to_vec())
 }
 
-async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
+pub(crate) async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
     let resp = wasm_bindgen_futures::JsFuture::from(window().fetch_with_str(url))
         .await
         .map_err(|e| format!("could not fetch: {e:?}"))?;
@@ -846,7 +996,11 @@ fn bind_controls(app: &Shared) {
         ("reset", |app| {
             let mut a = app.borrow_mut();
             a.error = None;
-            if a.is_ising() {
+            if a.is_mnist() {
+                let device = a.device.clone();
+                mnist::state(&mut a).reset_trainer(&device);
+                a.dirty = true;
+            } else if a.is_ising() {
                 let device = a.device.clone();
                 ising::state(&mut a).reset_trainer(&device);
                 a.dirty = true;
@@ -993,7 +1147,10 @@ pub async fn start() -> Result<LabHandle, JsValue> {
     // Draw once before the API resolves, so messages about the URL are on screen at once.
     {
         let mut a = app.borrow_mut();
-        if a.is_ising() {
+        if a.is_mnist() {
+            mnist::state(&mut a);
+            mnist_views::draw_all(&mut a);
+        } else if a.is_ising() {
             ising::state(&mut a);
             ising_views::draw_all(&mut a);
         } else {

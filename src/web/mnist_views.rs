@@ -1,0 +1,224 @@
+//! Drawing the MNIST view: training and generated digits, each generated digit beside its
+//! nearest training digit, the progressive denoising strip, the loss.
+
+use web_sys::HtmlCanvasElement;
+
+use super::app::App;
+use super::mnist::{MnistState, CLASSIFIER_STEPS};
+use super::plot::{raster, tiles, Figure};
+use super::util::{element, set_text};
+use crate::experiments::mnist::{PIXELS, SIDE};
+
+fn figure(id: &str) -> Option<Figure> {
+    element::<HtmlCanvasElement>(id).and_then(|c| Figure::new(&c))
+}
+
+/// Pixel intensity in `[0, 1]` → white ink on a dark slate; gaps in the page colour.
+fn ink(v: f32) -> [u8; 3] {
+    if !v.is_finite() {
+        return [255, 255, 255];
+    }
+    let v = v.clamp(0.0, 1.0);
+    let lerp = |a: f32, b: f32| (a + (b - a) * v).round() as u8;
+    [lerp(22.0, 255.0), lerp(27.0, 255.0), lerp(38.0, 255.0)]
+}
+
+/// Draws `count` images (`[0, 1]` pixels) tiled `cols` per row into a fraction of `fig`;
+/// returns the panel used (for titles and labels).
+fn digits_panel(
+    fig: &Figure,
+    frac: (f64, f64, f64, f64),
+    images: &[f32],
+    count: usize,
+    cols: usize,
+    title: &str,
+) {
+    let (v, w, h) = tiles(images, SIDE, SIDE, count, cols);
+    if let Some(img) = raster(&v, w, h, &ink) {
+        let p = fig.aspect_panel(frac, w as f64 / h as f64);
+        p.title(title);
+        p.image_sharp(&img);
+    }
+}
+
+/// Draws every MNIST plot and the status line.
+pub fn draw_all(app: &mut App) {
+    let Some(s) = app.mnist.as_ref() else {
+        super::views::messages(app);
+        return;
+    };
+    draw_digits(app, s);
+    draw_nearest(s);
+    draw_strip(s);
+    if let Some(fig) = figure("c-mnist-loss") {
+        fig.loss_curve(&s.losses, "Training loss: mean |ε̂ − ε|² per pixel");
+    }
+    status(app, s);
+}
+
+fn status(app: &App, s: &MnistState) {
+    set_text("stat-steps", &s.steps().to_string());
+    set_text(
+        "stat-loss",
+        &s.losses
+            .last()
+            .map(|(_, l)| format!("{l:.4}"))
+            .unwrap_or_else(|| "–".into()),
+    );
+    set_text(
+        "stat-rate",
+        &if s.steps_per_sec > 0.0 {
+            format!("{:.1} steps/s", s.steps_per_sec)
+        } else {
+            "–".into()
+        },
+    );
+    set_text(
+        "stat-w1",
+        &match &s.learned {
+            Some(l) if !l.nearest.is_empty() => {
+                let mean =
+                    l.nearest.iter().map(|(_, d)| *d as f64).sum::<f64>() / l.nearest.len() as f64;
+                format!("{mean:.2}")
+            }
+            _ => "–".into(),
+        },
+    );
+    set_text("stat-metric", "distance to nearest training digit");
+    let clf = if app.settings.digit.is_some() {
+        let k = s.classifier_steps();
+        if k < CLASSIFIER_STEPS {
+            format!("training the guidance classifier: {k} / {CLASSIFIER_STEPS} steps")
+        } else {
+            format!(
+                "guidance classifier trained ({CLASSIFIER_STEPS} steps, loss {:.3})",
+                s.classifier_loss
+            )
+        }
+    } else {
+        "no guidance (choose a digit to guide toward it)".into()
+    };
+    set_text("mnist-classifier", &clf);
+    super::views::messages(app);
+}
+
+fn draw_digits(app: &App, s: &MnistState) {
+    let Some(fig) = figure("c-mnist-digits") else {
+        return;
+    };
+    let Some(data) = s.data.as_ref() else {
+        fig.note(
+            s.load_error
+                .as_deref()
+                .unwrap_or("loading the 2,000 training digits…"),
+        );
+        return;
+    };
+    digits_panel(
+        &fig,
+        (0.0, 0.0, 0.5, 1.0),
+        &data.pixels,
+        36,
+        6,
+        &format!("Training digits ({} of {})", 36, data.len()),
+    );
+    match &s.learned {
+        Some(l) => {
+            let what = match l.digit {
+                Some(d) => format!(", guided to {d} (scale {})", app.settings.guidance),
+                None => String::new(),
+            };
+            digits_panel(
+                &fig,
+                (0.5, 0.0, 1.0, 1.0),
+                &l.samples,
+                16,
+                4,
+                &format!(
+                    "Generated after {} steps: {} × {}{what}",
+                    l.steps,
+                    l.sampler.label(),
+                    l.sampler_steps
+                ),
+            );
+        }
+        None => {
+            let p = fig.panel((0.5, 0.0, 1.0, 1.0), (0.0, 1.0), (0.0, 1.0));
+            p.title("Generated digits appear after the first training steps");
+        }
+    }
+}
+
+/// Generated digit | nearest training digit pairs, with their distance.
+fn draw_nearest(s: &MnistState) {
+    let Some(fig) = figure("c-mnist-nearest") else {
+        return;
+    };
+    let (Some(l), Some(data)) = (s.learned.as_ref(), s.data.as_ref()) else {
+        fig.note("each generated digit will appear beside its nearest training digit");
+        return;
+    };
+    let pairs = l.nearest.len().min(8);
+    let mut images = Vec::with_capacity(2 * pairs * PIXELS);
+    for k in 0..pairs {
+        images.extend_from_slice(&l.samples[k * PIXELS..(k + 1) * PIXELS]);
+        images.extend_from_slice(data.image(l.nearest[k].0));
+    }
+    let (v, w, h) = tiles(&images, SIDE, SIDE, 2 * pairs, 2 * pairs);
+    let Some(img) = raster(&v, w, h, &ink) else {
+        return;
+    };
+    let p = fig.aspect_panel((0.0, 0.0, 1.0, 0.92), w as f64 / h as f64);
+    p.title(
+        "Memorisation check: generated | nearest of the 2,000 training digits (pixel distance)",
+    );
+    p.image_sharp(&img);
+    // Distances under each pair.
+    let ctx = &fig.ctx;
+    ctx.set_fill_style_str(super::plot::colors::INK);
+    ctx.set_font("600 13px system-ui, sans-serif");
+    ctx.set_text_align("center");
+    ctx.set_text_baseline("top");
+    let pair_w = (p.px.1 - p.px.0) / pairs as f64;
+    for k in 0..pairs {
+        let x = p.px.0 + pair_w * (k as f64 + 0.5);
+        let _ = ctx.fill_text(&format!("{:.2}", l.nearest[k].1), x, p.py.1 + 4.0);
+    }
+}
+
+/// Rows: samples; columns: the reverse run at decreasing t.
+fn draw_strip(s: &MnistState) {
+    let Some(fig) = figure("c-mnist-strip") else {
+        return;
+    };
+    let Some(l) = s.learned.as_ref().filter(|l| !l.strip.is_empty()) else {
+        fig.note("the denoising strip appears after the first training steps");
+        return;
+    };
+    let rows = l.strip[0].1.len() / PIXELS;
+    let cols = l.strip.len();
+    // Reorder into row-major tiles: sample r at time column c.
+    let mut images = Vec::with_capacity(rows * cols * PIXELS);
+    for r in 0..rows {
+        for (_, x) in &l.strip {
+            images.extend_from_slice(&x[r * PIXELS..(r + 1) * PIXELS]);
+        }
+    }
+    let (v, w, h) = tiles(&images, SIDE, SIDE, rows * cols, cols);
+    let Some(img) = raster(&v, w, h, &ink) else {
+        return;
+    };
+    let p = fig.aspect_panel((0.0, 0.04, 1.0, 1.0), w as f64 / h as f64);
+    p.title("Progressive denoising: x_t from noise (left) to digit (right)");
+    p.image_sharp(&img);
+    let ctx = &fig.ctx;
+    ctx.set_fill_style_str(super::plot::colors::INK);
+    ctx.set_font("13px system-ui, sans-serif");
+    ctx.set_text_align("center");
+    ctx.set_text_baseline("top");
+    let col_w = (p.px.1 - p.px.0) / cols as f64;
+    for (c, (t, _)) in l.strip.iter().enumerate() {
+        let x = p.px.0 + col_w * (c as f64 + 0.5);
+        let _ = ctx.fill_text(&format!("t = {t:.3}"), x, p.py.1 + 4.0);
+    }
+}

@@ -1,0 +1,79 @@
+// Browser tests of the MNIST view in headless Chromium (run by `cargo xtask test`).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { launch, openLab, inkFraction, MNIST_CANVASES, ARTIFACTS } from "./harness.mjs";
+
+mkdirSync(ARTIFACTS, { recursive: true });
+const LIMIT = 600_000;
+let cpu;
+before(async () => { cpu = await launch(); });
+after(async () => { await cpu?.close(); });
+
+test("the MNIST view loads the digits, trains, samples images in [0, 1] and draws every plot (CPU)", { timeout: LIMIT }, async () => {
+  // A small U-Net and few sampler steps keep the test short; the defaults are measured in the README.
+  const { page, errors } = await openLab(cpu, "?model=mnist&play=0&mch=8&mlevels=1&mbatch=8&msteps=6");
+  assert.equal(await page.evaluate(() => document.body.dataset.model), "mnist");
+  assert.ok(await page.isVisible("#c-mnist-digits"));
+  assert.ok(!(await page.isVisible("#c-forward")), "the toy's plots are hidden");
+  assert.ok(!(await page.isVisible("#c-ising-configs")), "the Ising plots are hidden");
+  const r = await page.evaluate(() => lab.train("mnist", { steps: 6 }));
+  assert.equal(r.steps, 6);
+  // Noise prediction starting from the per-pixel Gaussian: well below 1 from the first steps.
+  assert.ok(Number.isFinite(r.loss) && r.loss > 0 && r.loss < 0.5, `loss ${r.loss}`);
+  const st0 = await page.evaluate(() => lab.status());
+  assert.equal(st0.dataLoaded, true);
+  for (const sampler of ["ddim", "ddpm", "sde", "ode"]) {
+    const s = await page.evaluate(async (sampler) => {
+      const s = await lab.sample("mnist", { n: 3, sampler, steps: 4, seed: 1 });
+      return { shape: s.shape, f32: s.data instanceof Float32Array, n: s.data.length, inRange: s.data.every((v) => v >= 0 && v <= 1) };
+    }, sampler);
+    assert.deepEqual(s, { shape: [3, 784], f32: true, n: 3 * 784, inRange: true }, sampler);
+  }
+  await page.waitForFunction(() => { const st = lab.status(); return st.viewsReady && st.viewsStep >= 6; }, null, { timeout: 120_000, polling: 250 });
+  await page.waitForTimeout(400);
+  for (const id of MNIST_CANVASES) {
+    const ink = await inkFraction(page, id);
+    assert.ok(ink > 0.02, `${id} looks blank (${ink})`);
+  }
+  assert.equal(await page.textContent("#stat-steps"), "6");
+  const st = await page.evaluate(() => lab.status());
+  assert.ok(st.nearestDistance > 0 && st.nearestDistance < 28, `distance to the nearest training digit ${st.nearestDistance}`);
+  await page.screenshot({ path: join(ARTIFACTS, "mnist-cpu.png"), fullPage: true });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("guidance trains its classifier and samples; bad values are refused with a message", { timeout: LIMIT }, async () => {
+  const { page, errors } = await openLab(cpu, "?model=mnist&play=0&mch=8&mlevels=1&mbatch=8&msteps=4&mch=1000&msampler=foo&digit=12");
+  const notes = await page.textContent("#messages");
+  assert.match(notes, /mch=1000 is outside/);
+  assert.match(notes, /msampler=foo is unknown/);
+  assert.match(notes, /digit=12 is outside/);
+  await page.evaluate(() => lab.train("mnist", { steps: 2 }));
+  const t0 = Date.now();
+  const g = await page.evaluate(async () => {
+    const s = await lab.sample("mnist", { n: 2, steps: 4, digit: 3, guidance: 2, seed: 2 });
+    return { shape: s.shape, ok: s.data.every((v) => v >= 0 && v <= 1) };
+  });
+  assert.deepEqual(g, { shape: [2, 784], ok: true });
+  const st = await page.evaluate(() => lab.status());
+  assert.equal(st.classifierSteps, 1500);
+  console.log(`guidance classifier (1,500 steps) trained in the page in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  for (const [opts, re] of [
+    [{ n: 2, digit: 11 }, /digit must be/],
+    [{ n: 2, digit: 1, guidance: -3 }, /guidance must be/],
+    [{ n: 2, sampler: "euler" }, /unknown sampler/],
+    [{ n: 0 }, /n must be/],
+  ]) {
+    const bad = await page.evaluate((o) => lab.sample("mnist", o).then(() => "resolved", (e) => String(e)), opts);
+    assert.match(bad, re);
+  }
+  // Choosing a digit in the controls shows the classifier's progress.
+  await page.selectOption("select[name=digit]", "7");
+  await page.waitForFunction(() => /guidance classifier trained/.test(document.getElementById("mnist-classifier").textContent));
+  assert.match(await page.evaluate(() => lab.settings), /digit=7/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});

