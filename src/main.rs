@@ -7,7 +7,7 @@
 //! difflab ising  [--steps N] [--n N] [--query "beta=0.35&rsteps=64"] [--out samples.json]
 //! difflab mnist  [--net unet|mlp] [--steps N] [--batch B] [--lr X] [--channels C] [--width W]
 //!                [--sampler ddpm|ddim|sde|ode] [--sample-steps K] [--n N] [--digit D --guidance W]
-//!                [--eval] [--png grid.png]
+//!                [--eval] [--png grid.png] [--weights in.weights] [--save out.weights]
 //! ```
 
 use std::time::Instant;
@@ -275,7 +275,22 @@ fn mnist(args: &[String]) -> Result<(), String> {
         .map(|name| mnist_sampler(name, sample_steps))
         .collect::<Result<Vec<_>, _>>()?;
     let device = Device::flex();
+    if let Some(path) = arg(args, "--weights") {
+        let bytes = std::fs::read(&path).map_err(|e| format!("{path}: {e}"))?;
+        let (_, header) = difflab::weights::decode_mnist(&bytes, &device)?;
+        config = MnistConfig {
+            learning_rate: config.learning_rate,
+            batch: config.batch,
+            ..header.config
+        };
+    }
     let mut trainer = MnistTrainer::new(config, &data, &device);
+    if let Some(path) = arg(args, "--weights") {
+        let bytes = std::fs::read(&path).map_err(|e| format!("{path}: {e}"))?;
+        let (net, header) = difflab::weights::decode_mnist(&bytes, &device)?;
+        trainer.install(net, header.steps);
+        println!("loaded {path}: {} steps", header.steps);
+    }
     println!(
         "{} on {} digits, {} parameters, batch {}",
         config.net.name(),
@@ -304,13 +319,22 @@ fn mnist(args: &[String]) -> Result<(), String> {
         "trained {steps} steps in {train_s:.1} s ({:.1} ms/step)",
         1000.0 * train_s / steps.max(1) as f64
     );
+    if let Some(path) = arg(args, "--save") {
+        let bytes = difflab::weights::encode_mnist(
+            &trainer.inference_model().net,
+            &trainer.config,
+            trainer.steps,
+        )?;
+        std::fs::write(&path, bytes).map_err(|e| format!("{path}: {e}"))?;
+        println!("wrote {path} ({} steps)", trainer.steps);
+    }
     let guidance = match arg(args, "--digit") {
         None => None,
         Some(d) => {
             let digit: u8 = d.parse().map_err(|_| format!("--digit {d}: not a digit"))?;
             let mut clf = ClassifierTrainer::new(true, config.schedule, 7, &device);
             let started = Instant::now();
-            for _ in 0..num(args, "--classifier-steps", 1500u64)? {
+            for _ in 0..num(args, "--classifier-steps", 1000u64)? {
                 let _ = clf.step(&data, &train.labels);
             }
             println!(

@@ -127,6 +127,18 @@ pub mod limits {
     pub const MNIST_STEPS: (f64, f64) = (2.0, 2000.0);
     pub const DIGIT: (f64, f64) = (0.0, 9.0);
     pub const GUIDANCE: (f64, f64) = (0.0, 50.0);
+
+    /// The MNIST network shapes a weights file may describe: channels, levels, MLP width,
+    /// MLP depth.
+    pub fn mnist_net_bounds() -> (
+        std::ops::RangeInclusive<usize>,
+        std::ops::RangeInclusive<usize>,
+        std::ops::RangeInclusive<usize>,
+        std::ops::RangeInclusive<usize>,
+    ) {
+        let r = |(lo, hi): (f64, f64)| lo as usize..=hi as usize;
+        (r(MNIST_CHANNELS), r(MNIST_LEVELS), r(MNIST_WIDTH), r(DEPTH))
+    }
 }
 
 /// The models the page knows.

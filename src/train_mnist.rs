@@ -488,10 +488,13 @@ impl ClassifierTrainer {
         device.seed(seed);
         let train_device = device.clone().autodiff();
         let inputs = PIXELS + if noised { 2 * TIME_FREQS } else { 0 };
+        // The guidance classifier trains in the page while the user waits: small and quick
+        // (its gradients need only point the right way); the measuring one is larger.
+        let (width, batch) = if noised { (128, 64) } else { (256, 128) };
         ClassifierTrainer {
             net: ClassifierConfig {
                 inputs,
-                width: 256,
+                width,
                 depth: 2,
             }
             .init(&train_device),
@@ -499,7 +502,7 @@ impl ClassifierTrainer {
             schedule,
             steps: 0,
             learning_rate: 1e-3,
-            batch: 128,
+            batch,
             device: train_device,
             optimizer: AdamConfig::new().init(),
             rng: StdRng::seed_from_u64(seed ^ 0xc1a5_5e5),

@@ -1,8 +1,9 @@
-//! Trained weights as a file: the 1D toy's network with what is needed to rebuild it.
+//! Trained weights as a file: a network with what is needed to rebuild it.
 //!
 //! Layout: the 8 bytes `DIFFLAB1`, a little-endian `u32` header length, a JSON header (model,
-//! schedule, network shape, data variance, steps trained), then burn's burnpack record of the
-//! network. Loading checks every part and never panics on a bad file.
+//! schedule, network shape, steps trained, …), then burn's burnpack record of the network.
+//! Loading checks every part and never panics on a bad file. The 1D toy's and MNIST's networks
+//! are stored this way (the header's `model` says which).
 
 use burn::module::Module;
 use burn::prelude::*;
@@ -12,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::diffusion::Schedule;
 use crate::nn::MlpConfig;
 use crate::train::{ScoreModel, TIME_FREQS};
+use crate::train_mnist::{MnistConfig, MnistNet};
 
 const MAGIC: &[u8; 8] = b"DIFFLAB1";
 
@@ -42,13 +44,13 @@ pub fn encode(
         data_var: model.data_var,
         steps,
     };
-    let json = serde_json::to_vec(&header).map_err(|e| e.to_string())?;
-    let record = model
-        .net
-        .clone()
-        .into_record()
-        .into_bytes()
-        .map_err(|e| e.to_string())?;
+    frame(&header, model.net.clone())
+}
+
+/// Magic, header length, JSON header, record.
+fn frame<H: Serialize, M: Module>(header: &H, net: M) -> Result<Vec<u8>, String> {
+    let json = serde_json::to_vec(header).map_err(|e| e.to_string())?;
+    let record = net.into_record().into_bytes().map_err(|e| e.to_string())?;
     let mut out = Vec::with_capacity(12 + json.len() + record.len());
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&(json.len() as u32).to_le_bytes());
@@ -57,8 +59,8 @@ pub fn encode(
     Ok(out)
 }
 
-/// Reads the header alone.
-pub fn header(bytes: &[u8]) -> Result<(Header, usize), String> {
+/// The JSON header's bytes and the offset of the record.
+fn unframe(bytes: &[u8]) -> Result<(&[u8], usize), String> {
     if bytes.len() < 12 || &bytes[..8] != MAGIC {
         return Err("not a Diffusion Lab weights file (the first bytes should be DIFFLAB1)".into());
     }
@@ -66,6 +68,73 @@ pub fn header(bytes: &[u8]) -> Result<(Header, usize), String> {
     let body = bytes
         .get(12..12 + len)
         .ok_or("the weights file is truncated (header)")?;
+    Ok((body, 12 + len))
+}
+
+/// The model a weights file is for ("toy1d", "mnist"), if it is a weights file at all.
+pub fn model_of(bytes: &[u8]) -> Result<String, String> {
+    #[derive(Deserialize)]
+    struct Model {
+        model: String,
+    }
+    let (body, _) = unframe(bytes)?;
+    serde_json::from_slice::<Model>(body)
+        .map(|m| m.model)
+        .map_err(|e| format!("the weights file's header is invalid: {e}"))
+}
+
+/// What an MNIST weights file says about its network.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MnistHeader {
+    pub model: String,
+    pub config: MnistConfig,
+    pub steps: u64,
+}
+
+/// Serialises an MNIST network (readable synchronously: the CPU device or natively).
+pub fn encode_mnist(net: &MnistNet, config: &MnistConfig, steps: u64) -> Result<Vec<u8>, String> {
+    let header = MnistHeader {
+        model: "mnist".into(),
+        config: *config,
+        steps,
+    };
+    frame(&header, net.clone())
+}
+
+/// Rebuilds an MNIST network on `device` from a file's bytes.
+pub fn decode_mnist(bytes: &[u8], device: &Device) -> Result<(MnistNet, MnistHeader), String> {
+    let (body, offset) = unframe(bytes)?;
+    let header: MnistHeader = serde_json::from_slice(body)
+        .map_err(|e| format!("the weights file's header is invalid: {e}"))?;
+    if header.model != "mnist" {
+        return Err(format!(
+            "these weights are for model '{}', not mnist",
+            header.model
+        ));
+    }
+    let c = &header.config;
+    let (ch, lv, w, d) = crate::settings::limits::mnist_net_bounds();
+    if !(ch.contains(&c.channels)
+        && lv.contains(&c.levels)
+        && w.contains(&c.width)
+        && d.contains(&c.depth))
+    {
+        return Err("the weights file describes an impossible network".into());
+    }
+    let record = ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(
+        bytes[offset..].to_vec(),
+    ))
+    .map_err(|e| format!("the weights file's tensors are unreadable: {e}"))?;
+    let net = c
+        .init_net(device)
+        .try_load_record(record)
+        .map_err(|e| format!("the weights do not fit the network they describe: {e}"))?;
+    Ok((net, header))
+}
+
+/// Reads the header alone.
+pub fn header(bytes: &[u8]) -> Result<(Header, usize), String> {
+    let (body, offset) = unframe(bytes)?;
     let header: Header = serde_json::from_slice(body)
         .map_err(|e| format!("the weights file's header is invalid: {e}"))?;
     if header.model != "toy1d" {
@@ -80,7 +149,7 @@ pub fn header(bytes: &[u8]) -> Result<(Header, usize), String> {
     {
         return Err("the weights file describes an impossible network".into());
     }
-    Ok((header, 12 + len))
+    Ok((header, offset))
 }
 
 /// Rebuilds the score model on `device` from a file's bytes.

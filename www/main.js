@@ -8,6 +8,39 @@ function fatal(message) {
   el.style.display = "";
 }
 
+// A small IndexedDB store of byte arrays: the MNIST network survives a reload.
+const STORE = "weights";
+let opened = null;
+function openStore() {
+  opened ??= new Promise((resolve, reject) => {
+    const r = indexedDB.open("difflab", 1);
+    r.onupgradeneeded = () => r.result.createObjectStore(STORE);
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+  });
+  return opened;
+}
+window.difflabStore = {
+  async put(key, bytes) {
+    const copy = bytes.slice(); // the argument is a view of WebAssembly memory: copy it now
+    const db = await openStore();
+    return new Promise((resolve, reject) => {
+      const tx = db.transaction(STORE, "readwrite");
+      tx.objectStore(STORE).put(copy, key);
+      tx.oncomplete = () => resolve();
+      tx.onerror = () => reject(tx.error);
+    });
+  },
+  async get(key) {
+    const db = await openStore();
+    return new Promise((resolve, reject) => {
+      const r = db.transaction(STORE).objectStore(STORE).get(key);
+      r.onsuccess = () => resolve(r.result ?? null);
+      r.onerror = () => reject(r.error);
+    });
+  },
+};
+
 const lab = {
   device: null,
   deviceNote: null,
@@ -17,6 +50,8 @@ const lab = {
   status() { return lab.handle.status(); },
   w1(samples) { return lab.handle.w1(samples); },
   isingStats(configs) { return lab.handle.isingStats(configs); },
+  exportWeights() { return lab.handle.exportWeights(); },
+  async loadWeights(bytes) { return lab.handle.loadWeights(bytes); },
   setPlaying(on) { lab.handle.setPlaying(!!on); },
   applySettings(query) { return lab.handle.applySettings(query); },
   get settings() { return lab.handle.settings; },

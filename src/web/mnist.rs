@@ -20,7 +20,7 @@ pub const LIVE_SAMPLES: usize = 16;
 pub const STRIP_SAMPLES: usize = 4;
 pub const STRIP_TIMES: usize = 8;
 /// Adam steps of the guidance classifier (it trains by itself once a digit is chosen).
-pub const CLASSIFIER_STEPS: u64 = 1500;
+pub const CLASSIFIER_STEPS: u64 = 1000;
 
 /// Where the page fetches the training digits (relative to the page).
 const TRAIN_ASSET: &str = "mnist-train.bin";
@@ -59,6 +59,9 @@ pub struct MnistState {
     /// The time-conditioned classifier that guidance follows.
     pub classifier: Option<ClassifierTrainer>,
     pub classifier_loss: f64,
+    /// Steps of the network last saved to this browser's storage, and when.
+    pub saved_steps: u64,
+    pub last_save: f64,
 }
 
 impl MnistState {
@@ -81,6 +84,8 @@ impl MnistState {
             gpu_steps_per_chunk: 2,
             classifier: None,
             classifier_loss: f64::NAN,
+            saved_steps: 0,
+            last_save: -1e9,
         }
     }
 
@@ -169,6 +174,8 @@ pub async fn ensure_data(app: &Shared) -> Result<(), String> {
             s.data = Some(Rc::new(digits));
             s.reset_trainer(&device);
             a.dirty = true;
+            drop(a);
+            restore(app).await;
             Ok(())
         }
         Err(e) => {
@@ -469,5 +476,160 @@ pub async fn tick(app: &Shared) {
         }
         refresh_learned(app).await;
     }
+    save_if_due(app).await;
     super::app::draw_if_due(&mut app.borrow_mut(), super::mnist_views::draw_all);
+}
+
+/// The IndexedDB key the MNIST network is kept under.
+const STORE_KEY: &str = "mnist";
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// `www/main.js`: a small IndexedDB store of byte arrays.
+    #[wasm_bindgen(js_namespace = difflabStore, js_name = put, catch)]
+    fn store_put(key: &str, bytes: &[u8]) -> Result<js_sys::Promise, wasm_bindgen::JsValue>;
+    #[wasm_bindgen(js_namespace = difflabStore, js_name = get, catch)]
+    fn store_get(key: &str) -> Result<js_sys::Promise, wasm_bindgen::JsValue>;
+}
+
+/// The current network (its weight average) as a weights file (the CPU device only: WebGPU
+/// reads are asynchronous and burn's record export reads synchronously).
+pub fn export(a: &App) -> Result<Vec<u8>, String> {
+    if a.is_gpu() {
+        return Err(
+            "saving the MNIST network needs the CPU device for now (open the page with ?device=cpu)"
+                .into(),
+        );
+    }
+    let s = a.mnist.as_ref().ok_or("no MNIST network yet")?;
+    let t = s.trainer.as_ref().ok_or("the trainer is busy; try again")?;
+    crate::weights::encode_mnist(&t.inference_model().net, &t.config, t.steps)
+}
+
+/// Installs an MNIST weights file: shows MNIST with the file's network settings and its weights.
+/// Nothing changes unless the whole file is valid.
+pub async fn install_weights(app: &Shared, bytes: &[u8], origin: &str) -> Result<String, String> {
+    let device = app.borrow().device.clone();
+    let (_, header) = crate::weights::decode_mnist(bytes, &device)?;
+    ensure_data(app).await?;
+    let query = {
+        let a = app.borrow();
+        let mut s = a.settings.clone();
+        s.model = "mnist".into();
+        let keep = (s.mnist.learning_rate, s.mnist.batch);
+        s.mnist = header.config;
+        (s.mnist.learning_rate, s.mnist.batch) = keep;
+        s.seed = header.config.seed;
+        s.to_query()
+    };
+    super::LabHandle { app: app.clone() }.apply_settings(&query);
+    let (net, header) = crate::weights::decode_mnist(bytes, &device)?;
+    let mut a = app.borrow_mut();
+    let s = state(&mut a);
+    let t = s.trainer.as_mut().ok_or("the trainer is busy; try again")?;
+    t.install(net, header.steps);
+    s.snapshot = Some(t.inference_model());
+    s.snapshot_steps = header.steps;
+    s.losses.clear();
+    s.saved_steps = header.steps;
+    s.learned_dirty = true;
+    a.dirty = true;
+    Ok(format!(
+        "Loaded the MNIST network from {origin}: {} trained {} steps ({}).",
+        describe(&header.config),
+        header.steps,
+        header.config.schedule.label()
+    ))
+}
+
+/// "U-Net, 16 channels, 2 levels" / "MLP 3 × 512".
+pub fn describe(c: &MnistConfig) -> String {
+    match c.net {
+        crate::train_mnist::NetKind::Unet => {
+            format!("U-Net ({} channels, {} levels)", c.channels, c.levels)
+        }
+        crate::train_mnist::NetKind::Mlp => format!("MLP ({} × {})", c.depth, c.width),
+    }
+}
+
+/// Restores the network this browser saved, if it matches the settings on show.
+async fn restore(app: &Shared) {
+    let Ok(promise) = store_get(STORE_KEY) else {
+        return;
+    };
+    let Ok(value) = wasm_bindgen_futures::JsFuture::from(promise).await else {
+        return;
+    };
+    if value.is_null() || value.is_undefined() {
+        return;
+    }
+    let bytes = js_sys::Uint8Array::new(&value).to_vec();
+    let device = app.borrow().device.clone();
+    let Ok((net, header)) = crate::weights::decode_mnist(&bytes, &device) else {
+        return;
+    };
+    let mut a = app.borrow_mut();
+    let mine = a.settings.mnist;
+    let same_net = |c: &MnistConfig| {
+        (
+            c.net, c.channels, c.levels, c.width, c.depth, c.schedule, c.seed,
+        ) == (
+            mine.net,
+            mine.channels,
+            mine.levels,
+            mine.width,
+            mine.depth,
+            mine.schedule,
+            mine.seed,
+        )
+    };
+    if !same_net(&header.config) {
+        a.notices.push(format!(
+            "This browser holds an MNIST network ({}, {} steps) for other settings; it was not \
+             restored.",
+            describe(&header.config),
+            header.steps
+        ));
+        return;
+    }
+    let s = state(&mut a);
+    let Some(t) = s.trainer.as_mut() else { return };
+    if t.steps > 0 {
+        return;
+    }
+    t.install(net, header.steps);
+    s.snapshot = Some(t.inference_model());
+    s.snapshot_steps = header.steps;
+    s.saved_steps = header.steps;
+    s.learned_dirty = true;
+    a.notices.push(format!(
+        "Restored the MNIST network saved in this browser ({} steps).",
+        header.steps
+    ));
+    a.dirty = true;
+}
+
+/// Saves the network to IndexedDB when it has trained since the last save: at once when
+/// training stops, at most every 30 s while it runs.
+async fn save_if_due(app: &Shared) {
+    let bytes = {
+        let a = app.borrow();
+        let Some(s) = a.mnist.as_ref() else { return };
+        let busy = a.playing || !a.pending.is_empty();
+        let steps = s.steps();
+        if a.is_gpu() || steps == s.saved_steps || (busy && now() - s.last_save < 30_000.0) {
+            return;
+        }
+        match export(&a) {
+            Ok(b) => (b, steps),
+            Err(_) => return,
+        }
+    };
+    if let Ok(p) = store_put(STORE_KEY, &bytes.0) {
+        let _ = wasm_bindgen_futures::JsFuture::from(p).await;
+    }
+    if let Some(s) = app.borrow_mut().mnist.as_mut() {
+        s.saved_steps = bytes.1;
+        s.last_save = now();
+    }
 }

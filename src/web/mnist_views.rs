@@ -213,12 +213,18 @@ fn draw_strip(s: &MnistState) {
     p.image_sharp(&img);
     let ctx = &fig.ctx;
     ctx.set_fill_style_str(super::plot::colors::INK);
-    ctx.set_font("13px system-ui, sans-serif");
+    ctx.set_font("12px system-ui, sans-serif");
     ctx.set_text_align("center");
     ctx.set_text_baseline("top");
     let col_w = (p.px.1 - p.px.0) / cols as f64;
     for (c, (t, _)) in l.strip.iter().enumerate() {
         let x = p.px.0 + col_w * (c as f64 + 0.5);
-        let _ = ctx.fill_text(&format!("t = {t:.3}"), x, p.py.1 + 4.0);
+        let label = if *t >= 0.1 {
+            format!("{t:.2}")
+        } else {
+            format!("{t:.3}")
+        };
+        let _ = ctx.fill_text(&label, x, p.py.1 + 4.0);
     }
+    let _ = ctx.fill_text("t", p.px.0 - 14.0, p.py.1 + 4.0);
 }

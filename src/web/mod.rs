@@ -479,42 +479,22 @@ impl LabHandle {
 
     /// Loads weights from bytes (as the file picker does); resolves with a message or rejects.
     #[wasm_bindgen(js_name = loadWeights)]
-    pub fn load_weights_bytes(&self, bytes: &[u8]) -> Result<String, JsValue> {
-        let r = load_weights(&self.app, bytes, "the given bytes");
-        report(&self.app, r.clone());
-        r.map_err(|e| JsValue::from_str(&e))
+    pub fn load_weights_bytes(&self, bytes: Vec<u8>) -> js_sys::Promise {
+        let app = self.app.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let r = load_weights(&app, &bytes, "the given bytes").await;
+            report(&app, r.clone());
+            r.map(|m| JsValue::from_str(&m))
+                .map_err(|e| JsValue::from_str(&e))
+        })
     }
 
     /// The current weights as a file's bytes (CPU device only).
     #[wasm_bindgen(js_name = exportWeights)]
     pub fn export_weights(&self) -> Result<Vec<u8>, JsValue> {
-        let a = self.app.borrow();
-        if a.is_ising() {
-            return Err(JsValue::from_str(
-                "weights files hold the 1D toy's network; the Ising network cannot be saved yet",
-            ));
-        }
-        if a.is_mnist() {
-            return Err(JsValue::from_str(
-                "weights files hold the 1D toy's network; the MNIST network cannot be saved yet",
-            ));
-        }
-        if a.is_gpu() {
-            return Err(JsValue::from_str(
-                "exporting weights needs the CPU device for now",
-            ));
-        }
-        let t = a
-            .trainer
-            .as_ref()
-            .ok_or_else(|| JsValue::from_str("the trainer is busy"))?;
-        crate::weights::encode(
-            &t.inference_model(),
-            t.config.width,
-            t.config.depth,
-            t.steps,
-        )
-        .map_err(|e| JsValue::from_str(&e))
+        export_bytes(&self.app.borrow())
+            .map(|(bytes, _)| bytes)
+            .map_err(|e| JsValue::from_str(&e))
     }
 
     /// Pauses or resumes training in the page loop.
@@ -671,8 +651,39 @@ async fn ising_sample(app: &Shared, opts: &JsValue) -> Result<JsValue, JsValue> 
     Ok(out.into())
 }
 
-/// Loads a weights file into the lab. Nothing changes unless the whole file is valid.
-fn load_weights(app: &Shared, bytes: &[u8], origin: &str) -> Result<String, String> {
+/// The shown model's network as a weights file and its file name.
+fn export_bytes(a: &App) -> Result<(Vec<u8>, &'static str), String> {
+    if a.is_mnist() {
+        return mnist::export(a).map(|b| (b, "mnist.weights"));
+    }
+    if a.is_ising() {
+        return Err("the Ising network cannot be saved yet".into());
+    }
+    if a.is_gpu() {
+        return Err(
+            "downloading weights needs the CPU device for now (open the page with ?device=cpu)"
+                .into(),
+        );
+    }
+    let t = a.trainer.as_ref().ok_or("the trainer is busy; try again")?;
+    crate::weights::encode(
+        &t.inference_model(),
+        t.config.width,
+        t.config.depth,
+        t.steps,
+    )
+    .map(|b| (b, "toy1d.weights"))
+}
+
+/// Loads a weights file (the toy's or MNIST's) into the lab. Nothing changes unless the whole
+/// file is valid.
+async fn load_weights(app: &Shared, bytes: &[u8], origin: &str) -> Result<String, String> {
+    let model = crate::weights::model_of(bytes).map_err(|e| format!("{origin}: {e}"))?;
+    if model == "mnist" {
+        return mnist::install_weights(app, bytes, origin)
+            .await
+            .map_err(|e| format!("{origin}: {e}"));
+    }
     let device = app.borrow().device.clone();
     // Validate completely before touching anything.
     let (_, header) =
@@ -749,7 +760,7 @@ fn bind_weights(app: &Shared) {
             inp.set_value("");
             wasm_bindgen_futures::spawn_local(async move {
                 let result = match array_buffer(file.array_buffer()).await {
-                    Ok(bytes) => load_weights(&a, &bytes, &name),
+                    Ok(bytes) => load_weights(&a, &bytes, &name).await,
                     Err(e) => Err(format!("{name}: could not read the file ({e})")),
                 };
                 report(&a, result);
@@ -759,23 +770,8 @@ fn bind_weights(app: &Shared) {
     if let Some(button) = document().get_element_by_id("download-weights") {
         let a = app.clone();
         listen(&button, "click", move |_| {
-            let result = {
-                let app = a.borrow();
-                if app.is_gpu() {
-                    Err("downloading weights needs the CPU device for now (open the page with ?device=cpu)".to_string())
-                } else {
-                    match app.trainer.as_ref() {
-                        Some(t) => crate::weights::encode(
-                            &t.inference_model(),
-                            t.config.width,
-                            t.config.depth,
-                            t.steps,
-                        ),
-                        None => Err("the trainer is busy; try again".into()),
-                    }
-                }
-            };
-            match result.and_then(|bytes| save_file(&bytes, "toy1d.weights")) {
+            let result = export_bytes(&a.borrow());
+            match result.and_then(|(bytes, name)| save_file(&bytes, name)) {
                 Ok(()) => {}
                 Err(e) => {
                     a.borrow_mut().error = Some(format!("Weights not downloaded: {e}"));
@@ -1139,7 +1135,7 @@ pub async fn start() -> Result<LabHandle, JsValue> {
     let url = app.borrow().settings.weights.clone();
     if let Some(url) = url {
         let result = match fetch_bytes(&url).await {
-            Ok(bytes) => load_weights(&app, &bytes, &url),
+            Ok(bytes) => load_weights(&app, &bytes, &url).await,
             Err(e) => Err(format!("{url}: {e}")),
         };
         report(&app, result);

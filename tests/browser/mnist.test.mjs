@@ -59,8 +59,8 @@ test("guidance trains its classifier and samples; bad values are refused with a 
   });
   assert.deepEqual(g, { shape: [2, 784], ok: true });
   const st = await page.evaluate(() => lab.status());
-  assert.equal(st.classifierSteps, 1500);
-  console.log(`guidance classifier (1,500 steps) trained in the page in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  assert.equal(st.classifierSteps, 1000);
+  console.log(`guidance classifier (1,000 steps) trained in the page in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   for (const [opts, re] of [
     [{ n: 2, digit: 11 }, /digit must be/],
     [{ n: 2, digit: 1, guidance: -3 }, /guidance must be/],
