@@ -287,7 +287,7 @@ fn mnist(args: &[String]) -> Result<(), String> {
     let mut trainer = MnistTrainer::new(config, &data, &device);
     if let Some(path) = arg(args, "--weights") {
         let bytes = std::fs::read(&path).map_err(|e| format!("{path}: {e}"))?;
-        let (net, header) = difflab::weights::decode_mnist(&bytes, &device)?;
+        let (net, header) = difflab::weights::decode_mnist(&bytes, trainer.device())?;
         trainer.install(net, header.steps);
         println!("loaded {path}: {} steps", header.steps);
     }

@@ -459,10 +459,16 @@ impl MnistTrainer {
         Some(steps)
     }
 
-    /// Replaces the weights with loaded ones (plain device); the average starts from them.
+    /// The device training runs on (with autodiff): decode loaded weights onto it.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Replaces the weights with loaded ones, which must live on [`MnistTrainer::device`]
+    /// (decoded there, so their parameters are tracked); the average starts from them.
     pub fn install(&mut self, net: MnistNet, steps: u64) {
-        self.average = Some(net.clone());
-        self.model.net = net.to_device(&self.device);
+        self.average = Some(net.valid());
+        self.model.net = net;
         self.steps = steps;
         self.optimizer = AdamConfig::new().init();
         self.mark_good();

@@ -262,6 +262,12 @@ fn mnist_weights_round_trip_and_refuse_garbage() {
         .iter::<f32>()
         .collect();
     assert_eq!(a, b);
+    // Training goes on from loaded weights.
+    let mut resumed = MnistTrainer::new(config, &data, &device);
+    let (net, _) = difflab::weights::decode_mnist(&bytes, resumed.device()).expect("decode");
+    resumed.install(net, header.steps);
+    let loss = value(resumed.step(&data));
+    assert!(loss.is_finite() && resumed.steps == 4, "{loss}");
     assert!(difflab::weights::decode_mnist(b"not weights", &device).is_err());
     let mut cut = bytes.clone();
     cut.truncate(bytes.len() / 2);

@@ -523,10 +523,10 @@ pub async fn install_weights(app: &Shared, bytes: &[u8], origin: &str) -> Result
         s.to_query()
     };
     super::LabHandle { app: app.clone() }.apply_settings(&query);
-    let (net, header) = crate::weights::decode_mnist(bytes, &device)?;
     let mut a = app.borrow_mut();
     let s = state(&mut a);
     let t = s.trainer.as_mut().ok_or("the trainer is busy; try again")?;
+    let (net, header) = crate::weights::decode_mnist(bytes, t.device())?;
     t.install(net, header.steps);
     s.snapshot = Some(t.inference_model());
     s.snapshot_steps = header.steps;
@@ -565,7 +565,7 @@ async fn restore(app: &Shared) {
     }
     let bytes = js_sys::Uint8Array::new(&value).to_vec();
     let device = app.borrow().device.clone();
-    let Ok((net, header)) = crate::weights::decode_mnist(&bytes, &device) else {
+    let Ok((_, header)) = crate::weights::decode_mnist(&bytes, &device) else {
         return;
     };
     let mut a = app.borrow_mut();
@@ -597,6 +597,9 @@ async fn restore(app: &Shared) {
     if t.steps > 0 {
         return;
     }
+    let Ok((net, _)) = crate::weights::decode_mnist(&bytes, t.device()) else {
+        return;
+    };
     t.install(net, header.steps);
     s.snapshot = Some(t.inference_model());
     s.snapshot_steps = header.steps;

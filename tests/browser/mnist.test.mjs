@@ -77,3 +77,40 @@ test("guidance trains its classifier and samples; bad values are refused with a 
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test("the trained network survives a reload (IndexedDB); weights download, upload, and garbage is refused", { timeout: LIMIT }, async () => {
+  const query = "?model=mnist&play=0&mch=8&mlevels=1&mbatch=8&msteps=4";
+  const context = await cpu.newContext();
+  const { page, errors } = await openLab(context, query);
+  await page.evaluate(() => lab.train("mnist", { steps: 5 }));
+  // Saved when training stops: wait for the store to hold the network.
+  await page.waitForFunction(() => new Promise((resolve) => {
+    const r = indexedDB.open("difflab", 1);
+    r.onsuccess = () => {
+      const db = r.result;
+      if (!db.objectStoreNames.contains("weights")) return resolve(false);
+      const g = db.transaction("weights").objectStore("weights").get("mnist");
+      g.onsuccess = () => resolve(!!g.result);
+      g.onerror = () => resolve(false);
+    };
+    r.onerror = () => resolve(false);
+  }), null, { timeout: 30_000, polling: 500 });
+  const exported = await page.evaluate(() => Array.from(lab.exportWeights()));
+  assert.ok(exported.length > 10_000, `weights file of ${exported.length} bytes`);
+  await page.reload();
+  await page.evaluate(() => lab.ready);
+  await page.waitForFunction(() => lab.status().steps === 5, null, { timeout: 30_000 });
+  await page.waitForFunction(() => /Restored the MNIST network saved in this browser \(5 steps\)/.test(document.getElementById("messages").textContent), null, { timeout: 10_000 });
+  // Garbage is refused and changes nothing.
+  const bad = await page.evaluate(() => lab.loadWeights(new Uint8Array([1, 2, 3, 4])).then(() => "resolved", (e) => String(e)));
+  assert.match(bad, /not a Diffusion Lab weights file/);
+  assert.equal(await page.evaluate(() => lab.status().steps), 5);
+  await page.waitForFunction(() => /Weights not loaded/.test(document.getElementById("messages").textContent), null, { timeout: 10_000 });
+  // A file downloaded from the page loads back (here into a fresh network).
+  await page.evaluate(() => lab.train("mnist", { steps: 2 }));
+  const msg = await page.evaluate((bytes) => lab.loadWeights(new Uint8Array(bytes)), exported);
+  assert.match(msg, /Loaded the MNIST network .* trained 5 steps/);
+  assert.equal(await page.evaluate(() => lab.status().steps), 5);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
