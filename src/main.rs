@@ -8,6 +8,7 @@
 //! difflab mnist  [--net unet|mlp] [--steps N] [--batch B] [--lr X] [--channels C] [--width W]
 //!                [--sampler ddpm|ddim|sde|ode] [--sample-steps K] [--n N] [--digit D --guidance W]
 //!                [--eval] [--png grid.png] [--weights in.weights] [--save out.weights]
+//! difflab mnist-eval samples.json
 //! ```
 
 use std::time::Instant;
@@ -45,6 +46,7 @@ fn main() {
         Some("bench") => bench(),
         Some("ising") => ising(&args),
         Some("mnist") => mnist(&args),
+        Some("mnist-eval") => mnist_eval(&args),
         _ => {
             Err("usage: difflab train|sample|bench|ising|mnist [options] (see src/main.rs)".into())
         }
@@ -381,25 +383,7 @@ fn mnist(args: &[String]) -> Result<(), String> {
         runs.push((sampler.kind.label(), x));
     }
     if args.iter().any(|a| a == "--eval") {
-        let held = load_asset("mnist-heldout.bin")?;
-        let mut clf = ClassifierTrainer::new(false, config.schedule, 11, &device);
-        let started = Instant::now();
-        for _ in 0..3000 {
-            let _ = clf.step(&held.centered(), &held.labels);
-        }
-        let c = clf.classifier();
-        let (p_train, f_train) = pollster::block_on(classify(&c, &data, &device));
-        let accuracy = p_train
-            .chunks_exact(10)
-            .zip(&train.labels)
-            .filter(|(p, &l)| p.iter().cloned().fold(f32::MIN, f32::max) == p[l as usize])
-            .count() as f64
-            / train.len() as f64;
-        println!(
-            "evaluation classifier (held-out digits): {:.1} s, accuracy on the 2000 training digits {:.3}",
-            started.elapsed().as_secs_f64(),
-            accuracy
-        );
+        let (c, p_train, f_train) = evaluator(&device)?;
         for (label, x) in &runs {
             let (p, f) = pollster::block_on(classify(&c, x, &device));
             let q = Quality::measure(&p, &f, &f_train, 256);
@@ -465,5 +449,113 @@ fn bench() -> Result<(), String> {
         "bench: native CPU sampling, reverse SDE with MLP 3x128: {:.0} path-steps/s ({paths} paths x {steps} steps in {secs:.2} s)",
         (paths * steps) as f64 / secs
     );
+    bench_mnist(&device)
+}
+
+/// MNIST: Adam steps of the default U-Net and of the MLP, and DDIM sampling, natively.
+fn bench_mnist(device: &Device) -> Result<(), String> {
+    use difflab::experiments::mnist::load_asset;
+    use difflab::train_mnist::{MnistConfig, MnistTrainer, NetKind};
+    let data = load_asset("mnist-train.bin")?.centered();
+    for net in [NetKind::Unet, NetKind::Mlp] {
+        let config = MnistConfig {
+            net,
+            ..MnistConfig::default()
+        };
+        let mut trainer = MnistTrainer::new(config, &data, device);
+        let _ = trainer.step(&data).into_data();
+        let n = if net == NetKind::Unet { 20 } else { 100 };
+        let started = Instant::now();
+        let mut last = None;
+        for _ in 0..n {
+            last = Some(trainer.step(&data));
+        }
+        let _ = last.expect("ran").into_data();
+        let secs = started.elapsed().as_secs_f64();
+        println!(
+            "bench: native CPU MNIST training, {} (defaults), batch {}: {:.2} steps/s",
+            net.name(),
+            config.batch,
+            n as f64 / secs
+        );
+        let model = trainer.inference_model();
+        let sampler = Sampler {
+            kind: SamplerKind::Ddim,
+            steps: 50,
+        };
+        let started = Instant::now();
+        let count = 16;
+        let _ = pollster::block_on(model.sample(
+            &sampler,
+            count,
+            None,
+            &mut StdRng::seed_from_u64(1),
+            device,
+            |_, _, _| {},
+            async || {},
+        ));
+        println!(
+            "bench: native CPU MNIST sampling, {}: {count} digits x 50 DDIM steps in {:.2} s",
+            net.name(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+/// The measuring classifier: trained (3,000 Adam steps) on the 8,000 held-out digits, never on
+/// the 2,000 the diffusion model learns from. Returns it with its class probabilities and
+/// features on those 2,000 training digits (the reference of the Fréchet distance), and prints
+/// its accuracy on them.
+fn evaluator(
+    device: &Device,
+) -> Result<(difflab::nn::classifier::DigitClassifier, Vec<f32>, Vec<f32>), String> {
+    use difflab::experiments::mnist::load_asset;
+    use difflab::train_mnist::{classify, ClassifierTrainer};
+    let train = load_asset("mnist-train.bin")?;
+    let held = load_asset("mnist-heldout.bin")?;
+    let held_x = held.centered();
+    let started = Instant::now();
+    let mut clf = ClassifierTrainer::new(false, Default::default(), 11, device);
+    for _ in 0..3000 {
+        let _ = clf.step(&held_x, &held.labels);
+    }
+    let c = clf.classifier();
+    let (p_train, f_train) = pollster::block_on(classify(&c, &train.centered(), device));
+    let accuracy = p_train
+        .chunks_exact(10)
+        .zip(&train.labels)
+        .filter(|(p, &l)| p.iter().cloned().fold(f32::MIN, f32::max) == p[l as usize])
+        .count() as f64
+        / train.len() as f64;
+    println!(
+        "evaluation classifier (trained on the held-out digits): {:.1} s, accuracy on the 2000 training digits {accuracy:.3}",
+        started.elapsed().as_secs_f64(),
+    );
+    Ok((c, p_train, f_train))
+}
+
+/// `difflab mnist-eval samples.json`: the quality measures of digits produced elsewhere (the
+/// page's `lab.sample("mnist")` data as a JSON array of n × 784 pixels in [0, 1]).
+fn mnist_eval(args: &[String]) -> Result<(), String> {
+    use difflab::experiments::mnist::{to_model, Quality};
+    use difflab::train_mnist::classify;
+    let path = args
+        .get(1)
+        .ok_or("usage: difflab mnist-eval samples.json")?;
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+    let pixels: Vec<f32> = serde_json::from_str(&text).map_err(|e| format!("{path}: {e}"))?;
+    if pixels.is_empty() || pixels.len() % 784 != 0 {
+        return Err(format!(
+            "{path}: expected n × 784 pixels, got {}",
+            pixels.len()
+        ));
+    }
+    let x: Vec<f32> = pixels.iter().map(|&p| to_model(p)).collect();
+    let device = Device::flex();
+    let (c, _, f_train) = evaluator(&device)?;
+    let (p, f) = pollster::block_on(classify(&c, &x, &device));
+    let q = Quality::measure(&p, &f, &f_train, 256);
+    println!("{}", serde_json::to_string(&q).unwrap_or_default());
     Ok(())
 }

@@ -13,7 +13,7 @@
 //! regression noise and the network stayed at the Gaussian score for thousands of steps.)
 
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{AdamConfig, ModuleOptimizer};
 use burn::prelude::*;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -186,19 +186,16 @@ impl Trainer {
     /// on WebGPU many steps can be queued before one asynchronous read.
     pub fn step(&mut self, batch: &Batch) -> Tensor<1> {
         let loss = self.loss(batch);
-        let grads = GradientsParams::from_grads(loss.backward(), &self.model.net);
-        let net = self.model.net.clone();
-        self.model.net = self.optimizer.step(self.config.learning_rate, net, grads);
         self.steps += 1;
-        if self.config.ema > 0.0 {
-            let current = self.model.net.valid();
-            self.average = Some(crate::nn::ema::step(
-                self.average.take(),
-                current,
-                self.config.ema,
-                self.steps,
-            ));
-        }
+        self.model.net = crate::nn::ema::descend(
+            &mut self.optimizer,
+            self.config.learning_rate,
+            self.model.net.clone(),
+            &loss,
+            &mut self.average,
+            self.config.ema,
+            self.steps,
+        );
         loss
     }
 

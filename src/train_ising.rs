@@ -14,7 +14,7 @@
 //! denoises each spin on its own and the convolutions learn only what the neighbours add.
 
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{AdamConfig, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::activation::log_sigmoid;
 use rand::rngs::StdRng;
@@ -310,19 +310,16 @@ impl IsingTrainer {
         let y = Tensor::<2>::from_data(TensorData::new(target, [b, SITES]), &self.device);
         // Cross-entropy of ±1 targets: −log σ(y · logit).
         let loss = log_sigmoid(logits * y).neg().mean();
-        let grads = GradientsParams::from_grads(loss.backward(), &self.model.net);
-        let net = self.model.net.clone();
-        self.model.net = self.optimizer.step(self.config.learning_rate, net, grads);
         self.steps += 1;
-        if self.config.ema > 0.0 {
-            let current = self.model.net.valid();
-            self.average = Some(crate::nn::ema::step(
-                self.average.take(),
-                current,
-                self.config.ema,
-                self.steps,
-            ));
-        }
+        self.model.net = crate::nn::ema::descend(
+            &mut self.optimizer,
+            self.config.learning_rate,
+            self.model.net.clone(),
+            &loss,
+            &mut self.average,
+            self.config.ema,
+            self.steps,
+        );
         loss
     }
 

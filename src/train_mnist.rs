@@ -10,7 +10,7 @@
 //! (Dhariwal & Nichol 2021), pushing the reverse process toward digit `y`.
 
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{AdamConfig, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 use rand::rngs::StdRng;
@@ -415,19 +415,16 @@ impl MnistTrainer {
         let (xt, eps, ts, _) =
             noised_batch(&self.model.schedule, data, self.config.batch, &mut self.rng);
         let loss = self.loss(&xt, &eps, &ts);
-        let grads = GradientsParams::from_grads(loss.backward(), &self.model.net);
-        let net = self.model.net.clone();
-        self.model.net = self.optimizer.step(self.config.learning_rate, net, grads);
         self.steps += 1;
-        if self.config.ema > 0.0 {
-            let current = self.model.net.valid();
-            self.average = Some(crate::nn::ema::step(
-                self.average.take(),
-                current,
-                self.config.ema,
-                self.steps,
-            ));
-        }
+        self.model.net = crate::nn::ema::descend(
+            &mut self.optimizer,
+            self.config.learning_rate,
+            self.model.net.clone(),
+            &loss,
+            &mut self.average,
+            self.config.ema,
+            self.steps,
+        );
         loss
     }
 
@@ -545,10 +542,16 @@ impl ClassifierTrainer {
             .sum_dim(1)
             .neg()
             .mean();
-        let grads = GradientsParams::from_grads(loss.backward(), &self.net);
-        let net = self.net.clone();
-        self.net = self.optimizer.step(self.learning_rate, net, grads);
         self.steps += 1;
+        self.net = crate::nn::ema::descend(
+            &mut self.optimizer,
+            self.learning_rate,
+            self.net.clone(),
+            &loss,
+            &mut None,
+            0.0,
+            self.steps,
+        );
         loss
     }
 

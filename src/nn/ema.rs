@@ -4,6 +4,7 @@
 //! percent; the average sits still.
 
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 
 struct Collect(Vec<Tensor<1>>);
@@ -53,4 +54,25 @@ pub fn step<M: Module>(average: Option<M>, current: M, decay: f64, step: u64) ->
         Some(avg) => update(avg, &current, decay),
         None => current,
     }
+}
+
+/// One training step of any of the lab's networks: gradients of `loss` (computed from `net` on an
+/// autodiff device), an optimizer step at `learning_rate`, then, when `decay > 0`, the weight
+/// average updated with the new weights (optimizer step number `step`, 1-based). Returns the
+/// new weights.
+pub fn descend<M: Module>(
+    optimizer: &mut ModuleOptimizer,
+    learning_rate: f64,
+    net: M,
+    loss: &Tensor<1>,
+    average: &mut Option<M>,
+    decay: f64,
+    step: u64,
+) -> M {
+    let grads = GradientsParams::from_grads(loss.backward(), &net);
+    let net = optimizer.step(learning_rate, net, grads);
+    if decay > 0.0 {
+        *average = Some(self::step(average.take(), net.valid(), decay, step));
+    }
+    net
 }

@@ -3,7 +3,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { launch, openLab, inkFraction, CANVASES, ISING_CANVASES, ARTIFACTS } from "./harness.mjs";
+import { launch, openLab, inkFraction, CANVASES, ISING_CANVASES, MNIST_CANVASES, ARTIFACTS } from "./harness.mjs";
 
 mkdirSync(ARTIFACTS, { recursive: true });
 // Every test fails rather than hangs (SwiftShader WebGPU is the slowest, about 3 minutes here).
@@ -57,11 +57,12 @@ test("after training with defaults on the CPU, 10,000 SDE and 10,000 ODE samples
   await page.close();
 });
 
-test("with --enable-unsafe-webgpu both models train, sample and draw on WebGPU", { timeout: LIMIT }, async () => {
+test("with --enable-unsafe-webgpu every model trains, samples and draws on WebGPU", { timeout: LIMIT }, async () => {
   // One browser for both models: SwiftShader's start-up and shader compilation dominate.
   const gpu = await launch({ webgpu: true });
   try {
-    const { page, errors } = await openLab(gpu, "?play=0&steps=20&rsteps=8");
+    // MNIST's network is tiny here: SwiftShader runs convolutions on the CPU.
+    const { page, errors } = await openLab(gpu, "?play=0&steps=20&rsteps=8&mch=4&mlevels=1&mbatch=2&msteps=3");
     assert.equal(await page.evaluate(() => lab.device), "webgpu");
     const r = await page.evaluate(() => lab.train("toy1d", { steps: 20 }));
     assert.equal(r.steps, 20);
@@ -82,6 +83,18 @@ test("with --enable-unsafe-webgpu both models train, sample and draw on WebGPU",
     await page.waitForTimeout(400);
     for (const id of ISING_CANVASES) assert.ok((await inkFraction(page, id)) > 0.02, `${id} blank on WebGPU`);
     await page.screenshot({ path: join(ARTIFACTS, "ising-webgpu.png"), fullPage: true });
+    // The MNIST view on the same device.
+    const rm = await page.evaluate(() => lab.train("mnist", { steps: 3 }));
+    assert.equal(rm.steps, 3);
+    assert.ok(Number.isFinite(rm.loss), `MNIST loss ${rm.loss}`);
+    const sm = await page.evaluate(async () => { const s = await lab.sample("mnist", { n: 2, steps: 3, sampler: "ddpm" }); return s.data.length === 2 * 784 && s.data.every((v) => v >= 0 && v <= 1); });
+    assert.ok(sm, "MNIST samples are images in [0, 1]");
+    await page.waitForFunction(() => { const st = window.lab.status(); return st.model === "mnist" && st.viewsReady && st.viewsStep >= 3; }, null, { timeout: 240_000, polling: 250 });
+    await page.waitForTimeout(400);
+    for (const id of MNIST_CANVASES) assert.ok((await inkFraction(page, id)) > 0.02, `${id} blank on WebGPU`);
+    const exported = await page.evaluate(() => { try { lab.exportWeights(); return "exported"; } catch (e) { return String(e); } });
+    assert.match(exported, /needs the CPU device/);
+    await page.screenshot({ path: join(ARTIFACTS, "mnist-webgpu.png"), fullPage: true });
     assert.deepEqual(errors, []);
   } finally {
     await gpu.close();
