@@ -55,3 +55,24 @@ await measure(true);
   console.log(`bench: in-page (cpu) defaults: SDE W1 ${w1.toFixed(4)} after ${steps} steps, ${(trainedMs / 1000).toFixed(1)} s of training`);
   await browser.close();
 }
+
+// MNIST on the CPU device: Adam steps of the default U-Net and of the MLP, DDIM sampling, and
+// the guidance classifier's training.
+for (const [net, query, n] of [["U-Net (defaults)", "", 10], ["MLP 3x512", "&mnet=mlp", 40]]) {
+  const browser = await launch();
+  const page = await browser.newPage();
+  await page.goto(LAB_URL + "?model=mnist&play=0" + query);
+  await page.evaluate(() => window.lab.ready);
+  await page.evaluate(() => lab.train("mnist", { steps: 2 }));
+  const r = await page.evaluate((s) => lab.train("mnist", { steps: s }), n);
+  const t = Date.now();
+  await page.evaluate(() => lab.sample("mnist", { n: 16, sampler: "ddim", steps: 50, seed: 1 }));
+  const sampleS = (Date.now() - t) / 1000;
+  console.log(`bench: in-page (cpu) MNIST training, ${net}, batch 32: ${(n / (r.ms / 1000)).toFixed(2)} steps/s; 16 digits x 50 DDIM steps in ${sampleS.toFixed(1)} s`);
+  if (!query) {
+    const t1 = Date.now();
+    await page.evaluate(() => lab.sample("mnist", { n: 1, steps: 2, digit: 3 }));
+    console.log(`bench: in-page (cpu) MNIST guidance classifier, 1,000 steps: ${((Date.now() - t1) / 1000).toFixed(1)} s`);
+  }
+  await browser.close();
+}
