@@ -47,6 +47,47 @@ pub fn encode(
     frame(&header, model.net.clone())
 }
 
+/// Fills a module's parameters, in visiting order, from values read back from another device.
+struct Fill {
+    values: std::vec::IntoIter<TensorData>,
+    device: Device,
+}
+
+impl burn::module::ModuleMapper for Fill {
+    fn map_float<const D: usize>(
+        &mut self,
+        param: burn::module::Param<Tensor<D>>,
+    ) -> burn::module::Param<Tensor<D>> {
+        let data = self
+            .values
+            .next()
+            .expect("the same architecture has the same parameters");
+        let device = self.device.clone();
+        param.map(|t| {
+            let shape = t.shape();
+            Tensor::<1>::from_data(data, &device).reshape(shape)
+        })
+    }
+}
+
+/// A copy of `net` on the CPU backend, read back parameter by parameter with asynchronous reads
+/// (WebGPU allows no synchronous read, and burn's record export reads synchronously).
+/// `cpu_twin` is a module of the same architecture on `Device::flex()`.
+pub async fn to_cpu<M: Module>(net: &M, cpu_twin: M) -> Result<M, String> {
+    let mut values = Vec::new();
+    for p in crate::nn::ema::parameters(net) {
+        values.push(
+            p.into_data_async()
+                .await
+                .map_err(|e| format!("reading the weights from the device failed: {e:?}"))?,
+        );
+    }
+    Ok(cpu_twin.map(&mut Fill {
+        values: values.into_iter(),
+        device: Device::flex(),
+    }))
+}
+
 /// Magic, header length, JSON header, record.
 fn frame<H: Serialize, M: Module>(header: &H, net: M) -> Result<Vec<u8>, String> {
     let json = serde_json::to_vec(header).map_err(|e| e.to_string())?;

@@ -262,6 +262,22 @@ fn mnist_weights_round_trip_and_refuse_garbage() {
         .iter::<f32>()
         .collect();
     assert_eq!(a, b);
+    // The asynchronous read-back copy (what the page saves from WebGPU) predicts the same.
+    let copy = pollster::block_on(difflab::weights::to_cpu(
+        &model.net,
+        config.init_net(&Device::flex()),
+    ))
+    .expect("read back");
+    let copied = difflab::train_mnist::MnistModel {
+        net: copy,
+        ..loaded.clone()
+    };
+    let c: Vec<f32> = copied
+        .eps(x, &ts, &device)
+        .into_data()
+        .iter::<f32>()
+        .collect();
+    assert_eq!(a, c);
     // Training goes on from loaded weights.
     let mut resumed = MnistTrainer::new(config, &data, &device);
     let (net, _) = difflab::weights::decode_mnist(&bytes, resumed.device()).expect("decode");

@@ -3,6 +3,7 @@
 use difflab::diffusion::Schedule;
 use difflab::settings::{DataMode, SamplerChoice, Settings};
 use difflab::train::Weighting;
+use difflab::train_mnist::MnistConfig;
 
 #[test]
 fn defaults_make_an_empty_query_and_non_defaults_round_trip() {
@@ -34,11 +35,24 @@ fn defaults_make_an_empty_query_and_non_defaults_round_trip() {
     s.ising.learning_rate = 0.001;
     s.ising.batch = 64;
     s.ising.data_size = 2000;
+    s.mnist.net = difflab::train_mnist::NetKind::Mlp;
+    s.mnist.channels = 12;
+    s.mnist.levels = 1;
+    s.mnist.width = 256;
+    s.mnist.depth = 2;
+    s.mnist.schedule = Schedule::VpCosine { s: 0.008 };
+    s.mnist.learning_rate = 0.0005;
+    s.mnist.batch = 16;
+    s.mnist_sampler = difflab::diffusion::SamplerKind::Ancestral;
+    s.mnist_steps = 200;
+    s.digit = Some(4);
+    s.guidance = 7.5;
     let (back, problems) = Settings::from_query(&s.to_query());
     assert!(problems.is_empty(), "{problems:?}");
     // The training seeds follow the page seed.
     s.train.seed = 42;
     s.ising.seed = 42;
+    s.mnist.seed = 42;
     assert_eq!(back, s);
     for sc in Schedule::all_defaults() {
         let mut s = Settings::default();
@@ -102,4 +116,30 @@ fn bad_ising_values_are_reported_and_replaced_by_defaults() {
     assert_eq!(problems.len(), 6, "{problems:?}");
     assert!(problems.iter().any(|p| p.contains("model=potts")));
     assert!(problems.iter().any(|p| p.contains("beta=7 is outside")));
+}
+
+#[test]
+fn bad_mnist_values_are_reported_and_replaced_by_defaults() {
+    let (s, problems) = Settings::from_query(
+        "?model=mnist&mnet=resnet&mch=1000&mlevels=3&mschedule=flow&msampler=euler&msteps=1&digit=10&guide=-1&mbatch=0",
+    );
+    let d = Settings::default();
+    assert_eq!(s.model, "mnist");
+    assert_eq!(
+        s.mnist,
+        MnistConfig {
+            seed: s.seed,
+            ..d.mnist
+        }
+    );
+    assert_eq!(s.mnist_sampler, d.mnist_sampler);
+    assert_eq!(s.mnist_steps, d.mnist_steps);
+    assert_eq!(s.digit, None);
+    assert_eq!(s.guidance, d.guidance);
+    assert_eq!(problems.len(), 9, "{problems:?}");
+    assert!(problems.iter().any(|p| p.contains("mch=1000 is outside")));
+    assert!(problems.iter().any(|p| p.contains("digit=10 is outside")));
+    let (s, problems) = Settings::from_query("?digit=none&guide=0");
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!((s.digit, s.guidance), (None, 0.0));
 }

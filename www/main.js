@@ -50,7 +50,7 @@ const lab = {
   status() { return lab.handle.status(); },
   w1(samples) { return lab.handle.w1(samples); },
   isingStats(configs) { return lab.handle.isingStats(configs); },
-  exportWeights() { return lab.handle.exportWeights(); },
+  async exportWeights() { return lab.handle.exportWeights(); },
   async loadWeights(bytes) { return lab.handle.loadWeights(bytes); },
   setPlaying(on) { lab.handle.setPlaying(!!on); },
   applySettings(query) { return lab.handle.applySettings(query); },

@@ -9,6 +9,13 @@ use burn::prelude::*;
 
 struct Collect(Vec<Tensor<1>>);
 
+/// Every float parameter of `net`, flattened, in the order burn visits them.
+pub fn parameters<M: Module>(net: &M) -> Vec<Tensor<1>> {
+    let mut collect = Collect(Vec::new());
+    net.visit(&mut collect);
+    collect.0
+}
+
 impl ModuleVisitor for Collect {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
         self.0.push(param.val().flatten::<1>(0, D - 1));

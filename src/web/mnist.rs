@@ -492,18 +492,17 @@ extern "C" {
     fn store_get(key: &str) -> Result<js_sys::Promise, wasm_bindgen::JsValue>;
 }
 
-/// The current network (its weight average) as a weights file (the CPU device only: WebGPU
-/// reads are asynchronous and burn's record export reads synchronously).
-pub fn export(a: &App) -> Result<Vec<u8>, String> {
-    if a.is_gpu() {
-        return Err(
-            "saving the MNIST network needs the CPU device for now (open the page with ?device=cpu)"
-                .into(),
-        );
-    }
-    let s = a.mnist.as_ref().ok_or("no MNIST network yet")?;
-    let t = s.trainer.as_ref().ok_or("the trainer is busy; try again")?;
-    crate::weights::encode_mnist(&t.inference_model().net, &t.config, t.steps)
+/// The current network (its weight average) as a weights file, on any device (the weights are
+/// read back asynchronously into a CPU copy first).
+pub async fn export(app: &Shared) -> Result<Vec<u8>, String> {
+    let (net, config, steps) = {
+        let a = app.borrow();
+        let s = a.mnist.as_ref().ok_or("no MNIST network yet")?;
+        let t = s.trainer.as_ref().ok_or("the trainer is busy; try again")?;
+        (t.inference_model().net, t.config, t.steps)
+    };
+    let cpu = crate::weights::to_cpu(&net, config.init_net(&Device::flex())).await?;
+    crate::weights::encode_mnist(&cpu, &config, steps)
 }
 
 /// Installs an MNIST weights file: shows MNIST with the file's network settings and its weights.
@@ -613,20 +612,21 @@ async fn restore(app: &Shared) {
 }
 
 /// Saves the network to IndexedDB when it has trained since the last save: at once when
-/// training stops, at most every 30 s while it runs.
+/// training stops, at most every 30 s while it runs (on WebGPU too: the read is asynchronous).
 async fn save_if_due(app: &Shared) {
-    let bytes = {
+    let steps = {
         let a = app.borrow();
         let Some(s) = a.mnist.as_ref() else { return };
         let busy = a.playing || !a.pending.is_empty();
         let steps = s.steps();
-        if a.is_gpu() || steps == s.saved_steps || (busy && now() - s.last_save < 30_000.0) {
+        if steps == s.saved_steps || (busy && now() - s.last_save < 30_000.0) {
             return;
         }
-        match export(&a) {
-            Ok(b) => (b, steps),
-            Err(_) => return,
-        }
+        steps
+    };
+    let bytes = match export(app).await {
+        Ok(b) => (b, steps),
+        Err(_) => return,
     };
     if let Ok(p) = store_put(STORE_KEY, &bytes.0) {
         let _ = wasm_bindgen_futures::JsFuture::from(p).await;

@@ -489,12 +489,16 @@ impl LabHandle {
         })
     }
 
-    /// The current weights as a file's bytes (CPU device only).
+    /// The network on show as a weights file's bytes; resolves with a `Uint8Array`.
     #[wasm_bindgen(js_name = exportWeights)]
-    pub fn export_weights(&self) -> Result<Vec<u8>, JsValue> {
-        export_bytes(&self.app.borrow())
-            .map(|(bytes, _)| bytes)
-            .map_err(|e| JsValue::from_str(&e))
+    pub fn export_weights(&self) -> js_sys::Promise {
+        let app = self.app.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            export_bytes(&app)
+                .await
+                .map(|(bytes, _)| js_sys::Uint8Array::from(&bytes[..]).into())
+                .map_err(|e| JsValue::from_str(&e))
+        })
     }
 
     /// Pauses or resumes training in the page loop.
@@ -651,26 +655,37 @@ async fn ising_sample(app: &Shared, opts: &JsValue) -> Result<JsValue, JsValue> 
     Ok(out.into())
 }
 
-/// The shown model's network as a weights file and its file name.
-fn export_bytes(a: &App) -> Result<(Vec<u8>, &'static str), String> {
-    if a.is_mnist() {
-        return mnist::export(a).map(|b| (b, "mnist.weights"));
+/// The shown model's network as a weights file and its file name (read back asynchronously, so
+/// on WebGPU too).
+async fn export_bytes(app: &Shared) -> Result<(Vec<u8>, &'static str), String> {
+    let (mnist, ising) = {
+        let a = app.borrow();
+        (a.is_mnist(), a.is_ising())
+    };
+    if mnist {
+        return mnist::export(app).await.map(|b| (b, "mnist.weights"));
     }
-    if a.is_ising() {
+    if ising {
         return Err("the Ising network cannot be saved yet".into());
     }
-    if a.is_gpu() {
-        return Err(
-            "downloading weights needs the CPU device for now (open the page with ?device=cpu)"
-                .into(),
-        );
+    let (model, width, depth, steps) = {
+        let a = app.borrow();
+        let t = a.trainer.as_ref().ok_or("the trainer is busy; try again")?;
+        (t.inference_model(), t.config.width, t.config.depth, t.steps)
+    };
+    let twin = crate::nn::MlpConfig {
+        inputs: 1 + 2 * crate::train::TIME_FREQS,
+        width,
+        depth,
+        outputs: 1,
     }
-    let t = a.trainer.as_ref().ok_or("the trainer is busy; try again")?;
+    .init(&Device::flex());
+    let net = crate::weights::to_cpu(&model.net, twin).await?;
     crate::weights::encode(
-        &t.inference_model(),
-        t.config.width,
-        t.config.depth,
-        t.steps,
+        &crate::train::ScoreModel { net, ..model },
+        width,
+        depth,
+        steps,
     )
     .map(|b| (b, "toy1d.weights"))
 }
@@ -770,14 +785,14 @@ fn bind_weights(app: &Shared) {
     if let Some(button) = document().get_element_by_id("download-weights") {
         let a = app.clone();
         listen(&button, "click", move |_| {
-            let result = export_bytes(&a.borrow());
-            match result.and_then(|(bytes, name)| save_file(&bytes, name)) {
-                Ok(()) => {}
-                Err(e) => {
+            let a = a.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let result = export_bytes(&a).await;
+                if let Err(e) = result.and_then(|(bytes, name)| save_file(&bytes, name)) {
                     a.borrow_mut().error = Some(format!("Weights not downloaded: {e}"));
                     a.borrow_mut().dirty = true;
                 }
-            }
+            });
         });
     }
 }

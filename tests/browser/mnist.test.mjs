@@ -95,7 +95,7 @@ test("the trained network survives a reload (IndexedDB); weights download, uploa
     };
     r.onerror = () => resolve(false);
   }), null, { timeout: 30_000, polling: 500 });
-  const exported = await page.evaluate(() => Array.from(lab.exportWeights()));
+  const exported = await page.evaluate(async () => Array.from(await lab.exportWeights()));
   assert.ok(exported.length > 10_000, `weights file of ${exported.length} bytes`);
   await page.reload();
   await page.evaluate(() => lab.ready);
