@@ -476,8 +476,9 @@ pub async fn tick(app: &Shared) {
         }
         refresh_learned(app).await;
     }
-    save_if_due(app).await;
+    // Draw before saving: on WebGPU the save reads every weight back, which takes a while.
     super::app::draw_if_due(&mut app.borrow_mut(), super::mnist_views::draw_all);
+    save_if_due(app).await;
 }
 
 /// The IndexedDB key the MNIST network is kept under.

@@ -381,6 +381,7 @@ impl LabHandle {
                 );
                 set("notices", JsValue::from_str(&a.notices.join("\n")));
                 set("dataLoaded", JsValue::from_bool(s.data.is_some()));
+                set("lossPoints", JsValue::from_f64(s.losses.len() as f64));
                 set("viewsReady", JsValue::from_bool(s.learned.is_some()));
                 set(
                     "viewsStep",
