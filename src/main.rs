@@ -279,7 +279,7 @@ fn mnist(args: &[String]) -> Result<(), String> {
     let device = Device::flex();
     if let Some(path) = arg(args, "--weights") {
         let bytes = std::fs::read(&path).map_err(|e| format!("{path}: {e}"))?;
-        let (_, header) = difflab::weights::decode_mnist(&bytes, &device)?;
+        let (header, _) = difflab::weights::mnist_header(&bytes)?;
         config = MnistConfig {
             learning_rate: config.learning_rate,
             batch: config.batch,

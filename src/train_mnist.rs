@@ -572,8 +572,8 @@ pub async fn classify(
     for chunk in x.chunks(SAMPLE_CHUNK * PIXELS) {
         let rows = chunk.len() / PIXELS;
         let input = Tensor::<2>::from_data(TensorData::new(chunk.to_vec(), [rows, PIXELS]), device);
-        let f = classifier.features(input.clone());
-        let p = burn::tensor::activation::softmax(classifier.forward(input), 1);
+        let f = classifier.features(input);
+        let p = burn::tensor::activation::softmax(classifier.logits(f.clone()), 1);
         probs.extend(read(p).await);
         feats.extend(read(f).await);
     }

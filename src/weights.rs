@@ -144,6 +144,21 @@ pub fn encode_mnist(net: &MnistNet, config: &MnistConfig, steps: u64) -> Result<
 
 /// Rebuilds an MNIST network on `device` from a file's bytes.
 pub fn decode_mnist(bytes: &[u8], device: &Device) -> Result<(MnistNet, MnistHeader), String> {
+    let (header, offset) = mnist_header(bytes)?;
+    let record = ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(
+        bytes[offset..].to_vec(),
+    ))
+    .map_err(|e| format!("the weights file's tensors are unreadable: {e}"))?;
+    let net = header
+        .config
+        .init_net(device)
+        .try_load_record(record)
+        .map_err(|e| format!("the weights do not fit the network they describe: {e}"))?;
+    Ok((net, header))
+}
+
+/// Reads and checks an MNIST weights file's header alone; the offset of its record.
+pub fn mnist_header(bytes: &[u8]) -> Result<(MnistHeader, usize), String> {
     let (body, offset) = unframe(bytes)?;
     let header: MnistHeader = serde_json::from_slice(body)
         .map_err(|e| format!("the weights file's header is invalid: {e}"))?;
@@ -162,15 +177,7 @@ pub fn decode_mnist(bytes: &[u8], device: &Device) -> Result<(MnistNet, MnistHea
     {
         return Err("the weights file describes an impossible network".into());
     }
-    let record = ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(
-        bytes[offset..].to_vec(),
-    ))
-    .map_err(|e| format!("the weights file's tensors are unreadable: {e}"))?;
-    let net = c
-        .init_net(device)
-        .try_load_record(record)
-        .map_err(|e| format!("the weights do not fit the network they describe: {e}"))?;
-    Ok((net, header))
+    Ok((header, offset))
 }
 
 /// Reads the header alone.

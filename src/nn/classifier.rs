@@ -56,6 +56,11 @@ impl DigitClassifier {
 
     /// Logits `[b, 10]`.
     pub fn forward(&self, input: Tensor<2>) -> Tensor<2> {
-        self.output.forward(self.features(input))
+        self.logits(self.features(input))
+    }
+
+    /// Logits from features already computed by [`DigitClassifier::features`].
+    pub fn logits(&self, features: Tensor<2>) -> Tensor<2> {
+        self.output.forward(features)
     }
 }

@@ -6,7 +6,7 @@ use web_sys::HtmlCanvasElement;
 use super::app::App;
 use super::ising::IsingState;
 use super::plot::{colors, raster, tiles, Figure, Panel};
-use super::util::{element, set_text};
+use super::util::element;
 use crate::experiments::ising::{L, SITES};
 
 const UP: [u8; 3] = [29, 35, 48];
@@ -41,31 +41,18 @@ pub fn draw_all(app: &mut App) {
 
 fn status(app: &App) {
     let Some(s) = app.ising.as_ref() else { return };
-    set_text("stat-steps", &s.steps().to_string());
-    set_text(
-        "stat-loss",
-        &s.losses
-            .last()
-            .map(|(_, l)| format!("{l:.4}"))
-            .unwrap_or_else(|| "–".into()),
+    let metric = match &s.learned {
+        Some(l) => format!("|M| {:.3} · E {:.3}", l.tv.0, l.tv.1),
+        None => "–".into(),
+    };
+    super::views::header_stats(
+        app,
+        s.steps(),
+        &s.losses,
+        s.steps_per_sec,
+        "TV to exact",
+        &metric,
     );
-    set_text(
-        "stat-rate",
-        &if s.steps_per_sec > 0.0 {
-            format!("{:.0} steps/s", s.steps_per_sec)
-        } else {
-            "–".into()
-        },
-    );
-    set_text(
-        "stat-w1",
-        &match &s.learned {
-            Some(l) => format!("|M| {:.3} · E {:.3}", l.tv.0, l.tv.1),
-            None => "–".into(),
-        },
-    );
-    set_text("stat-metric", "TV to exact");
-    super::views::messages(app);
 }
 
 /// `count` configurations tiled `cols` per row with one-cell gaps, as a raster.

@@ -39,6 +39,15 @@ pub struct MnistLearned {
     pub digit: Option<u8>,
 }
 
+impl MnistLearned {
+    /// Mean pixel distance of the samples to their nearest training digits.
+    pub fn mean_nearest(&self) -> Option<f64> {
+        (!self.nearest.is_empty()).then(|| {
+            self.nearest.iter().map(|(_, d)| *d as f64).sum::<f64>() / self.nearest.len() as f64
+        })
+    }
+}
+
 pub struct MnistState {
     pub config: MnistConfig,
     pub data: Option<Rc<Digits>>,
@@ -564,8 +573,7 @@ async fn restore(app: &Shared) {
         return;
     }
     let bytes = js_sys::Uint8Array::new(&value).to_vec();
-    let device = app.borrow().device.clone();
-    let Ok((_, header)) = crate::weights::decode_mnist(&bytes, &device) else {
+    let Ok((header, _)) = crate::weights::mnist_header(&bytes) else {
         return;
     };
     let mut a = app.borrow_mut();

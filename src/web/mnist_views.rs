@@ -57,34 +57,12 @@ pub fn draw_all(app: &mut App) {
 }
 
 fn status(app: &App, s: &MnistState) {
-    set_text("stat-steps", &s.steps().to_string());
-    set_text(
-        "stat-loss",
-        &s.losses
-            .last()
-            .map(|(_, l)| format!("{l:.4}"))
-            .unwrap_or_else(|| "–".into()),
-    );
-    set_text(
-        "stat-rate",
-        &if s.steps_per_sec > 0.0 {
-            format!("{:.1} steps/s", s.steps_per_sec)
-        } else {
-            "–".into()
-        },
-    );
-    set_text(
-        "stat-w1",
-        &match &s.learned {
-            Some(l) if !l.nearest.is_empty() => {
-                let mean =
-                    l.nearest.iter().map(|(_, d)| *d as f64).sum::<f64>() / l.nearest.len() as f64;
-                format!("{mean:.2}")
-            }
-            _ => "–".into(),
-        },
-    );
-    set_text("stat-metric", "distance to nearest training digit");
+    let metric = s
+        .learned
+        .as_ref()
+        .and_then(|l| l.mean_nearest())
+        .map(|d| format!("{d:.2}"))
+        .unwrap_or_else(|| "–".into());
     let clf = if app.settings.digit.is_some() {
         let k = s.classifier_steps();
         if k < CLASSIFIER_STEPS {
@@ -99,7 +77,14 @@ fn status(app: &App, s: &MnistState) {
         "no guidance (choose a digit to guide toward it)".into()
     };
     set_text("mnist-classifier", &clf);
-    super::views::messages(app);
+    super::views::header_stats(
+        app,
+        s.steps(),
+        &s.losses,
+        s.steps_per_sec,
+        "distance to nearest training digit",
+        &metric,
+    );
 }
 
 fn draw_digits(app: &App, s: &MnistState) {

@@ -394,12 +394,8 @@ impl LabHandle {
                     "classifierSteps",
                     JsValue::from_f64(s.classifier_steps() as f64),
                 );
-                if let Some(l) = &s.learned {
-                    let d: Vec<f64> = l.nearest.iter().map(|(_, d)| *d as f64).collect();
-                    set(
-                        "nearestDistance",
-                        JsValue::from_f64(d.iter().sum::<f64>() / d.len().max(1) as f64),
-                    );
+                if let Some(d) = s.learned.as_ref().and_then(|l| l.mean_nearest()) {
+                    set("nearestDistance", JsValue::from_f64(d));
                 }
             }
             return out.into();

@@ -94,9 +94,12 @@ impl Figure {
         let lo = ys.iter().cloned().fold(f64::INFINITY, f64::min);
         let hi = ys.iter().cloned().fold(0.0, f64::max);
         let pad = 0.05 * (hi - lo).max(1e-3);
+        // From the first recorded step: after loading weights trained for 1500 steps the curve
+        // starts there, not squeezed against the right edge.
+        let first = if xs[0] > 1.0 { xs[0] } else { 0.0 };
         let p = self.panel(
             (0.0, 0.0, 1.0, 1.0),
-            (0.0, xs[xs.len() - 1].max(1.0)),
+            (first, xs[xs.len() - 1].max(first + 1.0)),
             (lo - pad, hi + pad),
         );
         p.axes(title, "step", "loss");

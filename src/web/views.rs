@@ -41,28 +41,46 @@ fn status(app: &App) {
         .as_ref()
         .map(|t| t.steps)
         .unwrap_or(app.snapshot_steps);
-    let loss = app
-        .losses
-        .last()
-        .map(|(_, l)| format!("{l:.4}"))
-        .unwrap_or_else(|| "–".into());
-    let rate = if app.steps_per_sec > 0.0 {
-        format!("{:.0} steps/s", app.steps_per_sec)
-    } else {
-        "–".into()
+    let metric = match &app.learned {
+        Some(l) => format!("SDE {:.3} · ODE {:.3}", l.sde_w1, l.ode_w1),
+        None => "–".into(),
     };
+    header_stats(
+        app,
+        steps,
+        &app.losses,
+        app.steps_per_sec,
+        "W₁ to data",
+        &metric,
+    );
+}
+
+/// The header's figures (steps, last loss, speed, the model's quality metric) and the messages:
+/// shared by every model's view.
+pub fn header_stats(
+    app: &App,
+    steps: u64,
+    losses: &[(u64, f64)],
+    steps_per_sec: f64,
+    metric_name: &str,
+    metric: &str,
+) {
     set_text("stat-steps", &steps.to_string());
-    set_text("stat-metric", "W₁ to data");
-    set_text("stat-loss", &loss);
+    set_text(
+        "stat-loss",
+        &losses
+            .last()
+            .map(|(_, l)| format!("{l:.4}"))
+            .unwrap_or_else(|| "–".into()),
+    );
+    let rate = match steps_per_sec {
+        r if r <= 0.0 => "–".to_string(),
+        r if r < 10.0 => format!("{r:.1} steps/s"),
+        r => format!("{r:.0} steps/s"),
+    };
     set_text("stat-rate", &rate);
-    if let Some(l) = &app.learned {
-        set_text(
-            "stat-w1",
-            &format!("SDE {:.3} · ODE {:.3}", l.sde_w1, l.ode_w1),
-        );
-    } else {
-        set_text("stat-w1", "–");
-    }
+    set_text("stat-metric", metric_name);
+    set_text("stat-w1", metric);
     messages(app);
 }
 
