@@ -2,6 +2,7 @@
 //! link reproduces a view. URL values are input like any other: anything unknown, malformed or
 //! out of range is reported and replaced by its default.
 
+use crate::diffusion::sampler::TimeDraw;
 use crate::diffusion::{SamplerKind, Schedule};
 use crate::experiments::toy1d::{Component, Mixture};
 use crate::train::{TrainConfig, Weighting};
@@ -108,6 +109,7 @@ pub mod limits {
     pub const WIDTH: (f64, f64) = (4.0, 512.0);
     pub const DEPTH: (f64, f64) = (1.0, 8.0);
     pub const LR: (f64, f64) = (1e-6, 10.0);
+    pub const LR_DECAY: (f64, f64) = (0.0, 1e7);
     pub const BATCH: (f64, f64) = (8.0, 8192.0);
     pub const A: (f64, f64) = (0.5, 5.0);
     pub const STEPS: (f64, f64) = (2.0, 5000.0);
@@ -355,9 +357,19 @@ impl Settings {
             fmt_num(d.train.learning_rate),
         );
         put(
+            "decay",
+            fmt_num(self.train.lr_decay),
+            fmt_num(d.train.lr_decay),
+        );
+        put(
             "batch",
             self.train.batch.to_string(),
             d.train.batch.to_string(),
+        );
+        put(
+            "tdraw",
+            time_draw_name(self.train.time_draw).into(),
+            time_draw_name(d.train.time_draw).into(),
         );
         put(
             "loss",
@@ -534,8 +546,23 @@ impl Settings {
         if let Some(v) = num("lr", limits::LR, false, p) {
             s.train.learning_rate = v;
         }
+        if let Some(v) = num("decay", limits::LR_DECAY, false, p) {
+            s.train.lr_decay = v;
+        }
         if let Some(v) = num("batch", limits::BATCH, true, p) {
             s.train.batch = v as usize;
+        }
+        match get("tdraw") {
+            None => {}
+            Some(name) => match [TimeDraw::Grid, TimeDraw::Uniform]
+                .into_iter()
+                .find(|d| time_draw_name(*d) == name)
+            {
+                Some(d) => s.train.time_draw = d,
+                None => p.push(format!(
+                    "tdraw={name} is neither grid nor uniform; using grid"
+                )),
+            },
         }
         match get("loss") {
             None => {}
@@ -696,7 +723,9 @@ impl Settings {
             "width",
             "depth",
             "lr",
+            "decay",
             "batch",
+            "tdraw",
             "loss",
             "sampler",
             "a",
@@ -755,6 +784,14 @@ pub fn weighting_name(w: Weighting) -> &'static str {
     match w {
         Weighting::Score => "score",
         Weighting::Noise => "noise",
+    }
+}
+
+/// URL name of a training-time law.
+pub fn time_draw_name(d: TimeDraw) -> &'static str {
+    match d {
+        TimeDraw::Grid => "grid",
+        TimeDraw::Uniform => "uniform",
     }
 }
 

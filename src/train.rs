@@ -19,6 +19,7 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
+use crate::diffusion::sampler::TimeDraw;
 use crate::diffusion::Schedule;
 use crate::experiments::toy1d::{Batch, Mixture, PairSource};
 use crate::nn::time_embedding::sinusoidal;
@@ -50,18 +51,43 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Decay of the weight average used for sampling (0 disables it).
     pub ema: f64,
+    /// Time constant, in steps, of the learning rate's decay from `learning_rate` to a tenth of
+    /// it (see [`TrainConfig::rate`]); 0 keeps it constant.
+    #[serde(default)]
+    pub lr_decay: f64,
+    /// How training draws the diffusion time of fresh pairs.
+    #[serde(default)]
+    pub time_draw: TimeDraw,
+}
+
+impl TrainConfig {
+    /// The learning rate of step number `step` (0-based):
+    /// `lr/10 + (lr − lr/10) e^{−step/lr_decay}`. A high rate early leaves the plateau where
+    /// the network is still the single-Gaussian score fast; the decay then stops Adam's jitter
+    /// from moving mass between the two modes. Measured natively (10,000 samples, three seeds):
+    /// constant 3e-3 needs 1500–4000 steps to W1 ≤ 0.05; 2e-2 decaying with time constant 300
+    /// (and times drawn on the sampler's grid) 600–1000.
+    pub fn rate(&self, step: u64) -> f64 {
+        if self.lr_decay <= 0.0 {
+            return self.learning_rate;
+        }
+        let floor = 0.1 * self.learning_rate;
+        floor + (self.learning_rate - floor) * (-(step as f64) / self.lr_decay).exp()
+    }
 }
 
 impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
-            learning_rate: 3e-3,
+            learning_rate: 2e-2,
             batch: 512,
             width: 64,
             depth: 3,
             weighting: Weighting::Noise,
             seed: 1,
             ema: 0.999,
+            lr_decay: 300.0,
+            time_draw: TimeDraw::Grid,
         }
     }
 }
@@ -186,10 +212,11 @@ impl Trainer {
     /// on WebGPU many steps can be queued before one asynchronous read.
     pub fn step(&mut self, batch: &Batch) -> Tensor<1> {
         let loss = self.loss(batch);
+        let rate = self.config.rate(self.steps);
         self.steps += 1;
         self.model.net = crate::nn::ema::descend(
             &mut self.optimizer,
-            self.config.learning_rate,
+            rate,
             self.model.net.clone(),
             &loss,
             &mut self.average,
@@ -225,6 +252,7 @@ impl Trainer {
             mixture,
             &self.model.schedule,
             self.config.batch,
+            self.config.time_draw,
             &mut self.rng,
         );
         self.step(&batch)

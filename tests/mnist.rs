@@ -2,7 +2,7 @@
 //! and training that lowers the loss.
 
 use burn::prelude::*;
-use difflab::diffusion::sampler::{draw_prior, quadratic_times};
+use difflab::diffusion::sampler::{draw_prior, reverse_times};
 use difflab::diffusion::{Sampler, SamplerKind, Schedule};
 use difflab::experiments::mnist::{frechet_distance, load_asset, to_model, EmpiricalScore, PIXELS};
 use difflab::train_mnist::{noised_batch, MnistConfig, MnistTrainer, NetKind};
@@ -90,7 +90,7 @@ fn samplers_reproduce_a_gaussian_on_its_exact_score() {
                     .map(|&xi| (-(xi as f64 - a * m) / var) as f32)
                     .collect::<Vec<f32>>()
             };
-            let times = quadratic_times(&schedule, steps);
+            let times = reverse_times(&schedule, steps);
             pollster::block_on(sampler.run_on(
                 &schedule,
                 &times,
@@ -342,7 +342,7 @@ fn guidance_moves_samples_toward_the_chosen_digit() {
             kind: SamplerKind::Ddim,
             steps: 40,
         };
-        let times = quadratic_times(&schedule, 40);
+        let times = reverse_times(&schedule, 40);
         pollster::block_on(sampler.run_on(
             &schedule,
             &times,

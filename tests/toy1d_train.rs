@@ -1,7 +1,7 @@
 //! The trained score network against the exact score, and samples from it against the data.
 
 use burn::prelude::Device;
-use difflab::diffusion::sampler::draw_prior;
+use difflab::diffusion::sampler::{draw_prior, TimeDraw};
 use difflab::diffusion::{Sampler, SamplerKind, Schedule};
 use difflab::experiments::toy1d::{Mixture, PairSource};
 use difflab::train::{ScoreModel, ScoreTable, TrainConfig, Trainer, Weighting};
@@ -106,8 +106,14 @@ fn trained_network_matches_the_exact_score_and_generates_the_mixture() {
     );
     for (t, rel) in errors {
         // Near t = 0 the score is steep (|F| ~ 1/sigma^2) and errors in eps_hat are divided by
-        // sigma: measured 0.11 at t = 0.05, 0.09 at 0.2, below 0.07 from t = 0.5 on.
-        let bound = if t < 0.3 { 0.15 } else { 0.08 };
+        // sigma: measured 0.146 at t = 0.05, 0.051 at 0.2, 0.052 at 0.5, below 0.03 from t = 1.
+        let bound = if t < 0.1 {
+            0.2
+        } else if t < 0.3 {
+            0.1
+        } else {
+            0.08
+        };
         assert!(
             rel < bound,
             "t = {t}: relative score error {rel} (bound {bound})"
@@ -126,32 +132,66 @@ fn an_untrained_network_is_far_from_the_exact_score() {
 }
 
 #[test]
-fn training_lowers_the_loss_with_both_weightings() {
+fn training_lowers_the_loss_toward_the_exact_scores_loss_with_both_weightings() {
+    // The denoising loss has an irreducible part (the exact score's own loss on the same pairs),
+    // large when many pairs sit at small t; what training must shrink is the excess over it.
     for weighting in [Weighting::Noise, Weighting::Score] {
         let device = Device::flex();
         let mixture = Mixture::default();
+        let schedule = Schedule::default();
+        // The tutorial's eq. 8 weighting goes with its uniform times: on the grid's times, dense
+        // near t = 0 where the 1/sigma^2 weight is huge, its gradients are mostly noise (measured:
+        // excess 1.50 -> 1.01 after 400 steps, against 1.03 -> 0.09 with uniform times).
+        let time_draw = match weighting {
+            Weighting::Noise => TimeDraw::Grid,
+            Weighting::Score => TimeDraw::Uniform,
+        };
         let config = TrainConfig {
             weighting,
+            time_draw,
             ..TrainConfig::default()
         };
-        let mut trainer = Trainer::new(config, Schedule::default(), mixture.variance(), &device);
-        let mean = |trainer: &mut Trainer, n: usize| {
-            let mut sum = 0.0;
-            for _ in 0..n {
-                sum += pollster::block_on(Trainer::read_loss(
-                    trainer.step_on(&PairSource::Fresh, &mixture),
-                ));
-            }
-            sum / n as f64
+        let mut trainer = Trainer::new(config, schedule, mixture.variance(), &device);
+        let mut rng = StdRng::seed_from_u64(21);
+        let batches: Vec<_> = (0..20)
+            .map(|_| PairSource::Fresh.batch(&mixture, &schedule, 512, config.time_draw, &mut rng))
+            .collect();
+        let floor: f64 = batches
+            .iter()
+            .map(|b| {
+                let per: f64 = (0..b.t.len())
+                    .map(|i| {
+                        let (t, sigma) = (b.t[i] as f64, schedule.sigma(b.t[i] as f64));
+                        let exact = mixture.score(&schedule, t, b.xt[i] as f64);
+                        let target = -(b.eps[i] as f64) / sigma;
+                        let w = match weighting {
+                            Weighting::Noise => sigma * sigma,
+                            Weighting::Score => 1.0,
+                        };
+                        w * (exact - target).powi(2)
+                    })
+                    .sum();
+                per / b.t.len() as f64
+            })
+            .sum::<f64>()
+            / batches.len() as f64;
+        let excess = |trainer: &Trainer| {
+            batches
+                .iter()
+                .map(|b| pollster::block_on(Trainer::read_loss(trainer.loss(b))))
+                .sum::<f64>()
+                / batches.len() as f64
+                - floor
         };
-        let first = mean(&mut trainer, 20);
+        let first = excess(&trainer);
         for _ in 0..400 {
             trainer.step_on(&PairSource::Fresh, &mixture);
         }
-        let later = mean(&mut trainer, 20);
+        let later = excess(&trainer);
+        eprintln!("{weighting:?}: exact-score loss {floor:.4}, excess {first:.4} -> {later:.4}");
         assert!(
-            later < 0.8 * first,
-            "{weighting:?}: loss {first} -> {later}"
+            first > 0.0 && later < 0.3 * first,
+            "{weighting:?}: excess loss over the exact score's {first} -> {later}"
         );
     }
 }

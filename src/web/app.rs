@@ -218,6 +218,8 @@ impl App {
             t.config.learning_rate = s.train.learning_rate;
             t.config.batch = s.train.batch;
             t.config.weighting = s.train.weighting;
+            t.config.lr_decay = s.train.lr_decay;
+            t.config.time_draw = s.train.time_draw;
         }
         if old.play != s.play {
             self.playing = s.play;
@@ -351,6 +353,7 @@ pub async fn train_chunk(app: &Shared, max_steps: u64, budget_ms: f64) -> Chunk 
             &mixture,
             &trainer.model.schedule,
             trainer.config.batch,
+            trainer.config.time_draw,
             &mut rng,
         );
         trainer.reference_loss = Some(Trainer::read_loss(trainer.loss(&batch)).await);
