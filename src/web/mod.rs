@@ -1195,7 +1195,17 @@ pub async fn start() -> Result<LabHandle, JsValue> {
             if panic_message().is_some() {
                 break;
             }
-            util::next_frame().await;
+            // While training, the next chunk follows at once (the browser still paints and
+            // takes input between tasks); idle, the loop waits for the next frame.
+            let busy = {
+                let a = looping.borrow();
+                a.playing || !a.pending.is_empty()
+            };
+            if busy {
+                util::yield_now().await;
+            } else {
+                util::next_frame().await;
+            }
         }
     });
     Ok(LabHandle { app })

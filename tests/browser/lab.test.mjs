@@ -40,14 +40,14 @@ test("without a WebGPU adapter the lab trains on the CPU, says why, and draws ev
 
 test("after training with defaults on the CPU, 10,000 SDE and 10,000 ODE samples are within W1 0.05 of the mixture", { timeout: LIMIT }, async () => {
   const { page, errors } = await openLab(cpu, "?play=0");
-  const r = await page.evaluate(() => lab.train("toy1d", { steps: 4000 }));
+  const r = await page.evaluate(() => lab.train("toy1d", { steps: 1500 }));
   const out = await page.evaluate(async () => {
     const sde = await lab.sample("toy1d", { n: 10000, sampler: "sde", steps: 200, seed: 1 });
     const ode = await lab.sample("toy1d", { n: 10000, sampler: "ode", steps: 100, seed: 2 });
     const exact = await lab.sample("toy1d", { n: 10000, sampler: "sde", steps: 200, seed: 3, score: "exact" });
     return { sdeShape: sde.shape, sde: lab.w1(sde.data), ode: lab.w1(ode.data), exact: lab.w1(exact.data), isF32: sde.data instanceof Float32Array };
   });
-  console.log(`trained 4000 steps in ${r.ms.toFixed(0)} ms; W1 SDE ${out.sde.toFixed(4)}, ODE ${out.ode.toFixed(4)}, exact-score SDE ${out.exact.toFixed(4)}`);
+  console.log(`trained 1500 steps in ${r.ms.toFixed(0)} ms; W1 SDE ${out.sde.toFixed(4)}, ODE ${out.ode.toFixed(4)}, exact-score SDE ${out.exact.toFixed(4)}`);
   assert.deepEqual(out.sdeShape, [10000]);
   assert.ok(out.isF32);
   assert.ok(out.sde <= 0.05, `SDE W1 ${out.sde}`);
