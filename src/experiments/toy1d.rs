@@ -77,6 +77,33 @@ impl Mixture {
     }
 
     /// The components, with normalised weights.
+    /// A mixture drawn as a density curve: `heights[i] >= 0` (any scale) at evenly spaced
+    /// `centers[i]`. Each bin at least 1% as tall as the tallest becomes a component at its centre,
+    /// of width 0.8 × the spacing (Gaussians that close overlap into a smooth curve) and weight
+    /// proportional to its height; the density of the result at the centres is the drawn curve,
+    /// normalised. Everything exact about mixtures (marginals, scores) then holds for the drawing.
+    pub fn from_curve(centers: &[f64], heights: &[f64]) -> Result<Self, String> {
+        if centers.len() < 2 || centers.len() != heights.len() {
+            return Err("a drawn density needs at least two bins".into());
+        }
+        let spacing = (centers[centers.len() - 1] - centers[0]) / (centers.len() - 1) as f64;
+        let top = heights.iter().cloned().fold(0.0, f64::max);
+        if !(top > 0.0 && top.is_finite() && spacing > 0.0) {
+            return Err("the drawn density is zero everywhere".into());
+        }
+        let components = centers
+            .iter()
+            .zip(heights)
+            .filter(|(_, &h)| h >= 0.01 * top)
+            .map(|(&mean, &weight)| Component {
+                weight,
+                mean,
+                width: 0.8 * spacing,
+            })
+            .collect();
+        Mixture::new(components)
+    }
+
     pub fn components(&self) -> &[Component] {
         &self.components
     }

@@ -103,6 +103,8 @@ pub struct App {
     pub pending: Vec<TrainRequest>,
     /// Canvas geometry of the data plot, for dragging mixture components.
     pub data_panel: Option<((f64, f64), (f64, f64), (f64, f64), (f64, f64))>,
+    /// A density being drawn with the mouse on the data plot.
+    pub stroke: Option<Stroke>,
     pub dragging: Option<usize>,
     /// The Ising view's state, created when that model is first shown.
     pub ising: Option<super::ising::IsingState>,
@@ -140,6 +142,7 @@ impl App {
             steps_per_sec: 0.0,
             pending: Vec::new(),
             data_panel: None,
+            stroke: None,
             dragging: None,
             ising: None,
             mnist: None,
@@ -313,6 +316,67 @@ impl ExactViews {
             data_x0,
             density_raster: None,
         }
+    }
+}
+
+/// A density being drawn on the data plot: bin heights over the plot as it was when the stroke
+/// began (so the mapping from pixels stays put while the plot rescales), and the last bin drawn.
+pub struct Stroke {
+    pub panel: ((f64, f64), (f64, f64), (f64, f64), (f64, f64)),
+    pub centers: Vec<f64>,
+    pub heights: Vec<f64>,
+    pub last: Option<usize>,
+}
+
+/// Bins of a drawn density across the data plot.
+pub const STROKE_BINS: usize = 48;
+
+impl Stroke {
+    /// Starts from the current density, so a stroke edits the curve on screen.
+    pub fn begin(
+        panel: ((f64, f64), (f64, f64), (f64, f64), (f64, f64)),
+        mixture: &Mixture,
+        schedule: &crate::diffusion::Schedule,
+    ) -> Self {
+        let xr = panel.2;
+        let step = (xr.1 - xr.0) / STROKE_BINS as f64;
+        let centers: Vec<f64> = (0..STROKE_BINS)
+            .map(|j| xr.0 + (j as f64 + 0.5) * step)
+            .collect();
+        let heights = centers
+            .iter()
+            .map(|&x| mixture.density(schedule, 0.0, x))
+            .collect();
+        Stroke {
+            panel,
+            centers,
+            heights,
+            last: None,
+        }
+    }
+
+    /// Sets the curve under the pointer (pixel position in the canvas) to the pointer's height,
+    /// filling the bins skipped since the last event.
+    pub fn paint(&mut self, px: f64, py: f64) {
+        let ((x0, x1), (y0, y1), xr, yr) = self.panel;
+        let u = ((px - x0) / (x1 - x0)).clamp(0.0, 0.999_999);
+        let j = (u * STROKE_BINS as f64) as usize;
+        let v = yr.0 + (y1 - py) / (y1 - y0) * (yr.1 - yr.0);
+        // Near the axis means none: a stroke along the bottom erases.
+        let v = if v < 0.04 * (yr.1 - yr.0) { 0.0 } else { v };
+        let _ = xr;
+        let from = self.last.unwrap_or(j);
+        let (lo, hi) = (from.min(j), from.max(j));
+        let start = self.heights[from];
+        for k in lo..=hi {
+            let f = if hi == lo {
+                1.0
+            } else {
+                (k as f64 - from as f64) / (j as f64 - from as f64)
+            };
+            self.heights[k] = start + f * (v - start);
+        }
+        self.last = Some(j);
     }
 }
 

@@ -1063,7 +1063,8 @@ fn bind_controls(app: &Shared) {
     bind_data_drag(app);
 }
 
-/// Dragging a mode of the data density moves it; the wheel changes its width.
+/// Dragging a mode of the data density moves it; the wheel changes its width; dragging anywhere
+/// else draws the density (each change applies at once, like any setting: the URL holds it).
 fn bind_data_drag(app: &Shared) {
     let Some(canvas) = document().get_element_by_id("c-data") else {
         return;
@@ -1080,6 +1081,9 @@ fn bind_data_drag(app: &Shared) {
     let nearest = |app: &App, x: f64| -> Option<usize> {
         let (px, _, xr, _) = app.data_panel?;
         let to_px = |v: f64| px.0 + (v - xr.0) / (xr.1 - xr.0) * (px.1 - px.0);
+        if app.mixture.components().len() > views::MAX_HANDLES {
+            return None; // a drawn density: every drag draws
+        }
         app.mixture
             .components()
             .iter()
@@ -1091,11 +1095,44 @@ fn bind_data_drag(app: &Shared) {
     };
     let a = app.clone();
     listen(&canvas, "mousedown", move |e| {
-        if let Some((x, _)) = pos(&e) {
-            let mut app = a.borrow_mut();
-            app.dragging = nearest(&app, x);
+        if let Some((x, y)) = pos(&e) {
+            {
+                let mut app = a.borrow_mut();
+                app.dragging = nearest(&app, x);
+                if app.dragging.is_some() {
+                    return;
+                }
+                let Some(panel) = app.data_panel else { return };
+                // The plot area, and a little below its axis (where a stroke erases).
+                let inside =
+                    x >= panel.0 .0 && x <= panel.0 .1 && y >= panel.1 .0 && y <= panel.1 .1 + 12.0;
+                if !inside {
+                    return;
+                }
+                let stroke = app::Stroke::begin(panel, &app.mixture, &app.settings.schedule);
+                app.stroke = Some(stroke);
+            }
+            paint_at(&a, x, y);
         }
     });
+    fn paint_at(app: &Shared, x: f64, y: f64) {
+        let query = {
+            let mut a = app.borrow_mut();
+            let Some(stroke) = a.stroke.as_mut() else {
+                return;
+            };
+            stroke.paint(x, y);
+            let drawn =
+                crate::experiments::toy1d::Mixture::from_curve(&stroke.centers, &stroke.heights);
+            let mut s = a.settings.clone();
+            match drawn {
+                Ok(m) => s.mixture = m,
+                Err(_) => return, // nothing drawn yet: keep the current data
+            }
+            s.to_query()
+        };
+        LabHandle { app: app.clone() }.apply_settings(&query);
+    }
     let edit = |app: &Shared, f: &dyn Fn(&mut Vec<crate::experiments::toy1d::Component>)| {
         let query = {
             let a = app.borrow();
@@ -1112,6 +1149,12 @@ fn bind_data_drag(app: &Shared) {
     };
     let a = app.clone();
     listen(&canvas, "mousemove", move |e| {
+        if a.borrow().stroke.is_some() {
+            if let Some((x, y)) = pos(&e) {
+                paint_at(&a, x, y);
+            }
+            return;
+        }
         let Some(i) = a.borrow().dragging else { return };
         let Some((x, _)) = pos(&e) else { return };
         let Some((px, _, xr, _)) = a.borrow().data_panel else {
@@ -1122,7 +1165,11 @@ fn bind_data_drag(app: &Shared) {
     });
     for ev in ["mouseup", "mouseleave"] {
         let a = app.clone();
-        listen(&canvas, ev, move |_| a.borrow_mut().dragging = None);
+        listen(&canvas, ev, move |_| {
+            let mut app = a.borrow_mut();
+            app.dragging = None;
+            app.stroke = None;
+        });
     }
     let a = app.clone();
     listen(&canvas, "wheel", move |e| {

@@ -120,6 +120,9 @@ fn range_pad(lo: f64, hi: f64) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
+/// Mixtures with more components than this are drawn densities: no handles on their bins.
+pub const MAX_HANDLES: usize = 8;
+
 fn draw_data(app: &mut App) {
     let Some(fig) = figure("c-data") else { return };
     let s = &app.settings;
@@ -132,14 +135,17 @@ fn draw_data(app: &mut App) {
     let (edges, hist) = density_histogram(&app.exact.data_x0, xr);
     let top = dens.iter().chain(&hist).cloned().fold(0.0, f64::max) * 1.15;
     let p = fig.panel((0.0, 0.0, 1.0, 1.0), xr, (0.0, top.max(1e-3)));
-    p.axes(
-        "Data p₀(x) — drag a mode; scroll to change its width",
-        "x",
-        "density",
-    );
+    p.axes("Data p₀(x) — drag a mode, or draw", "x", "density");
     p.bars(&edges, &hist, "rgba(43,138,62,0.28)");
     p.line(&xs, &dens, colors::EXACT, 2.5, false);
-    for c in app.mixture.components() {
+    // Handles on the modes of a mixture typed or dragged; a drawn density (many narrow bins) is
+    // edited by drawing over it instead.
+    let handles = if app.mixture.components().len() <= MAX_HANDLES {
+        app.mixture.components()
+    } else {
+        &[]
+    };
+    for c in handles {
         let (x, y) = (
             p.sx(c.mean),
             p.sy(app.mixture.density(&s.schedule, 0.0, c.mean)),

@@ -122,7 +122,7 @@ test("bad URL values are reported in the page and replaced by defaults", { timeo
   assert.ok(await page.isVisible("#messages"));
   const settings = await page.evaluate(() => lab.settings);
   assert.equal(settings, "play=0", "bad values were replaced by defaults");
-  assert.equal(await page.inputValue("input[name=lr]"), "0.003");
+  assert.equal(await page.inputValue("input[name=lr]"), "0.02");
   assert.deepEqual(errors, []);
   await page.close();
 });
@@ -141,6 +141,39 @@ test("the URL round-trips every setting and a changed control updates it", { tim
   await page.press("input[name=steps]", "Enter");
   await page.locator("input[name=steps]").blur();
   assert.match(await page.evaluate(() => location.search), /steps=80/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("drawing on the data plot replaces the mixture with the drawn density, and the exact references follow it", { timeout: LIMIT }, async () => {
+  const { page, errors } = await openLab(cpu, "?play=0");
+  const box = await page.locator("#c-data").boundingBox();
+  // A stroke across the middle of the plot, away from the two modes at ±2, at about half height.
+  const y = box.y + box.height * 0.45;
+  const from = 0.55;
+  await page.mouse.move(box.x + box.width * from, y);
+  await page.mouse.down();
+  for (let k = 1; k <= 12; k++) await page.mouse.move(box.x + box.width * (from + 0.006 * k), y);
+  await page.mouse.up();
+  const mix = new URLSearchParams(await page.evaluate(() => location.search)).get("mix");
+  assert.ok(mix && mix.split(",").length > 10, `the drawn density is a mixture of many bins: ${mix}`);
+  // Mass now sits near x = 0, where the default mixture has none.
+  const means = mix.split(",").map((c) => c.split(":").map(Number));
+  assert.ok(means.some(([w, m]) => Math.abs(m) < 0.6 && w > 0.01), "a component near the stroke");
+  // On a drawn density every drag draws: a stroke along the bottom over the left mode erases it.
+  const low = box.y + box.height * 0.86;
+  await page.mouse.move(box.x + box.width * 0.2, low);
+  await page.mouse.down();
+  for (let k = 1; k <= 20; k++) await page.mouse.move(box.x + box.width * (0.2 + 0.01 * k), low);
+  await page.mouse.up();
+  const erased = new URLSearchParams(await page.evaluate(() => location.search)).get("mix").split(",").map((c) => c.split(":").map(Number));
+  const total = erased.reduce((a, [w]) => a + w, 0);
+  const left = erased.filter(([, m]) => m < -1).reduce((a, [w]) => a + w, 0) / total;
+  assert.ok(left < 0.1, `mass left of x = -1 after erasing: ${left}`);
+  // The exact score of the drawn mixture generates it.
+  const w1 = await page.evaluate(async () => lab.w1((await lab.sample("toy1d", { n: 10000, sampler: "ode", steps: 100, seed: 5, score: "exact" })).data));
+  assert.ok(w1 <= 0.05, `exact-score ODE W1 to the drawn density ${w1}`);
+  await page.screenshot({ path: join(ARTIFACTS, "drawn-density.png") });
   assert.deepEqual(errors, []);
   await page.close();
 });
