@@ -41,6 +41,25 @@ window.difflabStore = {
   },
 };
 
+// A lost GPU device (a driver reset, the GPU process crashing, the browser reclaiming it) ends
+// WebGPU work in this page for good. The device is created inside the WebAssembly module (by
+// wgpu), so its requests are wrapped here to watch each device's `lost` promise and tell the
+// lab, which stops and says so. `window.difflabGpuDevice` is the last device (the browser test
+// destroys it to simulate a loss).
+if (globalThis.GPUAdapter?.prototype?.requestDevice) {
+  const requestDevice = GPUAdapter.prototype.requestDevice;
+  GPUAdapter.prototype.requestDevice = async function (...args) {
+    const device = await requestDevice.apply(this, args);
+    window.difflabGpuDevice = device;
+    device.lost.then((info) => {
+      const why = [info?.reason, info?.message].filter(Boolean).join(": ").replace(/\.$/, "") || "no reason given";
+      console.error(`difflab: GPU device lost (${why})`);
+      lab.ready.then(() => lab.handle?.gpuLost(why), () => {});
+    });
+    return device;
+  };
+}
+
 const lab = {
   device: null,
   deviceNote: null,

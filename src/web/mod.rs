@@ -24,6 +24,13 @@ use util::{document, element, now, window};
 
 thread_local! {
     static PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// Why the GPU device was lost, once it was: the lab has stopped for good in this page.
+    static GPU_LOST: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// The message of a lost GPU device, if it was lost.
+fn gpu_lost() -> Option<String> {
+    GPU_LOST.with(|g| g.borrow().clone())
 }
 
 unsafe extern "C" {
@@ -55,6 +62,9 @@ fn install_panic_hook() {
         let msg = info.to_string();
         web_sys::console::error_1(&JsValue::from_str(&format!("difflab panicked: {msg}")));
         PANIC.with(|p| *p.borrow_mut() = Some(msg.clone()));
+        if gpu_lost().is_some() {
+            return; // work still queued on the lost device failed: the page already says why
+        }
         if let Some(el) = web_sys::window()
             .and_then(|w| w.document())
             .and_then(|d| d.get_element_by_id("fatal"))
@@ -137,6 +147,9 @@ fn opt_str(opts: &JsValue, key: &str) -> Option<String> {
 }
 
 fn check_model(model: &str) -> Result<(), JsValue> {
+    if let Some(lost) = gpu_lost() {
+        return Err(JsValue::from_str(&lost));
+    }
     if crate::settings::MODELS.contains(&model) {
         Ok(())
     } else {
@@ -202,6 +215,40 @@ fn count(opts: &JsValue, key: &str, default: f64, max: f64) -> Result<u64, JsVal
 
 #[wasm_bindgen]
 impl LabHandle {
+    /// Called by `www/main.js` when the WebGPU device is lost (a driver reset, the GPU process
+    /// crashing, the browser reclaiming it): the lab stops for good in this page and says so, with
+    /// a link to the same settings on the CPU. Nothing the user had is lost: the settings are in
+    /// the URL and the MNIST network's last save is restored from IndexedDB at the next load.
+    #[wasm_bindgen(js_name = gpuLost)]
+    pub fn gpu_lost(&self, reason: String) {
+        let message = format!(
+            "The GPU device was lost ({reason}). WebGPU work cannot go on in this page, so the lab has \
+             stopped. Nothing you set is lost: the settings are in the address bar, and a trained \
+             MNIST network is restored from this browser's storage (its last save) when the page \
+             loads again. Reload to try the GPU again, or "
+        );
+        util::log(&message);
+        GPU_LOST.with(|g| *g.borrow_mut() = Some(message.clone()));
+        {
+            let mut a = self.app.borrow_mut();
+            a.playing = false;
+            a.pending.clear();
+        }
+        let doc = document();
+        if let Some(el) = doc.get_element_by_id("fatal") {
+            el.set_text_content(Some(&message));
+            if let Ok(link) = doc.create_element("a") {
+                let mut s = self.app.borrow().settings.clone();
+                s.device = crate::settings::DeviceChoice::Cpu;
+                let _ = link.set_attribute("href", &format!("?{}", s.to_query()));
+                link.set_text_content(Some("continue on the CPU"));
+                let _ = el.append_child(&link);
+                let _ = el.append_with_str_1(".");
+            }
+            let _ = el.set_attribute("style", "");
+        }
+    }
+
     /// "webgpu" or "cpu".
     #[wasm_bindgen(getter)]
     pub fn device(&self) -> String {
@@ -264,7 +311,7 @@ impl LabHandle {
                 if a.pending.is_empty() && trained_steps(&a).is_some() {
                     break;
                 }
-                if let Some(p) = panic_message() {
+                if let Some(p) = gpu_lost().or_else(panic_message) {
                     return Err(JsValue::from_str(&p));
                 }
             }
@@ -1238,6 +1285,9 @@ pub async fn start() -> Result<LabHandle, JsValue> {
     let looping = app.clone();
     wasm_bindgen_futures::spawn_local(async move {
         loop {
+            if gpu_lost().is_some() {
+                break;
+            }
             app::tick(&looping).await;
             if panic_message().is_some() {
                 break;

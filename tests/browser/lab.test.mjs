@@ -99,6 +99,16 @@ test("with --enable-unsafe-webgpu every model trains, samples and draws on WebGP
     assert.ok(exported > 1000, `MNIST weights file of ${exported} bytes on WebGPU`);
     await page.screenshot({ path: join(ARTIFACTS, "mnist-webgpu.png"), fullPage: true });
     assert.deepEqual(errors, []);
+    // A lost device (simulated by destroying it) stops the lab with a message and a way on.
+    await page.evaluate(() => { lab.setPlaying(true); window.difflabGpuDevice.destroy(); });
+    await page.waitForFunction(() => getComputedStyle(document.getElementById("fatal")).display !== "none", null, { timeout: 60_000 });
+    const fatal = await page.textContent("#fatal");
+    assert.match(fatal, /GPU device was lost/);
+    assert.match(fatal, /settings are in the address bar/);
+    assert.match(await page.getAttribute("#fatal a", "href"), /device=cpu/);
+    const refused = await page.evaluate(() => lab.train("toy1d", { steps: 1 }).then(() => "resolved", (e) => String(e)));
+    assert.match(refused, /GPU device was lost/);
+    await page.screenshot({ path: join(ARTIFACTS, "gpu-lost.png") });
   } finally {
     await gpu.close();
   }
