@@ -133,7 +133,8 @@ fn draw_data(app: &mut App) {
         .map(|&x| app.mixture.density(&s.schedule, 0.0, x))
         .collect();
     let (edges, hist) = density_histogram(&app.exact.data_x0, xr);
-    let top = dens.iter().chain(&hist).cloned().fold(0.0, f64::max) * 1.15;
+    // Headroom above the peaks for the legend (it would hide the mode handles).
+    let top = dens.iter().chain(&hist).cloned().fold(0.0, f64::max) * 1.4;
     let p = fig.panel((0.0, 0.0, 1.0, 1.0), xr, (0.0, top.max(1e-3)));
     p.axes("Data p₀(x) — drag a mode, or draw", "x", "density");
     p.bars(&edges, &hist, "rgba(43,138,62,0.28)");
@@ -428,7 +429,8 @@ fn draw_samples(app: &App) {
     .enumerate()
     {
         let (edges, hist) = density_histogram(samples, xr);
-        let top = dens.iter().chain(&hist).cloned().fold(0.0, f64::max) * 1.15;
+        // Headroom above the peaks for the W1 label.
+        let top = dens.iter().chain(&hist).cloned().fold(0.0, f64::max) * 1.25;
         let frac = if k == 0 {
             (0.0, 0.0, 0.5, 1.0)
         } else {
