@@ -29,6 +29,19 @@ use crate::nn::{MlpConfig, ScoreMlp};
 pub const TIME_FREQS: usize = 8;
 /// Highest embedding frequency, radians per unit of normalised time.
 pub const TIME_MAX_FREQ: f32 = 64.0;
+/// Network inputs per pair: `c_in x_t` and the sinusoidal time features.
+pub const FEATURES: usize = 1 + 2 * TIME_FREQS;
+
+/// The toy's score network shape for a width and depth (training, weight files and the CPU
+/// copy a download reads back into all build it here).
+pub fn net_config(width: usize, depth: usize) -> MlpConfig {
+    MlpConfig {
+        inputs: FEATURES,
+        width,
+        depth,
+        outputs: 1,
+    }
+}
 
 /// How the denoising-score-matching loss weighs each time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,7 +123,7 @@ impl ScoreModel {
 
     /// Network input features for `(x_t, t)` pairs: `[c_in x_t, sin/cos(w tau)]`.
     pub fn features(&self, xs: &[f32], ts: &[f32]) -> (Vec<f32>, usize) {
-        let cols = 1 + 2 * TIME_FREQS;
+        let cols = FEATURES;
         let mut out = vec![0.0f32; xs.len() * cols];
         let t_max = self.schedule.t_max() as f32;
         for (i, (&x, &t)) in xs.iter().zip(ts).enumerate() {
@@ -174,13 +187,7 @@ impl Trainer {
     pub fn new(config: TrainConfig, schedule: Schedule, data_var: f64, device: &Device) -> Self {
         device.seed(config.seed);
         let train_device = device.clone().autodiff();
-        let net = MlpConfig {
-            inputs: 1 + 2 * TIME_FREQS,
-            width: config.width,
-            depth: config.depth,
-            outputs: 1,
-        }
-        .init(&train_device);
+        let net = net_config(config.width, config.depth).init(&train_device);
         Trainer {
             model: ScoreModel {
                 net,

@@ -18,7 +18,7 @@ use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 
-use crate::diffusion::sampler::{draw_prior, reverse_times};
+use crate::diffusion::sampler::draw_prior;
 use crate::diffusion::schedule::T_MIN;
 use crate::diffusion::{Sampler, Schedule};
 use crate::experiments::mnist::{PIXELS, SIDE};
@@ -282,9 +282,8 @@ impl MnistModel {
             pause().await;
             s
         };
-        let times = reverse_times(&self.schedule, sampler.steps);
         sampler
-            .run_on(&self.schedule, &times, &mut x, rng, &mut score, observe)
+            .run(&self.schedule, &mut x, rng, &mut score, observe)
             .await;
         x
     }

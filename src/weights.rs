@@ -11,8 +11,7 @@ use burn::store::ModuleRecord;
 use serde::{Deserialize, Serialize};
 
 use crate::diffusion::Schedule;
-use crate::nn::MlpConfig;
-use crate::train::{ScoreModel, TIME_FREQS};
+use crate::train::ScoreModel;
 use crate::train_mnist::{MnistConfig, MnistNet};
 
 const MAGIC: &[u8; 8] = b"DIFFLAB1";
@@ -47,9 +46,11 @@ pub fn encode(
     frame(&header, model.net.clone())
 }
 
-/// Fills a module's parameters, in visiting order, from values read back from another device.
+/// Fills a module's parameters, in visiting order, from consecutive runs of one flat vector of
+/// values read back from another device.
 struct Fill {
-    values: std::vec::IntoIter<TensorData>,
+    values: Vec<f32>,
+    at: usize,
     device: Device,
 }
 
@@ -58,32 +59,39 @@ impl burn::module::ModuleMapper for Fill {
         &mut self,
         param: burn::module::Param<Tensor<D>>,
     ) -> burn::module::Param<Tensor<D>> {
-        let data = self
-            .values
-            .next()
-            .expect("the same architecture has the same parameters");
         let device = self.device.clone();
+        let (values, at) = (&self.values, &mut self.at);
         param.map(|t| {
             let shape = t.shape();
-            Tensor::<1>::from_data(data, &device).reshape(shape)
+            let n = shape.num_elements();
+            let run = values
+                .get(*at..*at + n)
+                .expect("the same architecture has the same parameters")
+                .to_vec();
+            *at += n;
+            Tensor::<1>::from_data(TensorData::new(run, [n]), &device).reshape(shape)
         })
     }
 }
 
-/// A copy of `net` on the CPU backend, read back parameter by parameter with asynchronous reads
-/// (WebGPU allows no synchronous read, and burn's record export reads synchronously).
+/// A copy of `net` on the CPU backend, read back with one asynchronous read of all its
+/// parameters concatenated (WebGPU allows no synchronous read, burn's record export reads
+/// synchronously, and one read per parameter would wait on the GPU once per tensor).
 /// `cpu_twin` is a module of the same architecture on `Device::flex()`.
 pub async fn to_cpu<M: Module>(net: &M, cpu_twin: M) -> Result<M, String> {
-    let mut values = Vec::new();
-    for p in crate::nn::ema::parameters(net) {
-        values.push(
-            p.into_data_async()
-                .await
-                .map_err(|e| format!("reading the weights from the device failed: {e:?}"))?,
-        );
+    let params = crate::nn::ema::parameters(net);
+    if params.is_empty() {
+        return Ok(cpu_twin);
     }
+    let values = Tensor::cat(params, 0)
+        .into_data_async()
+        .await
+        .map_err(|e| format!("reading the weights from the device failed: {e:?}"))?
+        .iter::<f32>()
+        .collect();
     Ok(cpu_twin.map(&mut Fill {
-        values: values.into_iter(),
+        values,
+        at: 0,
         device: Device::flex(),
     }))
 }
@@ -207,15 +215,10 @@ pub fn decode(bytes: &[u8], device: &Device) -> Result<(ScoreModel, Header), Str
         bytes[offset..].to_vec(),
     ))
     .map_err(|e| format!("the weights file's tensors are unreadable: {e}"))?;
-    let net = MlpConfig {
-        inputs: 1 + 2 * TIME_FREQS,
-        width: header.width,
-        depth: header.depth,
-        outputs: 1,
-    }
-    .init(device)
-    .try_load_record(record)
-    .map_err(|e| format!("the weights do not fit the network they describe: {e}"))?;
+    let net = crate::train::net_config(header.width, header.depth)
+        .init(device)
+        .try_load_record(record)
+        .map_err(|e| format!("the weights do not fit the network they describe: {e}"))?;
     Ok((
         ScoreModel {
             net,

@@ -250,18 +250,15 @@ fn mnist_weights_round_trip_and_refuse_garbage() {
     assert_eq!(header.config, config);
     let x = &data[..2 * PIXELS];
     let ts = [0.3f32, 0.7];
-    let a: Vec<f32> = model
-        .eps(x, &ts, &device)
-        .into_data()
-        .iter::<f32>()
-        .collect();
-    let loaded = difflab::train_mnist::MnistModel { net, ..model };
-    let b: Vec<f32> = loaded
-        .eps(x, &ts, &device)
-        .into_data()
-        .iter::<f32>()
-        .collect();
-    assert_eq!(a, b);
+    let eps = |m: &difflab::train_mnist::MnistModel| -> Vec<f32> {
+        m.eps(x, &ts, &device).into_data().iter::<f32>().collect()
+    };
+    let a = eps(&model);
+    let loaded = difflab::train_mnist::MnistModel {
+        net,
+        ..model.clone()
+    };
+    assert_eq!(a, eps(&loaded));
     // The asynchronous read-back copy (what the page saves from WebGPU) predicts the same.
     let copy = pollster::block_on(difflab::weights::to_cpu(
         &model.net,
@@ -272,12 +269,7 @@ fn mnist_weights_round_trip_and_refuse_garbage() {
         net: copy,
         ..loaded.clone()
     };
-    let c: Vec<f32> = copied
-        .eps(x, &ts, &device)
-        .into_data()
-        .iter::<f32>()
-        .collect();
-    assert_eq!(a, c);
+    assert_eq!(a, eps(&copied));
     // Training goes on from loaded weights.
     let mut resumed = MnistTrainer::new(config, &data, &device);
     let (net, _) = difflab::weights::decode_mnist(&bytes, resumed.device()).expect("decode");

@@ -358,13 +358,12 @@ impl Stroke {
     /// Sets the curve under the pointer (pixel position in the canvas) to the pointer's height,
     /// filling the bins skipped since the last event.
     pub fn paint(&mut self, px: f64, py: f64) {
-        let ((x0, x1), (y0, y1), xr, yr) = self.panel;
+        let ((x0, x1), (y0, y1), _, yr) = self.panel;
         let u = ((px - x0) / (x1 - x0)).clamp(0.0, 0.999_999);
         let j = (u * STROKE_BINS as f64) as usize;
         let v = yr.0 + (y1 - py) / (y1 - y0) * (yr.1 - yr.0);
         // Near the axis means none: a stroke along the bottom erases.
         let v = if v < 0.04 * (yr.1 - yr.0) { 0.0 } else { v };
-        let _ = xr;
         let from = self.last.unwrap_or(j);
         let (lo, hi) = (from.min(j), from.max(j));
         let start = self.heights[from];
@@ -681,7 +680,7 @@ pub async fn refresh_learned(app: &Shared) {
         xs,
         score_at_t,
         score_field,
-        reverse_times: reverse_times(&schedule, settings.steps),
+        reverse_times: times,
         sde_label: sde_kind.label(),
         ode_label: ode_kind.label(),
         sde_w1: mixture.wasserstein1(&sde_samples),

@@ -18,6 +18,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::diffusion::{Sampler, SamplerKind};
+use crate::experiments::toy1d::Mixture;
 use crate::settings::{DeviceChoice, Settings};
 use app::{App, Shared, TrainRequest};
 use util::{document, element, now, window};
@@ -239,7 +240,7 @@ impl LabHandle {
             el.set_text_content(Some(&message));
             if let Ok(link) = doc.create_element("a") {
                 let mut s = self.app.borrow().settings.clone();
-                s.device = crate::settings::DeviceChoice::Cpu;
+                s.device = DeviceChoice::Cpu;
                 let _ = link.set_attribute("href", &format!("?{}", s.to_query()));
                 link.set_text_content(Some("continue on the CPU"));
                 let _ = el.append_child(&link);
@@ -735,13 +736,7 @@ async fn export_bytes(app: &Shared) -> Result<(Vec<u8>, &'static str), String> {
         let t = a.trainer.as_ref().ok_or("the trainer is busy; try again")?;
         (t.inference_model(), t.config.width, t.config.depth, t.steps)
     };
-    let twin = crate::nn::MlpConfig {
-        inputs: 1 + 2 * crate::train::TIME_FREQS,
-        width,
-        depth,
-        outputs: 1,
-    }
-    .init(&Device::flex());
+    let twin = crate::train::net_config(width, depth).init(&Device::flex());
     let net = crate::weights::to_cpu(&model.net, twin).await?;
     crate::weights::encode(
         &crate::train::ScoreModel { net, ..model },
@@ -1128,11 +1123,7 @@ fn bind_data_drag(app: &Shared) {
     let nearest = |app: &App, x: f64| -> Option<usize> {
         let (px, _, xr, _) = app.data_panel?;
         let to_px = |v: f64| px.0 + (v - xr.0) / (xr.1 - xr.0) * (px.1 - px.0);
-        if app.mixture.components().len() > views::MAX_HANDLES {
-            return None; // a drawn density: every drag draws
-        }
-        app.mixture
-            .components()
+        views::handles(&app.mixture)
             .iter()
             .enumerate()
             .map(|(i, c)| (i, (to_px(c.mean) - x).abs()))
@@ -1162,37 +1153,29 @@ fn bind_data_drag(app: &Shared) {
             paint_at(&a, x, y);
         }
     });
+    // A new data mixture goes through the settings like any control (URL, rebuilt views); an
+    // invalid one (nothing drawn yet, a width out of range) leaves the data as it is.
+    fn set_mixture(app: &Shared, mixture: Result<Mixture, String>) {
+        let Ok(m) = mixture else { return };
+        let mut s = app.borrow().settings.clone();
+        s.mixture = m;
+        LabHandle { app: app.clone() }.apply_settings(&s.to_query());
+    }
     fn paint_at(app: &Shared, x: f64, y: f64) {
-        let query = {
+        let drawn = {
             let mut a = app.borrow_mut();
             let Some(stroke) = a.stroke.as_mut() else {
                 return;
             };
             stroke.paint(x, y);
-            let drawn =
-                crate::experiments::toy1d::Mixture::from_curve(&stroke.centers, &stroke.heights);
-            let mut s = a.settings.clone();
-            match drawn {
-                Ok(m) => s.mixture = m,
-                Err(_) => return, // nothing drawn yet: keep the current data
-            }
-            s.to_query()
+            Mixture::from_curve(&stroke.centers, &stroke.heights)
         };
-        LabHandle { app: app.clone() }.apply_settings(&query);
+        set_mixture(app, drawn);
     }
     let edit = |app: &Shared, f: &dyn Fn(&mut Vec<crate::experiments::toy1d::Component>)| {
-        let query = {
-            let a = app.borrow();
-            let mut comps = a.mixture.components().to_vec();
-            f(&mut comps);
-            let mut s = a.settings.clone();
-            match crate::experiments::toy1d::Mixture::new(comps) {
-                Ok(m) => s.mixture = m,
-                Err(_) => return,
-            }
-            s.to_query()
-        };
-        LabHandle { app: app.clone() }.apply_settings(&query);
+        let mut comps = app.borrow().mixture.components().to_vec();
+        f(&mut comps);
+        set_mixture(app, Mixture::new(comps));
     };
     let a = app.clone();
     listen(&canvas, "mousemove", move |e| {

@@ -9,7 +9,7 @@ use super::plot::{colors, density_color_light, diverging_color, raster, Figure, 
 use super::util::{element, set_text};
 use crate::diffusion::forward;
 use crate::diffusion::schedule::T_MIN;
-use crate::experiments::toy1d::{linspace, PairSource};
+use crate::experiments::toy1d::{linspace, Component, Mixture, PairSource};
 
 fn figure(id: &str) -> Option<Figure> {
     element::<HtmlCanvasElement>(id).and_then(|c| Figure::new(&c))
@@ -123,6 +123,17 @@ fn range_pad(lo: f64, hi: f64) -> (f64, f64) {
 /// Mixtures with more components than this are drawn densities: no handles on their bins.
 pub const MAX_HANDLES: usize = 8;
 
+/// The components of `mixture` that get a handle on the data plot (to drag and scroll): those
+/// of a typed or dragged mixture; none of a drawn density, which is edited by drawing over it.
+pub fn handles(mixture: &Mixture) -> &[Component] {
+    let all = mixture.components();
+    if all.len() <= MAX_HANDLES {
+        all
+    } else {
+        &[]
+    }
+}
+
 fn draw_data(app: &mut App) {
     let Some(fig) = figure("c-data") else { return };
     let s = &app.settings;
@@ -139,14 +150,7 @@ fn draw_data(app: &mut App) {
     p.axes("Data p₀(x) — drag a mode, or draw", "x", "density");
     p.bars(&edges, &hist, "rgba(43,138,62,0.28)");
     p.line(&xs, &dens, colors::EXACT, 2.5, false);
-    // Handles on the modes of a mixture typed or dragged; a drawn density (many narrow bins) is
-    // edited by drawing over it instead.
-    let handles = if app.mixture.components().len() <= MAX_HANDLES {
-        app.mixture.components()
-    } else {
-        &[]
-    };
-    for c in handles {
+    for c in handles(&app.mixture) {
         let (x, y) = (
             p.sx(c.mean),
             p.sy(app.mixture.density(&s.schedule, 0.0, c.mean)),
