@@ -161,6 +161,54 @@ impl ScoreModel {
     }
 }
 
+/// Losses above this multiple of the untrained network's, held for [`STUCK_CHUNKS`] read-backs
+/// over at least [`STUCK_STEPS`] steps, count as divergence.
+pub const STUCK_FACTOR: f64 = 10.0;
+pub const STUCK_CHUNKS: usize = 5;
+pub const STUCK_STEPS: u64 = 100;
+
+/// Whether the loss `loss` read back at step `step`, after the read-backs `history` (step,
+/// loss), says the learning rate blew the weights up:
+/// - it is not a number;
+/// - it grew ten-thousandfold over the best value seen (Adam keeps a runaway loss finite for a
+///   long time at a huge learning rate);
+/// - or it stayed above [`STUCK_FACTOR`] × the untrained network's loss `reference` for the last
+///   [`STUCK_CHUNKS`] read-backs and at least [`STUCK_STEPS`] steps. A rate of 10 often
+///   settles there (measured natively, four seeds: 40×–10⁹× the reference for 1500 steps
+///   without growing further), which the first two rules miss; healthy training stays below
+///   the reference after its first steps.
+pub fn diverged(history: &[(u64, f64)], step: u64, loss: f64, reference: Option<f64>) -> bool {
+    if !loss.is_finite() {
+        return true;
+    }
+    let best = history
+        .iter()
+        .map(|(_, l)| *l)
+        .fold(f64::INFINITY, f64::min);
+    if best.is_finite() && loss > 1e4 * best {
+        return true;
+    }
+    let Some(limit) = reference
+        .filter(|r| r.is_finite())
+        .map(|r| STUCK_FACTOR * r)
+    else {
+        return false;
+    };
+    if !(loss > limit) {
+        return false;
+    }
+    // Walk back through read-backs that were all too high until they span enough steps.
+    for (count, (s, l)) in history.iter().rev().enumerate() {
+        if !(*l > limit) {
+            return false;
+        }
+        if count + 2 >= STUCK_CHUNKS && step.saturating_sub(*s) >= STUCK_STEPS {
+            return true;
+        }
+    }
+    false
+}
+
 /// Weights (and their average) at some step, cheap to hold: tensors are shared, not copied.
 pub struct Checkpoint((ScoreMlp, Option<ScoreMlp>, u64));
 

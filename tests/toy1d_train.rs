@@ -4,7 +4,7 @@ use burn::prelude::Device;
 use difflab::diffusion::sampler::{draw_prior, TimeDraw};
 use difflab::diffusion::{Sampler, SamplerKind, Schedule};
 use difflab::experiments::toy1d::{Mixture, PairSource};
-use difflab::train::{ScoreModel, ScoreTable, TrainConfig, Trainer, Weighting};
+use difflab::train::{diverged, ScoreModel, ScoreTable, TrainConfig, Trainer, Weighting};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
@@ -256,4 +256,68 @@ fn weights_round_trip_and_bad_files_are_rejected() {
     wrong.extend_from_slice(&bytes[12 + len..]);
     let err = difflab::weights::decode(&wrong, &device).unwrap_err();
     assert!(err.contains("do not fit"), "{err}");
+}
+
+/// Runs `steps` steps, reading the loss every `chunk` steps as the page does (a few steps per
+/// read on a slow CPU, dozens on a GPU), and returns the step at which the page's divergence
+/// rule fires (None if it never does).
+fn divergence_step(config: TrainConfig, steps: u64, chunk: usize) -> Option<u64> {
+    let device = Device::flex();
+    let mixture = Mixture::default();
+    let mut trainer = Trainer::new(config, Schedule::default(), mixture.variance(), &device);
+    let mut rng = StdRng::seed_from_u64(0x5eed_1055);
+    let batch = PairSource::Fresh.batch(
+        &mixture,
+        &trainer.model.schedule,
+        config.batch,
+        config.time_draw,
+        &mut rng,
+    );
+    let reference = pollster::block_on(Trainer::read_loss(trainer.loss(&batch)));
+    let mut history = Vec::new();
+    while trainer.steps < steps {
+        let mut loss = None;
+        for _ in 0..chunk {
+            loss = Some(trainer.step_on(&PairSource::Fresh, &mixture));
+        }
+        let loss = pollster::block_on(Trainer::read_loss(loss.expect("chunk > 0")));
+        if diverged(&history, trainer.steps, loss, Some(reference)) {
+            return Some(trainer.steps);
+        }
+        history.push((trainer.steps, loss));
+    }
+    None
+}
+
+#[test]
+fn a_runaway_learning_rate_is_reported_and_healthy_training_is_not() {
+    // A rate of 10 with the eq. 8 weighting: for some seeds the loss explodes, for others it
+    // settles 10³–10⁴ × above the untrained network's without growing; both must be caught.
+    for seed in 1..=4 {
+        let config = TrainConfig {
+            learning_rate: 10.0,
+            weighting: Weighting::Score,
+            seed,
+            ..TrainConfig::default()
+        };
+        for chunk in [3, 30] {
+            let at = divergence_step(config, 600, chunk);
+            assert!(
+                at.is_some_and(|s| s <= 300),
+                "seed {seed}, {chunk} steps per read: rate 10 reported at {at:?}"
+            );
+        }
+    }
+    // The defaults, and the text's weighting with uniform times, never trip it.
+    let healthy = [
+        TrainConfig::default(),
+        TrainConfig {
+            weighting: Weighting::Score,
+            time_draw: TimeDraw::Uniform,
+            ..TrainConfig::default()
+        },
+    ];
+    for config in healthy {
+        assert_eq!(divergence_step(config, 900, 3), None, "{config:?}");
+    }
 }

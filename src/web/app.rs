@@ -421,22 +421,10 @@ pub async fn train_chunk(app: &Shared, max_steps: u64, budget_ms: f64) -> Chunk 
         );
         trainer.reference_loss = Some(Trainer::read_loss(trainer.loss(&batch)).await);
     }
-    let started = now();
-    let mut ran = 0u64;
-    let mut loss_tensor = None;
-    let limit = if gpu { gpu_k.min(max_steps) } else { max_steps };
-    while ran < limit {
-        loss_tensor = Some(trainer.step_on(&source, &mixture));
-        ran += 1;
-        if !gpu && now() - started > budget_ms {
-            break;
-        }
-    }
-    let loss = match loss_tensor {
-        Some(l) => Trainer::read_loss(l).await,
-        None => f64::NAN,
-    };
-    let elapsed = now() - started;
+    let (ran, loss, elapsed) = run_steps(gpu, gpu_k, max_steps, budget_ms, || {
+        trainer.step_on(&source, &mixture)
+    })
+    .await;
     let mut a = app.borrow_mut();
     if a.generation != gen {
         return Chunk::Idle; // the settings replaced this network meanwhile
@@ -444,15 +432,14 @@ pub async fn train_chunk(app: &Shared, max_steps: u64, budget_ms: f64) -> Chunk 
     let (mut rate, mut k) = (a.steps_per_sec, a.gpu_steps_per_chunk);
     pace(&mut rate, &mut k, ran, elapsed, budget_ms, gpu, 256);
     (a.steps_per_sec, a.gpu_steps_per_chunk) = (rate, k);
-    // Diverged: the loss is not a number, or has grown ten-thousandfold over its best value
-    // (Adam keeps a runaway loss finite for a long time at a huge learning rate).
     let best = a
         .losses
         .iter()
         .map(|(_, l)| *l)
         .fold(f64::INFINITY, f64::min);
-    let exploded = best.is_finite() && loss > 1e4 * best;
-    let outcome = if loss.is_finite() && !exploded {
+    let exploded = crate::train::diverged(&a.losses, trainer.steps, loss, trainer.reference_loss);
+    let reference = trainer.reference_loss;
+    let outcome = if !exploded {
         // Only a loss near the best seen, and not far above the untrained network's, vouches for
         // the weights (a loss on its way up does not; nor does a best that was garbage from the
         // first read-back, as with a huge learning rate from the start).
@@ -476,8 +463,10 @@ pub async fn train_chunk(app: &Shared, max_steps: u64, budget_ms: f64) -> Chunk 
         a.playing = false;
         a.losses.retain(|(s, _)| *s <= restored_to);
         a.error = Some(format!(
-            "Training diverged: the loss became {loss:.3e} (learning rate {} is too high?). Training is paused and the \
-             weights from step {restored_to} were restored; lower the learning rate and press Train.",
+            "Training diverged: the loss became {loss:.3e}{} (learning rate {} is too high?). Training is \
+             paused and the weights from step {restored_to} were restored; lower the learning rate and \
+             press Train.",
+            reference.map_or(String::new(), |r| format!(", the untrained network's was {r:.3}")),
             a.settings.train.learning_rate
         ));
         Chunk::Diverged
@@ -488,6 +477,34 @@ pub async fn train_chunk(app: &Shared, max_steps: u64, budget_ms: f64) -> Chunk 
     a.learned_dirty = true;
     a.dirty = true;
     outcome
+}
+
+/// Runs `step` (one training step, returning its loss unread) for about `budget_ms` on the CPU,
+/// or `gpu_k` queued steps on WebGPU, at most `max_steps`; then reads the last loss once.
+/// Returns (steps run, loss, elapsed ms). Every model's chunk runs its steps through it.
+pub async fn run_steps(
+    gpu: bool,
+    gpu_k: u64,
+    max_steps: u64,
+    budget_ms: f64,
+    mut step: impl FnMut() -> Tensor<1>,
+) -> (u64, f64, f64) {
+    let started = now();
+    let mut ran = 0u64;
+    let mut loss_tensor = None;
+    let limit = if gpu { gpu_k.min(max_steps) } else { max_steps };
+    while ran < limit {
+        loss_tensor = Some(step());
+        ran += 1;
+        if !gpu && now() - started > budget_ms {
+            break;
+        }
+    }
+    let loss = match loss_tensor {
+        Some(l) => Trainer::read_loss(l).await,
+        None => f64::NAN,
+    };
+    (ran, loss, now() - started)
 }
 
 /// After a chunk of `ran` steps that took `elapsed` ms: updates the smoothed steps/s and, on

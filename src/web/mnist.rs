@@ -218,22 +218,8 @@ pub async fn train_chunk(app: &Shared, max_steps: u64, budget_ms: f64) -> Chunk 
             s.gpu_steps_per_chunk,
         )
     };
-    let started = now();
-    let mut ran = 0u64;
-    let mut loss_tensor = None;
-    let limit = if gpu { gpu_k.min(max_steps) } else { max_steps };
-    while ran < limit {
-        loss_tensor = Some(trainer.step(&data));
-        ran += 1;
-        if !gpu && now() - started > budget_ms {
-            break;
-        }
-    }
-    let loss = match loss_tensor {
-        Some(l) => crate::train::Trainer::read_loss(l).await,
-        None => f64::NAN,
-    };
-    let elapsed = now() - started;
+    let (ran, loss, elapsed) =
+        super::app::run_steps(gpu, gpu_k, max_steps, budget_ms, || trainer.step(&data)).await;
     let mut a = app.borrow_mut();
     let device = a.device.clone();
     let lr = a.settings.mnist.learning_rate;
