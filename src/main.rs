@@ -87,6 +87,7 @@ fn train(args: &[String]) -> Result<(), String> {
         &trainer.inference_model(),
         settings.train.width,
         settings.train.depth,
+        settings.train.activation,
         trainer.steps,
     )?;
     std::fs::write(&out, bytes).map_err(|e| format!("writing {out}: {e}"))?;

@@ -5,6 +5,7 @@
 use crate::diffusion::sampler::TimeDraw;
 use crate::diffusion::{SamplerKind, Schedule};
 use crate::experiments::toy1d::{Component, Mixture};
+use crate::nn::Activation;
 use crate::train::{TrainConfig, Weighting};
 use crate::train_ising::{IsingConfig, Target};
 use crate::train_mnist::{MnistConfig, NetKind};
@@ -372,6 +373,11 @@ impl Settings {
             time_draw_name(d.train.time_draw).into(),
         );
         put(
+            "act",
+            activation_name(self.train.activation).into(),
+            activation_name(d.train.activation).into(),
+        );
+        put(
             "loss",
             weighting_name(self.train.weighting).into(),
             weighting_name(d.train.weighting).into(),
@@ -564,6 +570,16 @@ impl Settings {
                 )),
             },
         }
+        match get("act") {
+            None => {}
+            Some(name) => match [Activation::SoftSilu, Activation::Silu]
+                .into_iter()
+                .find(|a| activation_name(*a) == name)
+            {
+                Some(a) => s.train.activation = a,
+                None => p.push(format!("act={name} is neither soft nor silu; using soft")),
+            },
+        }
         match get("loss") {
             None => {}
             Some("score") => s.train.weighting = Weighting::Score,
@@ -726,6 +742,7 @@ impl Settings {
             "decay",
             "batch",
             "tdraw",
+            "act",
             "loss",
             "sampler",
             "a",
@@ -784,6 +801,14 @@ pub fn weighting_name(w: Weighting) -> &'static str {
     match w {
         Weighting::Score => "score",
         Weighting::Noise => "noise",
+    }
+}
+
+/// URL name of the toy network's activation.
+pub fn activation_name(a: Activation) -> &'static str {
+    match a {
+        Activation::SoftSilu => "soft",
+        Activation::Silu => "silu",
     }
 }
 

@@ -23,7 +23,7 @@ use crate::diffusion::sampler::TimeDraw;
 use crate::diffusion::Schedule;
 use crate::experiments::toy1d::{Batch, Mixture, PairSource};
 use crate::nn::time_embedding::sinusoidal;
-use crate::nn::{MlpConfig, ScoreMlp};
+use crate::nn::{Activation, MlpConfig, ScoreMlp};
 
 /// Number of sinusoidal frequencies in the time embedding.
 pub const TIME_FREQS: usize = 8;
@@ -32,14 +32,15 @@ pub const TIME_MAX_FREQ: f32 = 64.0;
 /// Network inputs per pair: `c_in x_t` and the sinusoidal time features.
 pub const FEATURES: usize = 1 + 2 * TIME_FREQS;
 
-/// The toy's score network shape for a width and depth (training, weight files and the CPU
-/// copy a download reads back into all build it here).
-pub fn net_config(width: usize, depth: usize) -> MlpConfig {
+/// The toy's score network shape for a width, depth and activation (training, weight files
+/// and the CPU copy a download reads back into all build it here).
+pub fn net_config(width: usize, depth: usize, activation: Activation) -> MlpConfig {
     MlpConfig {
         inputs: FEATURES,
         width,
         depth,
         outputs: 1,
+        activation,
     }
 }
 
@@ -60,6 +61,8 @@ pub struct TrainConfig {
     pub batch: usize,
     pub width: usize,
     pub depth: usize,
+    #[serde(default = "Activation::legacy")]
+    pub activation: Activation,
     pub weighting: Weighting,
     pub seed: u64,
     /// Decay of the weight average used for sampling (0 disables it).
@@ -96,6 +99,7 @@ impl Default for TrainConfig {
             batch: 512,
             width: 64,
             depth: 3,
+            activation: Activation::SoftSilu,
             weighting: Weighting::Noise,
             seed: 1,
             ema: 0.999,
@@ -235,7 +239,7 @@ impl Trainer {
     pub fn new(config: TrainConfig, schedule: Schedule, data_var: f64, device: &Device) -> Self {
         device.seed(config.seed);
         let train_device = device.clone().autodiff();
-        let net = net_config(config.width, config.depth).init(&train_device);
+        let net = net_config(config.width, config.depth, config.activation).init(&train_device);
         Trainer {
             model: ScoreModel {
                 net,

@@ -25,7 +25,7 @@ use crate::experiments::mnist::{PIXELS, SIDE};
 use crate::nn::classifier::{ClassifierConfig, DigitClassifier};
 use crate::nn::time_embedding::sinusoidal;
 use crate::nn::unet::{Unet, UnetConfig};
-use crate::nn::{MlpConfig, ScoreMlp};
+use crate::nn::{Activation, MlpConfig, ScoreMlp};
 
 /// Frequencies of the sinusoidal time embedding (sin and cos each).
 pub const TIME_FREQS: usize = 16;
@@ -108,6 +108,7 @@ impl MnistConfig {
                     width: self.width,
                     depth: self.depth,
                     outputs: PIXELS,
+                    activation: Activation::Silu,
                 }
                 .init(device),
             ),

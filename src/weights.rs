@@ -23,6 +23,9 @@ pub struct Header {
     pub schedule: Schedule,
     pub width: usize,
     pub depth: usize,
+    /// Absent from files written before the choice existed: those used SiLU.
+    #[serde(default = "crate::nn::Activation::legacy")]
+    pub activation: crate::nn::Activation,
     pub data_var: f64,
     pub steps: u64,
 }
@@ -33,6 +36,7 @@ pub fn encode(
     model: &ScoreModel,
     width: usize,
     depth: usize,
+    activation: crate::nn::Activation,
     steps: u64,
 ) -> Result<Vec<u8>, String> {
     let header = Header {
@@ -40,6 +44,7 @@ pub fn encode(
         schedule: model.schedule,
         width,
         depth,
+        activation,
         data_var: model.data_var,
         steps,
     };
@@ -215,7 +220,7 @@ pub fn decode(bytes: &[u8], device: &Device) -> Result<(ScoreModel, Header), Str
         bytes[offset..].to_vec(),
     ))
     .map_err(|e| format!("the weights file's tensors are unreadable: {e}"))?;
-    let net = crate::train::net_config(header.width, header.depth)
+    let net = crate::train::net_config(header.width, header.depth, header.activation)
         .init(device)
         .try_load_record(record)
         .map_err(|e| format!("the weights do not fit the network they describe: {e}"))?;

@@ -21,6 +21,7 @@ fn defaults_make_an_empty_query_and_non_defaults_round_trip() {
     s.train.weighting = Weighting::Score;
     s.train.lr_decay = 0.0;
     s.train.time_draw = difflab::diffusion::sampler::TimeDraw::Uniform;
+    s.train.activation = difflab::nn::Activation::Silu;
     s.sampler = SamplerChoice::Family;
     s.a = 0.8;
     s.steps = 77;
@@ -68,7 +69,7 @@ fn defaults_make_an_empty_query_and_non_defaults_round_trip() {
 
 #[test]
 fn bad_values_are_reported_and_replaced_by_defaults() {
-    let (s, problems) = Settings::from_query("?lr=abc&width=99999&depth=2.5&sampler=bogus&steps=-3&mix=1:2&T=1e400&t=NaN&zzz=1&device=tpu&play=yes&decay=-5&tdraw=log");
+    let (s, problems) = Settings::from_query("?lr=abc&width=99999&depth=2.5&sampler=bogus&steps=-3&mix=1:2&T=1e400&t=NaN&zzz=1&device=tpu&play=yes&decay=-5&tdraw=log&act=relu");
     let d = Settings::default();
     assert_eq!(s.train.learning_rate, d.train.learning_rate);
     assert_eq!(s.train.width, d.train.width);
@@ -80,9 +81,11 @@ fn bad_values_are_reported_and_replaced_by_defaults() {
     assert_eq!(s.play, d.play);
     assert_eq!(s.train.lr_decay, d.train.lr_decay);
     assert_eq!(s.train.time_draw, d.train.time_draw);
+    assert_eq!(s.train.activation, d.train.activation);
     for key in [
         "decay=-5",
         "tdraw=log",
+        "act=relu",
         "lr=abc",
         "width=99999",
         "depth=2.5",

@@ -4,6 +4,7 @@ use burn::prelude::Device;
 use difflab::diffusion::sampler::{draw_prior, TimeDraw};
 use difflab::diffusion::{Sampler, SamplerKind, Schedule};
 use difflab::experiments::toy1d::{Mixture, PairSource};
+use difflab::nn::Activation;
 use difflab::train::{diverged, ScoreModel, ScoreTable, TrainConfig, Trainer, Weighting};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -236,26 +237,46 @@ fn a_diverging_learning_rate_is_caught_and_the_last_good_weights_restored() {
 #[test]
 fn weights_round_trip_and_bad_files_are_rejected() {
     let (model, device) = trained(TrainConfig::default(), 5);
-    let bytes = difflab::weights::encode(&model, 64, 3, 5).unwrap();
+    let bytes = difflab::weights::encode(&model, 64, 3, Activation::SoftSilu, 5).unwrap();
     let (back, header) = difflab::weights::decode(&bytes, &device).unwrap();
     assert_eq!(header.steps, 5);
+    assert_eq!(header.activation, Activation::SoftSilu);
     let xs = [0.1f32, 1.5, -2.0];
     assert_eq!(
         pollster::block_on(model.score(&xs, 0.7, &device)),
         pollster::block_on(back.score(&xs, 0.7, &device))
     );
+    // Files written before the activation was recorded hold SiLU networks.
+    let silu = TrainConfig {
+        activation: Activation::Silu,
+        ..TrainConfig::default()
+    };
+    let (old_model, _) = trained(silu, 5);
+    let new_file = difflab::weights::encode(&old_model, 64, 3, Activation::Silu, 5).unwrap();
+    let old_file = rewrite_header(&new_file, |h| h.replace(",\"activation\":\"Silu\"", ""));
+    assert!(!String::from_utf8_lossy(&old_file).contains("activation"));
+    let (back, header) = difflab::weights::decode(&old_file, &device).unwrap();
+    assert_eq!(header.activation, Activation::Silu);
+    assert_eq!(
+        pollster::block_on(old_model.score(&xs, 0.7, &device)),
+        pollster::block_on(back.score(&xs, 0.7, &device))
+    );
     assert!(difflab::weights::decode(b"hello", &device).is_err());
     assert!(difflab::weights::decode(&bytes[..bytes.len() / 2], &device).is_err());
-    let mut wrong = bytes.clone();
-    let text = String::from_utf8_lossy(&wrong[12..]).replace("\"width\":64", "\"width\":32");
-    let len = u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize;
-    let header_json = text[..len].to_string();
-    wrong.truncate(12);
-    wrong[8..12].copy_from_slice(&(header_json.len() as u32).to_le_bytes());
-    wrong.extend_from_slice(header_json.as_bytes());
-    wrong.extend_from_slice(&bytes[12 + len..]);
+    let wrong = rewrite_header(&bytes, |h| h.replace("\"width\":64", "\"width\":32"));
     let err = difflab::weights::decode(&wrong, &device).unwrap_err();
     assert!(err.contains("do not fit"), "{err}");
+}
+
+/// A weights file with its JSON header passed through `edit`.
+fn rewrite_header(bytes: &[u8], edit: impl Fn(&str) -> String) -> Vec<u8> {
+    let len = u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize;
+    let header = edit(std::str::from_utf8(&bytes[12..12 + len]).unwrap());
+    let mut out = bytes[..8].to_vec();
+    out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(&bytes[12 + len..]);
+    out
 }
 
 /// Runs `steps` steps, reading the loss every `chunk` steps as the page does (a few steps per

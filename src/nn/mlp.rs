@@ -1,9 +1,39 @@
 //! A multilayer perceptron on (x, time embedding), the score network of the 1D toy.
 
-use burn::nn::activation::SiLU;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
+
+/// The nonlinearity between the MLP's layers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Activation {
+    /// `x σ(x)` (burn's SiLU). On the CPU backend each unit costs a scalar `exp`, which in
+    /// WebAssembly made it 2/3 of a toy training step.
+    Silu,
+    /// `½(x + x²/(1 + |x|))`: SiLU's shape (≈ x for large x, a small negative dip, twice
+    /// continuously differentiable) from arithmetic alone, which every backend vectorises.
+    /// In the page the toy trains 3× faster with it than with SiLU, to the same quality.
+    SoftSilu,
+}
+
+impl Activation {
+    /// Applies the nonlinearity.
+    pub fn forward<const D: usize>(self, x: Tensor<D>) -> Tensor<D> {
+        match self {
+            Activation::Silu => burn::tensor::activation::silu(x),
+            Activation::SoftSilu => {
+                let square = x.clone() * x.clone();
+                let denominator = x.clone().abs() + 1.0;
+                (x + square / denominator) * 0.5
+            }
+        }
+    }
+
+    /// What files written before the choice existed used.
+    pub fn legacy() -> Self {
+        Activation::Silu
+    }
+}
 
 /// Shape of the MLP.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -16,14 +46,18 @@ pub struct MlpConfig {
     pub depth: usize,
     /// Outputs per sample.
     pub outputs: usize,
+    /// The nonlinearity between layers.
+    #[serde(default = "Activation::legacy")]
+    pub activation: Activation,
 }
 
-/// `inputs → width → … → width → outputs`, SiLU between layers.
+/// `inputs → width → … → width → outputs`, the activation between layers.
 #[derive(Module, Debug)]
 pub struct ScoreMlp {
     hidden: Vec<Linear>,
     output: Linear,
-    activation: SiLU,
+    #[module(skip)]
+    activation: Activation,
 }
 
 impl MlpConfig {
@@ -38,7 +72,7 @@ impl MlpConfig {
         ScoreMlp {
             hidden,
             output: LinearConfig::new(fan_in, self.outputs).init(device),
-            activation: SiLU::new(),
+            activation: self.activation,
         }
     }
 }

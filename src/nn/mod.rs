@@ -5,7 +5,7 @@ pub mod ema;
 pub mod mlp;
 pub mod time_embedding;
 
-pub use mlp::{MlpConfig, ScoreMlp};
+pub use mlp::{Activation, MlpConfig, ScoreMlp};
 pub mod classifier;
 pub mod ising_net;
 pub mod unet;

@@ -211,6 +211,7 @@ impl App {
         let net_changed = old.schedule != s.schedule
             || old.train.width != s.train.width
             || old.train.depth != s.train.depth
+            || old.train.activation != s.train.activation
             || old.seed != s.seed;
         if data_changed {
             self.rebuild_data();

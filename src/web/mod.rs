@@ -731,17 +731,19 @@ async fn export_bytes(app: &Shared) -> Result<(Vec<u8>, &'static str), String> {
     if ising {
         return Err("the Ising network cannot be saved yet".into());
     }
-    let (model, width, depth, steps) = {
+    let (model, width, depth, activation, steps) = {
         let a = app.borrow();
         let t = a.trainer.as_ref().ok_or("the trainer is busy; try again")?;
-        (t.inference_model(), t.config.width, t.config.depth, t.steps)
+        let c = &t.config;
+        (t.inference_model(), c.width, c.depth, c.activation, t.steps)
     };
-    let twin = crate::train::net_config(width, depth).init(&Device::flex());
+    let twin = crate::train::net_config(width, depth, activation).init(&Device::flex());
     let net = crate::weights::to_cpu(&model.net, twin).await?;
     crate::weights::encode(
         &crate::train::ScoreModel { net, ..model },
         width,
         depth,
+        activation,
         steps,
     )
     .map(|b| (b, "toy1d.weights"))
@@ -767,6 +769,7 @@ async fn load_weights(app: &Shared, bytes: &[u8], origin: &str) -> Result<String
     s.schedule = header.schedule;
     s.train.width = header.width;
     s.train.depth = header.depth;
+    s.train.activation = header.activation;
     a.apply(s);
     let trainer = a.trainer.as_mut().ok_or("the trainer is busy; try again")?;
     let (model, _) =
