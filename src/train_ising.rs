@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::experiments::ising::{FlipProcess, SITES};
 use crate::nn::ising_net::{IsingNet, IsingNetConfig};
 use crate::nn::time_embedding::sinusoidal;
+use crate::nn::Activation;
 
 /// Frequencies of the time embedding.
 const TIME_FREQS: usize = 6;
@@ -63,6 +64,9 @@ pub struct IsingConfig {
     pub data_size: usize,
     pub seed: u64,
     pub ema: f64,
+    /// The network's nonlinearity (see [`Activation::SoftSilu`]).
+    #[serde(default = "Activation::legacy")]
+    pub activation: Activation,
 }
 
 impl Default for IsingConfig {
@@ -83,6 +87,7 @@ impl Default for IsingConfig {
             data_size: 5000,
             seed: 1,
             ema: 0.995,
+            activation: Activation::SoftSilu,
         }
     }
 }
@@ -98,6 +103,7 @@ impl IsingConfig {
             layers: self.layers,
             kernel: self.kernel,
             time_features: 2 * TIME_FREQS,
+            activation: self.activation,
         }
     }
 }

@@ -9,12 +9,12 @@
 //! hidden channels cost 10× more per step than this layout (gathering C channels per
 //! neighbourhood dominates), while one spin channel gathered over a 5×5 window is cheap.
 
-use burn::nn::activation::SiLU;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::experiments::ising::{L, SITES};
+use crate::nn::Activation;
 
 /// Shape of the network.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,6 +27,8 @@ pub struct IsingNetConfig {
     pub kernel: usize,
     /// Features of the time embedding.
     pub time_features: usize,
+    /// The nonlinearity after the convolution and in each residual layer.
+    pub activation: Activation,
 }
 
 /// For every site, the k×k sites of its periodic neighbourhood, row-major offsets.
@@ -84,7 +86,8 @@ pub struct IsingNet {
     hidden: Vec<Linear>,
     time: Vec<Linear>,
     output: Linear,
-    activation: SiLU,
+    #[module(skip)]
+    activation: Activation,
 }
 
 impl IsingNetConfig {
@@ -100,7 +103,7 @@ impl IsingNetConfig {
                 .map(|_| LinearConfig::new(self.time_features, c).init(device))
                 .collect(),
             output: LinearConfig::new(c, 1).init(device),
-            activation: SiLU::new(),
+            activation: self.activation,
         }
     }
 }
