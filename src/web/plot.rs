@@ -428,6 +428,12 @@ impl Panel {
 
     /// A legend in the panel's top-right corner: (label, colour, dashed).
     pub fn legend(&self, entries: &[(&str, &str, bool)]) {
+        self.legend_at(entries, 0.0);
+    }
+
+    /// A legend at the right edge, `down` of the way from the top (0) to the bottom (1) of the
+    /// plot area.
+    pub fn legend_at(&self, entries: &[(&str, &str, bool)], down: f64) {
         let c = &self.ctx;
         c.set_font("12px system-ui, sans-serif");
         let w = entries
@@ -435,9 +441,11 @@ impl Panel {
             .map(|(l, _, _)| c.measure_text(l).map(|m| m.width()).unwrap_or(60.0))
             .fold(0.0, f64::max)
             + 36.0;
-        let (x0, y0) = (self.px.1 - w - 6.0, self.py.0 + 6.0);
+        let h = 18.0 * entries.len() as f64 + 6.0;
+        let free = (self.py.1 - self.py.0 - h - 12.0).max(0.0);
+        let (x0, y0) = (self.px.1 - w - 6.0, self.py.0 + 6.0 + down.clamp(0.0, 1.0) * free);
         c.set_fill_style_str("rgba(255,255,255,0.85)");
-        c.fill_rect(x0, y0, w, 18.0 * entries.len() as f64 + 6.0);
+        c.fill_rect(x0, y0, w, h);
         for (i, (label, color, dash)) in entries.iter().enumerate() {
             let y = y0 + 12.0 + 18.0 * i as f64;
             c.set_stroke_style_str(color);

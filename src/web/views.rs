@@ -505,5 +505,9 @@ fn draw_schedule(app: &App) {
     );
     p.line(&ts, &a, colors::DATA, 2.5, false);
     p.line(&ts, &sg, colors::PRIOR, 2.5, false);
-    p.legend(&[("α_t", colors::DATA, false), ("σ_t", colors::PRIOR, false)]);
+    // Every schedule ends with σ_t near the top and α_t near the bottom: the legend goes between.
+    p.legend_at(
+        &[("α_t", colors::DATA, false), ("σ_t", colors::PRIOR, false)],
+        0.5,
+    );
 }
