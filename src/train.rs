@@ -198,12 +198,13 @@ pub fn diverged(history: &[(u64, f64)], step: u64, loss: f64, reference: Option<
     else {
         return false;
     };
-    if !(loss > limit) {
+    let high = |l: f64| l.partial_cmp(&limit) == Some(std::cmp::Ordering::Greater);
+    if !high(loss) {
         return false;
     }
     // Walk back through read-backs that were all too high until they span enough steps.
     for (count, (s, l)) in history.iter().rev().enumerate() {
-        if !(*l > limit) {
+        if !high(*l) {
             return false;
         }
         if count + 2 >= STUCK_CHUNKS && step.saturating_sub(*s) >= STUCK_STEPS {

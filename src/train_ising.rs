@@ -345,6 +345,21 @@ impl IsingTrainer {
         self.last_good = Some((self.model.net.clone(), self.average.clone(), self.steps));
     }
 
+    /// The device training runs on (with autodiff).
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Replaces the weights (and their average) with a loaded network trained `steps` steps
+    /// (`net` must live on [`IsingTrainer::device`]); the optimizer starts afresh.
+    pub fn install(&mut self, net: IsingNet, steps: u64) {
+        self.average = Some(net.valid());
+        self.model.net = net;
+        self.steps = steps;
+        self.optimizer = AdamConfig::new().init();
+        self.mark_good();
+    }
+
     /// Goes back to the last good weights with a fresh optimizer; the step count restored to.
     pub fn restore_last_good(&mut self) -> Option<u64> {
         let (net, avg, steps) = self.last_good.clone()?;

@@ -2,8 +2,8 @@
 //!
 //! Layout: the 8 bytes `DIFFLAB1`, a little-endian `u32` header length, a JSON header (model,
 //! schedule, network shape, steps trained, …), then burn's burnpack record of the network.
-//! Loading checks every part and never panics on a bad file. The 1D toy's and MNIST's networks
-//! are stored this way (the header's `model` says which).
+//! Loading checks every part and never panics on a bad file. The 1D toy's, the Ising model's and
+//! MNIST's networks are stored this way (the header's `model` says which).
 
 use burn::module::Module;
 use burn::prelude::*;
@@ -11,7 +11,9 @@ use burn::store::ModuleRecord;
 use serde::{Deserialize, Serialize};
 
 use crate::diffusion::Schedule;
+use crate::nn::ising_net::IsingNet;
 use crate::train::ScoreModel;
+use crate::train_ising::IsingConfig;
 use crate::train_mnist::{MnistConfig, MnistNet};
 
 const MAGIC: &[u8; 8] = b"DIFFLAB1";
@@ -125,7 +127,36 @@ fn unframe(bytes: &[u8]) -> Result<(&[u8], usize), String> {
     Ok((body, 12 + len))
 }
 
-/// The model a weights file is for ("toy1d", "mnist"), if it is a weights file at all.
+/// Loads the record that starts at `offset` of a file into `net` (a freshly built module of
+/// the architecture the header describes).
+fn load_record<M: Module>(net: M, bytes: &[u8], offset: usize) -> Result<M, String> {
+    let record = ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(
+        bytes[offset..].to_vec(),
+    ))
+    .map_err(|e| format!("the weights file's tensors are unreadable: {e}"))?;
+    net.try_load_record(record)
+        .map_err(|e| format!("the weights do not fit the network they describe: {e}"))
+}
+
+/// The header of a file for `model`, and the offset of its record: another model's file is
+/// named as such (before its header is read as this model's).
+fn parse_header<H: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    model: &str,
+) -> Result<(H, usize), String> {
+    let found = model_of(bytes)?;
+    if found != model {
+        return Err(format!(
+            "these weights are for model '{found}', not {model}"
+        ));
+    }
+    let (body, offset) = unframe(bytes)?;
+    let header = serde_json::from_slice(body)
+        .map_err(|e| format!("the weights file's header is invalid: {e}"))?;
+    Ok((header, offset))
+}
+
+/// The model a weights file is for ("toy1d", "ising", "mnist"), if it is a weights file at all.
 pub fn model_of(bytes: &[u8]) -> Result<String, String> {
     #[derive(Deserialize)]
     struct Model {
@@ -158,29 +189,57 @@ pub fn encode_mnist(net: &MnistNet, config: &MnistConfig, steps: u64) -> Result<
 /// Rebuilds an MNIST network on `device` from a file's bytes.
 pub fn decode_mnist(bytes: &[u8], device: &Device) -> Result<(MnistNet, MnistHeader), String> {
     let (header, offset) = mnist_header(bytes)?;
-    let record = ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(
-        bytes[offset..].to_vec(),
-    ))
-    .map_err(|e| format!("the weights file's tensors are unreadable: {e}"))?;
-    let net = header
-        .config
-        .init_net(device)
-        .try_load_record(record)
-        .map_err(|e| format!("the weights do not fit the network they describe: {e}"))?;
+    let net = load_record(header.config.init_net(device), bytes, offset)?;
+    Ok((net, header))
+}
+
+/// What an Ising weights file says about its network (and the run that trained it).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IsingHeader {
+    pub model: String,
+    pub config: IsingConfig,
+    pub steps: u64,
+}
+
+/// Serialises an Ising network (readable synchronously: the CPU device or natively).
+pub fn encode_ising(net: &IsingNet, config: &IsingConfig, steps: u64) -> Result<Vec<u8>, String> {
+    let header = IsingHeader {
+        model: "ising".into(),
+        config: *config,
+        steps,
+    };
+    frame(&header, net.clone())
+}
+
+/// Reads and checks an Ising weights file's header alone; the offset of its record.
+pub fn ising_header(bytes: &[u8]) -> Result<(IsingHeader, usize), String> {
+    use crate::settings::limits::{BETA, CHANNELS, FLIP, ISING_STEPS, LAYERS};
+    let (header, offset) = parse_header::<IsingHeader>(bytes, "ising")?;
+    let c = &header.config;
+    let within = |v: f64, (lo, hi): (f64, f64)| (lo..=hi).contains(&v);
+    if !(within(c.channels as f64, CHANNELS)
+        && within(c.layers as f64, LAYERS)
+        && c.kernel % 2 == 1
+        && c.kernel <= crate::experiments::ising::L
+        && within(c.beta, BETA)
+        && within(c.r, FLIP)
+        && within(c.sampler_steps as f64, ISING_STEPS))
+    {
+        return Err("the weights file describes an impossible network".into());
+    }
+    Ok((header, offset))
+}
+
+/// Rebuilds an Ising network on `device` from a file's bytes.
+pub fn decode_ising(bytes: &[u8], device: &Device) -> Result<(IsingNet, IsingHeader), String> {
+    let (header, offset) = ising_header(bytes)?;
+    let net = load_record(header.config.net().init(device), bytes, offset)?;
     Ok((net, header))
 }
 
 /// Reads and checks an MNIST weights file's header alone; the offset of its record.
 pub fn mnist_header(bytes: &[u8]) -> Result<(MnistHeader, usize), String> {
-    let (body, offset) = unframe(bytes)?;
-    let header: MnistHeader = serde_json::from_slice(body)
-        .map_err(|e| format!("the weights file's header is invalid: {e}"))?;
-    if header.model != "mnist" {
-        return Err(format!(
-            "these weights are for model '{}', not mnist",
-            header.model
-        ));
-    }
+    let (header, offset) = parse_header::<MnistHeader>(bytes, "mnist")?;
     let c = &header.config;
     let (ch, lv, w, d) = crate::settings::limits::mnist_net_bounds();
     if !(ch.contains(&c.channels)
@@ -195,15 +254,7 @@ pub fn mnist_header(bytes: &[u8]) -> Result<(MnistHeader, usize), String> {
 
 /// Reads the header alone.
 pub fn header(bytes: &[u8]) -> Result<(Header, usize), String> {
-    let (body, offset) = unframe(bytes)?;
-    let header: Header = serde_json::from_slice(body)
-        .map_err(|e| format!("the weights file's header is invalid: {e}"))?;
-    if header.model != "toy1d" {
-        return Err(format!(
-            "these weights are for model '{}', not toy1d",
-            header.model
-        ));
-    }
+    let (header, offset) = parse_header::<Header>(bytes, "toy1d")?;
     if !(1..=512).contains(&header.width)
         || !(1..=8).contains(&header.depth)
         || !(header.data_var > 0.0 && header.data_var.is_finite())
@@ -216,14 +267,11 @@ pub fn header(bytes: &[u8]) -> Result<(Header, usize), String> {
 /// Rebuilds the score model on `device` from a file's bytes.
 pub fn decode(bytes: &[u8], device: &Device) -> Result<(ScoreModel, Header), String> {
     let (header, offset) = header(bytes)?;
-    let record = ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(
-        bytes[offset..].to_vec(),
-    ))
-    .map_err(|e| format!("the weights file's tensors are unreadable: {e}"))?;
-    let net = crate::train::net_config(header.width, header.depth, header.activation)
-        .init(device)
-        .try_load_record(record)
-        .map_err(|e| format!("the weights do not fit the network they describe: {e}"))?;
+    let net = load_record(
+        crate::train::net_config(header.width, header.depth, header.activation).init(device),
+        bytes,
+        offset,
+    )?;
     Ok((
         ScoreModel {
             net,

@@ -81,3 +81,55 @@ fn trained_kernel_learns_the_local_field_and_generates_correlated_configurations
     assert!((stats.nn_correlation - exact.nn_correlation()).abs() < 0.04);
     assert!(tv_m < 0.08 && tv_e < 0.12, "TV {tv_m} {tv_e}");
 }
+
+#[test]
+fn ising_weights_round_trip_and_bad_files_are_rejected() {
+    let config = IsingConfig::default();
+    let device = Device::flex();
+    let data = gibbs_samples(config.beta, 200, 2, &mut StdRng::seed_from_u64(3));
+    let mut trainer = IsingTrainer::new(config, &device);
+    for _ in 0..3 {
+        trainer.step(&data);
+    }
+    let model = trainer.inference_model();
+    let bytes = difflab::weights::encode_ising(&model.net, &config, trainer.steps).unwrap();
+    assert_eq!(difflab::weights::model_of(&bytes).unwrap(), "ising");
+    let (net, header) = difflab::weights::decode_ising(&bytes, &device).unwrap();
+    assert_eq!((header.steps, header.config), (3, config));
+    let mut loaded = IsingTrainer::new(config, &device);
+    loaded.install(net.to_device(loaded.device()), header.steps);
+    let back = loaded.inference_model();
+    let n = 20;
+    let ts = vec![7.5f32; n];
+    let a: Vec<f32> = model
+        .logits(&data[..n * SITES], &ts, &device)
+        .into_data()
+        .iter()
+        .collect();
+    let b: Vec<f32> = back
+        .logits(&data[..n * SITES], &ts, &device)
+        .into_data()
+        .iter()
+        .collect();
+    assert_eq!(a, b);
+    assert_eq!(loaded.steps, 3);
+    // Garbage, a truncated file, another model's file and an impossible network are refused.
+    assert!(difflab::weights::decode_ising(b"DIFFLAB1", &device).is_err());
+    assert!(difflab::weights::decode_ising(&bytes[..bytes.len() - 100], &device).is_err());
+    let toy = difflab::train::Trainer::new(Default::default(), Default::default(), 1.0, &device);
+    let toy_file = difflab::weights::encode(
+        &toy.inference_model(),
+        64,
+        3,
+        difflab::nn::Activation::SoftSilu,
+        0,
+    )
+    .unwrap();
+    let err = difflab::weights::decode_ising(&toy_file, &device).unwrap_err();
+    assert!(err.contains("not ising"), "{err}");
+    let mut wide = config;
+    wide.channels = 1000;
+    let impossible = difflab::weights::encode_ising(&model.net, &wide, 3).unwrap();
+    let err = difflab::weights::decode_ising(&impossible, &device).unwrap_err();
+    assert!(err.contains("impossible"), "{err}");
+}

@@ -211,6 +211,54 @@ pub async fn train_chunk(app: &Shared, max_steps: u64, budget_ms: f64) -> Chunk 
     outcome
 }
 
+/// The Ising network as a weights file (read back from the device first).
+pub async fn export(app: &Shared) -> Result<Vec<u8>, String> {
+    let (net, config, steps) = {
+        let a = app.borrow();
+        let s = a.ising.as_ref().ok_or("no Ising network yet")?;
+        let t = s.trainer.as_ref().ok_or("the trainer is busy; try again")?;
+        (t.inference_model().net, t.config, t.steps)
+    };
+    let cpu = crate::weights::to_cpu(&net, config.net().init(&Device::flex())).await?;
+    crate::weights::encode_ising(&cpu, &config, steps)
+}
+
+/// Installs an Ising weights file: shows the Ising view with the file's settings (β, flip
+/// probability, network, kernel, sampler; this page's learning rate and batch are kept) and its
+/// weights. Nothing changes unless the whole file is valid.
+pub async fn install_weights(app: &Shared, bytes: &[u8], origin: &str) -> Result<String, String> {
+    let device = app.borrow().device.clone();
+    let (_, header) = crate::weights::decode_ising(bytes, &device)?;
+    let query = {
+        let a = app.borrow();
+        let mut s = a.settings.clone();
+        s.model = "ising".into();
+        let keep = (s.ising.learning_rate, s.ising.batch);
+        s.ising = header.config;
+        (s.ising.learning_rate, s.ising.batch) = keep;
+        s.seed = header.config.seed;
+        s.to_query()
+    };
+    super::LabHandle { app: app.clone() }.apply_settings(&query);
+    let mut a = app.borrow_mut();
+    let s = state(&mut a);
+    let t = s.trainer.as_mut().ok_or("the trainer is busy; try again")?;
+    let (net, header) = crate::weights::decode_ising(bytes, t.device())?;
+    t.install(net, header.steps);
+    s.snapshot = Some(t.inference_model());
+    s.snapshot_steps = header.steps;
+    s.losses.clear();
+    s.learned = None;
+    s.learned_dirty = true;
+    a.dirty = true;
+    let c = &header.config;
+    Ok(format!(
+        "Loaded the Ising network from {origin}: {} channels, {} layers, {}×{} window, trained {} \
+         steps at β = {}.",
+        c.channels, c.layers, c.kernel, c.kernel, header.steps, c.beta
+    ))
+}
+
 /// Generates `n` configurations from the latest snapshot with the configured sampler,
 /// recording the first configuration's run.
 pub async fn generate(

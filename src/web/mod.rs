@@ -729,7 +729,7 @@ async fn export_bytes(app: &Shared) -> Result<(Vec<u8>, &'static str), String> {
         return mnist::export(app).await.map(|b| (b, "mnist.weights"));
     }
     if ising {
-        return Err("the Ising network cannot be saved yet".into());
+        return ising::export(app).await.map(|b| (b, "ising.weights"));
     }
     let (model, width, depth, activation, steps) = {
         let a = app.borrow();
@@ -755,6 +755,11 @@ async fn load_weights(app: &Shared, bytes: &[u8], origin: &str) -> Result<String
     let model = crate::weights::model_of(bytes).map_err(|e| format!("{origin}: {e}"))?;
     if model == "mnist" {
         return mnist::install_weights(app, bytes, origin)
+            .await
+            .map_err(|e| format!("{origin}: {e}"));
+    }
+    if model == "ising" {
+        return ising::install_weights(app, bytes, origin)
             .await
             .map_err(|e| format!("{origin}: {e}"));
     }

@@ -443,7 +443,10 @@ impl Panel {
             + 36.0;
         let h = 18.0 * entries.len() as f64 + 6.0;
         let free = (self.py.1 - self.py.0 - h - 12.0).max(0.0);
-        let (x0, y0) = (self.px.1 - w - 6.0, self.py.0 + 6.0 + down.clamp(0.0, 1.0) * free);
+        let (x0, y0) = (
+            self.px.1 - w - 6.0,
+            self.py.0 + 6.0 + down.clamp(0.0, 1.0) * free,
+        );
         c.set_fill_style_str("rgba(255,255,255,0.85)");
         c.fill_rect(x0, y0, w, h);
         for (i, (label, color, dash)) in entries.iter().enumerate() {

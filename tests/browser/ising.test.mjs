@@ -50,6 +50,35 @@ test("the Ising view loads from the URL, trains, samples ±1 configurations and 
   await page.close();
 });
 
+test("the Ising network downloads as a weights file and loads back, with its settings; bad files change nothing", { timeout: LIMIT }, async () => {
+  const { page, errors } = await openLab(cpu, "?model=ising&play=0&channels=8&beta=0.3");
+  await page.evaluate(() => lab.train("ising", { steps: 30 }));
+  const file = await page.evaluate(async () => Array.from(await lab.exportWeights()));
+  assert.ok(file.length > 5_000, `weights file of ${file.length} bytes`);
+  const before = await page.evaluate(async () => Array.from((await lab.sample("ising", { n: 20, steps: 8, seed: 4 })).data));
+  // Elsewhere (the toy on show, other Ising settings), the file brings back the same network.
+  await page.evaluate(() => lab.applySettings("model=toy1d&play=0&channels=16&beta=0.5"));
+  const bad = await page.evaluate(() => lab.loadWeights(new Uint8Array([68, 73, 70, 70])).then(() => "resolved", (e) => String(e)));
+  assert.match(bad, /not a Diffusion Lab weights file/);
+  assert.equal(await page.evaluate(() => lab.status().model), "toy1d", "a refused file changes nothing");
+  const msg = await page.evaluate((bytes) => lab.loadWeights(new Uint8Array(bytes)), file);
+  assert.match(msg, /Loaded the Ising network .*8 channels.* trained 30 steps at β = 0.3/);
+  const st = await page.evaluate(() => lab.status());
+  assert.equal(st.model, "ising");
+  assert.equal(st.steps, 30);
+  assert.match(await page.evaluate(() => lab.settings), /channels=8/);
+  assert.match(await page.evaluate(() => lab.settings), /beta=0.3/);
+  const after = await page.evaluate(async () => Array.from((await lab.sample("ising", { n: 20, steps: 8, seed: 4 })).data));
+  assert.deepEqual(after, before, "the loaded network samples what the saved one did");
+  // Training goes on from the loaded weights (the file holds no loss history: the curve restarts).
+  const r = await page.evaluate(() => lab.train("ising", { steps: 10 }));
+  assert.equal(r.totalSteps, 40);
+  await waitForViews(page, 40);
+  await checkDrawn(page, "loaded weights");
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test("a new beta regenerates the data and retrains; bad values are refused with a message", { timeout: LIMIT }, async () => {
   const { page, errors } = await openLab(cpu, "?model=ising&play=0&beta=7");
   const notes = await page.textContent("#messages");
