@@ -197,6 +197,13 @@ impl Panel {
         c.set_fill_style_str(colors::INK);
         c.set_text_align("center");
         c.set_text_baseline("top");
+        // Tick labels stay inside the canvas (the last one may sit on the plot's right edge).
+        let right = c
+            .canvas()
+            .map(|cv| cv.client_width() as f64)
+            .filter(|w| *w > 0.0)
+            .unwrap_or(f64::INFINITY)
+            - 2.0;
         for t in nice_ticks(
             self.x.0,
             self.x.1,
@@ -208,7 +215,12 @@ impl Panel {
             c.move_to(x, self.py.0);
             c.line_to(x, self.py.1);
             c.stroke();
-            let _ = c.fill_text(&tick_label(t), x, self.py.1 + 5.0);
+            let label = tick_label(t);
+            let half = c
+                .measure_text(&label)
+                .map(|m| m.width() / 2.0)
+                .unwrap_or(0.0);
+            let _ = c.fill_text(&label, x.min(right - half), self.py.1 + 5.0);
         }
         c.set_text_align("right");
         c.set_text_baseline("middle");
