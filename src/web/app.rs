@@ -102,10 +102,12 @@ pub struct App {
     pub steps_per_sec: f64,
     pub pending: Vec<TrainRequest>,
     /// Canvas geometry of the data plot, for dragging mixture components.
-    pub data_panel: Option<((f64, f64), (f64, f64), (f64, f64), (f64, f64))>,
+    pub data_panel: Option<super::plot::PlotArea>,
     /// A density being drawn with the mouse on the data plot.
     pub stroke: Option<Stroke>,
-    pub dragging: Option<usize>,
+    /// The mode being dragged, and the data plot's geometry when the drag began (the plot
+    /// rescales as the mode moves; mapping through the live geometry made the mode run away).
+    pub dragging: Option<(usize, super::plot::PlotArea)>,
     /// The Ising view's state, created when that model is first shown.
     pub ising: Option<super::ising::IsingState>,
     /// The MNIST view's state, created when that model is first shown.
@@ -323,7 +325,7 @@ impl ExactViews {
 /// A density being drawn on the data plot: bin heights over the plot as it was when the stroke
 /// began (so the mapping from pixels stays put while the plot rescales), and the last bin drawn.
 pub struct Stroke {
-    pub panel: ((f64, f64), (f64, f64), (f64, f64), (f64, f64)),
+    pub panel: super::plot::PlotArea,
     pub centers: Vec<f64>,
     pub heights: Vec<f64>,
     pub last: Option<usize>,
@@ -335,11 +337,11 @@ pub const STROKE_BINS: usize = 48;
 impl Stroke {
     /// Starts from the current density, so a stroke edits the curve on screen.
     pub fn begin(
-        panel: ((f64, f64), (f64, f64), (f64, f64), (f64, f64)),
+        panel: super::plot::PlotArea,
         mixture: &Mixture,
         schedule: &crate::diffusion::Schedule,
     ) -> Self {
-        let xr = panel.2;
+        let xr = panel.x;
         let step = (xr.1 - xr.0) / STROKE_BINS as f64;
         let centers: Vec<f64> = (0..STROKE_BINS)
             .map(|j| xr.0 + (j as f64 + 0.5) * step)
@@ -359,10 +361,10 @@ impl Stroke {
     /// Sets the curve under the pointer (pixel position in the canvas) to the pointer's height,
     /// filling the bins skipped since the last event.
     pub fn paint(&mut self, px: f64, py: f64) {
-        let ((x0, x1), (y0, y1), _, yr) = self.panel;
-        let u = ((px - x0) / (x1 - x0)).clamp(0.0, 0.999_999);
+        let (xr, yr) = (self.panel.x, self.panel.y);
+        let u = ((self.panel.data_x(px) - xr.0) / (xr.1 - xr.0)).clamp(0.0, 0.999_999);
         let j = (u * STROKE_BINS as f64) as usize;
-        let v = yr.0 + (y1 - py) / (y1 - y0) * (yr.1 - yr.0);
+        let v = self.panel.data_y(py);
         // Near the axis means none: a stroke along the bottom erases.
         let v = if v < 0.04 * (yr.1 - yr.0) { 0.0 } else { v };
         let from = self.last.unwrap_or(j);

@@ -1129,12 +1129,11 @@ fn bind_data_drag(app: &Shared) {
         ))
     };
     let nearest = |app: &App, x: f64| -> Option<usize> {
-        let (px, _, xr, _) = app.data_panel?;
-        let to_px = |v: f64| px.0 + (v - xr.0) / (xr.1 - xr.0) * (px.1 - px.0);
+        let area = app.data_panel?;
         views::handles(&app.mixture)
             .iter()
             .enumerate()
-            .map(|(i, c)| (i, (to_px(c.mean) - x).abs()))
+            .map(|(i, c)| (i, (area.to_px(c.mean) - x).abs()))
             .filter(|(_, d)| *d < 40.0)
             .min_by(|a, b| a.1.partial_cmp(&b.1).unwrap())
             .map(|(i, _)| i)
@@ -1144,15 +1143,13 @@ fn bind_data_drag(app: &Shared) {
         if let Some((x, y)) = pos(&e) {
             {
                 let mut app = a.borrow_mut();
-                app.dragging = nearest(&app, x);
-                if app.dragging.is_some() {
+                if let (Some(i), Some(area)) = (nearest(&app, x), app.data_panel) {
+                    app.dragging = Some((i, area));
                     return;
                 }
                 let Some(panel) = app.data_panel else { return };
                 // The plot area, and a little below its axis (where a stroke erases).
-                let inside =
-                    x >= panel.0 .0 && x <= panel.0 .1 && y >= panel.1 .0 && y <= panel.1 .1 + 12.0;
-                if !inside {
+                if !panel.contains(x, y, 12.0) {
                     return;
                 }
                 let stroke = app::Stroke::begin(panel, &app.mixture, &app.settings.schedule);
@@ -1193,12 +1190,11 @@ fn bind_data_drag(app: &Shared) {
             }
             return;
         }
-        let Some(i) = a.borrow().dragging else { return };
-        let Some((x, _)) = pos(&e) else { return };
-        let Some((px, _, xr, _)) = a.borrow().data_panel else {
+        let Some((i, area)) = a.borrow().dragging else {
             return;
         };
-        let v = (xr.0 + (x - px.0) / (px.1 - px.0) * (xr.1 - xr.0)).clamp(-7.5, 7.5);
+        let Some((x, _)) = pos(&e) else { return };
+        let v = area.data_x(x).clamp(-7.5, 7.5);
         edit(&a, &|c| c[i].mean = (v * 100.0).round() / 100.0);
     });
     for ev in ["mouseup", "mouseleave"] {

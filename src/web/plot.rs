@@ -118,6 +118,38 @@ impl Figure {
     }
 }
 
+/// Where a drawn panel's data coordinates sit on its canvas (CSS pixels, linear axes), kept
+/// after drawing so that pointer handlers map back through the same rule.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PlotArea {
+    pub px: (f64, f64),
+    pub py: (f64, f64),
+    pub x: (f64, f64),
+    pub y: (f64, f64),
+}
+
+impl PlotArea {
+    /// The canvas x of data value `x`.
+    pub fn to_px(&self, x: f64) -> f64 {
+        self.px.0 + (x - self.x.0) / (self.x.1 - self.x.0) * (self.px.1 - self.px.0)
+    }
+
+    /// The data x under canvas x `px`.
+    pub fn data_x(&self, px: f64) -> f64 {
+        self.x.0 + (px - self.px.0) / (self.px.1 - self.px.0) * (self.x.1 - self.x.0)
+    }
+
+    /// The data y under canvas y `py`.
+    pub fn data_y(&self, py: f64) -> f64 {
+        self.y.0 + (self.py.1 - py) / (self.py.1 - self.py.0) * (self.y.1 - self.y.0)
+    }
+
+    /// Whether a canvas point is over the plot area, or at most `below` pixels under its axis.
+    pub fn contains(&self, px: f64, py: f64, below: f64) -> bool {
+        (self.px.0..=self.px.1).contains(&px) && (self.py.0..=self.py.1 + below).contains(&py)
+    }
+}
+
 /// Axes mapping data coordinates to a rectangle of the canvas.
 pub struct Panel {
     pub ctx: CanvasRenderingContext2d,
@@ -165,7 +197,17 @@ fn tick_label(v: f64) -> String {
 
 impl Panel {
     pub fn sx(&self, x: f64) -> f64 {
-        self.px.0 + (x - self.x.0) / (self.x.1 - self.x.0) * (self.px.1 - self.px.0)
+        self.area().to_px(x)
+    }
+
+    /// The panel's mapping, to keep for pointer handlers.
+    pub fn area(&self) -> PlotArea {
+        PlotArea {
+            px: self.px,
+            py: self.py,
+            x: self.x,
+            y: self.y,
+        }
     }
 
     pub fn sy(&self, y: f64) -> f64 {

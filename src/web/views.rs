@@ -164,7 +164,7 @@ fn draw_data(app: &mut App) {
         ("exact density", colors::EXACT, false),
         ("training x₀ (histogram)", "rgba(43,138,62,0.6)", false),
     ]);
-    app.data_panel = Some((p.px, p.py, p.x, p.y));
+    app.data_panel = Some(p.area());
 }
 
 /// The exact p(x, t) behind the forward and reverse paths (rasterised once per data change, in

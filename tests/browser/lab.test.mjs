@@ -155,6 +155,45 @@ test("the URL round-trips every setting and a changed control updates it", { tim
   await page.close();
 });
 
+test("dragging a mode moves it and scrolling over it changes its width", { timeout: LIMIT }, async () => {
+  const { page, errors } = await openLab(cpu, "?play=0");
+  const box = await page.locator("#c-data").boundingBox();
+  // The handles are the filled circles drawn at the modes' peaks: find the right one's pixels.
+  const handle = await page.evaluate(() => {
+    const c = document.getElementById("c-data");
+    const { data, width, height } = c.getContext("2d").getImageData(0, 0, c.width, c.height);
+    let sx = 0, sy = 0, n = 0;
+    for (let y = 0; y < height; y++) for (let x = width / 2; x < width; x++) {
+      const i = 4 * (y * width + x);
+      if (Math.abs(data[i] - 214) < 12 && Math.abs(data[i + 1] - 51) < 12 && Math.abs(data[i + 2] - 108) < 12) { sx += x; sy += y; n++; }
+    }
+    const scale = c.width / c.getBoundingClientRect().width;
+    return n ? { x: sx / n / scale, y: sy / n / scale, n } : null;
+  });
+  assert.ok(handle && handle.n > 20, `the right mode's handle is drawn: ${JSON.stringify(handle)}`);
+  const comps = () => page.evaluate(() => new URLSearchParams(location.search).get("mix")).then((m) => (m ?? "0.5:-2:0.5,0.5:2:0.5").split(",").map((c) => c.split(":").map(Number)));
+  await page.mouse.move(box.x + handle.x, box.y + handle.y);
+  await page.mouse.down();
+  for (let k = 1; k <= 8; k++) await page.mouse.move(box.x + handle.x + 5 * k, box.y + handle.y);
+  await page.mouse.up();
+  const moved = await comps();
+  assert.equal(moved.length, 2, "still two modes");
+  assert.equal(moved[0][1], -2, "the left mode stays");
+  assert.ok(moved[1][1] > 2.2 && moved[1][1] < 4, `the right mode moved right: ${moved[1][1]}`);
+  // Scrolling over it narrows or widens it; the drawn plot and the exact references follow.
+  const x = box.x + handle.x + 40;
+  await page.mouse.move(x, box.y + box.height * 0.5);
+  await page.mouse.wheel(0, -200);
+  await page.waitForFunction(() => /0\.5:2\.\d+:0\.(?!5(\D|$))/.test(new URLSearchParams(location.search).get("mix") ?? ""), null, { timeout: 10_000 });
+  const widened = await comps();
+  assert.notEqual(widened[1][2], 0.5, "the width changed");
+  assert.equal(widened[1][1], moved[1][1]);
+  const w1 = await page.evaluate(async () => lab.w1((await lab.sample("toy1d", { n: 10000, sampler: "ode", steps: 100, seed: 3, score: "exact" })).data));
+  assert.ok(w1 <= 0.05, `exact-score ODE W1 to the edited mixture ${w1}`);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test("drawing on the data plot replaces the mixture with the drawn density, and the exact references follow it", { timeout: LIMIT }, async () => {
   const { page, errors } = await openLab(cpu, "?play=0");
   const box = await page.locator("#c-data").boundingBox();
