@@ -229,17 +229,13 @@ pub async fn export(app: &Shared) -> Result<Vec<u8>, String> {
 pub async fn install_weights(app: &Shared, bytes: &[u8], origin: &str) -> Result<String, String> {
     let device = app.borrow().device.clone();
     let (_, header) = crate::weights::decode_ising(bytes, &device)?;
-    let query = {
-        let a = app.borrow();
-        let mut s = a.settings.clone();
-        s.model = "ising".into();
+    // The file's settings, but this page's learning rate and batch.
+    super::show_model(app, "ising", |s| {
         let keep = (s.ising.learning_rate, s.ising.batch);
         s.ising = header.config;
         (s.ising.learning_rate, s.ising.batch) = keep;
         s.seed = header.config.seed;
-        s.to_query()
-    };
-    super::LabHandle { app: app.clone() }.apply_settings(&query);
+    });
     let mut a = app.borrow_mut();
     let s = state(&mut a);
     let t = s.trainer.as_mut().ok_or("the trainer is busy; try again")?;

@@ -507,17 +507,13 @@ pub async fn install_weights(app: &Shared, bytes: &[u8], origin: &str) -> Result
     let device = app.borrow().device.clone();
     let (_, header) = crate::weights::decode_mnist(bytes, &device)?;
     ensure_data(app).await?;
-    let query = {
-        let a = app.borrow();
-        let mut s = a.settings.clone();
-        s.model = "mnist".into();
+    // The file's settings, but this page's learning rate and batch.
+    super::show_model(app, "mnist", |s| {
         let keep = (s.mnist.learning_rate, s.mnist.batch);
         s.mnist = header.config;
         (s.mnist.learning_rate, s.mnist.batch) = keep;
         s.seed = header.config.seed;
-        s.to_query()
-    };
-    super::LabHandle { app: app.clone() }.apply_settings(&query);
+    });
     let mut a = app.borrow_mut();
     let s = state(&mut a);
     let t = s.trainer.as_mut().ok_or("the trainer is busy; try again")?;
