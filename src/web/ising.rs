@@ -229,6 +229,21 @@ pub async fn export(app: &Shared) -> Result<Vec<u8>, String> {
 pub async fn install_weights(app: &Shared, bytes: &[u8], origin: &str) -> Result<String, String> {
     let device = app.borrow().device.clone();
     let (_, header) = crate::weights::decode_ising(bytes, &device)?;
+    // The page holds what its settings (the URL) can say: a network built with other values of
+    // the rest (a CLI run's window size, say) would be saved back under the wrong description.
+    let shown = {
+        let mut s = app.borrow().settings.clone();
+        s.ising = header.config;
+        crate::settings::Settings::from_query(&s.to_query()).0.ising
+    };
+    let c = &header.config;
+    if (shown.net(), shown.r, shown.target) != (c.net(), c.r, c.target) {
+        return Err(format!(
+            "this Ising network ({} channels, {} layers, {}×{} window) cannot be set up from the \
+             page's settings",
+            c.channels, c.layers, c.kernel, c.kernel
+        ));
+    }
     // The file's settings, but this page's learning rate and batch.
     super::show_model(app, "ising", |s| {
         let keep = (s.ising.learning_rate, s.ising.batch);
