@@ -178,7 +178,7 @@ pub const STUCK_STEPS: u64 = 100;
 ///   long time at a huge learning rate);
 /// - or it stayed above [`STUCK_FACTOR`] × the untrained network's loss `reference` for the last
 ///   [`STUCK_CHUNKS`] read-backs and at least [`STUCK_STEPS`] steps. A rate of 10 often
-///   settles there (measured natively, four seeds: 40×–10⁹× the reference for 1500 steps
+///   settles there (measured natively, four seeds: 40×–10¹¹× the reference for 1500 steps
 ///   without growing further), which the first two rules miss; healthy training stays below
 ///   the reference after its first steps.
 pub fn diverged(history: &[(u64, f64)], step: u64, loss: f64, reference: Option<f64>) -> bool {
