@@ -493,6 +493,26 @@ impl Settings {
         let num = |k: &str, range: (f64, f64), integer: bool, p: &mut Vec<String>| {
             get(k).and_then(|raw| parse_num(k, raw, range, integer, p))
         };
+        // A named choice: `options` in the page's order, the first the default.
+        fn choice<T: Copy>(
+            key: &str,
+            raw: Option<&str>,
+            options: &[T],
+            name: fn(T) -> &'static str,
+            p: &mut Vec<String>,
+        ) -> Option<T> {
+            let raw = raw?;
+            let found = options.iter().copied().find(|o| name(*o) == raw);
+            if found.is_none() {
+                let names: Vec<&str> = options.iter().map(|o| name(*o)).collect();
+                p.push(format!(
+                    "{key}={raw} is not one of {}; using {}",
+                    names.join(", "),
+                    names[0]
+                ));
+            }
+            found
+        }
 
         if let Some(m) = get("model") {
             if MODELS.contains(&m) {
@@ -558,27 +578,13 @@ impl Settings {
         if let Some(v) = num("batch", limits::BATCH, true, p) {
             s.train.batch = v as usize;
         }
-        match get("tdraw") {
-            None => {}
-            Some(name) => match [TimeDraw::Grid, TimeDraw::Uniform]
-                .into_iter()
-                .find(|d| time_draw_name(*d) == name)
-            {
-                Some(d) => s.train.time_draw = d,
-                None => p.push(format!(
-                    "tdraw={name} is neither grid nor uniform; using grid"
-                )),
-            },
+        let draws = [TimeDraw::Grid, TimeDraw::Uniform];
+        if let Some(d) = choice("tdraw", get("tdraw"), &draws, time_draw_name, p) {
+            s.train.time_draw = d;
         }
-        match get("act") {
-            None => {}
-            Some(name) => match [Activation::SoftSilu, Activation::Silu]
-                .into_iter()
-                .find(|a| activation_name(*a) == name)
-            {
-                Some(a) => s.train.activation = a,
-                None => p.push(format!("act={name} is neither soft nor silu; using soft")),
-            },
+        let activations = [Activation::SoftSilu, Activation::Silu];
+        if let Some(a) = choice("act", get("act"), &activations, activation_name, p) {
+            s.train.activation = a;
         }
         match get("loss") {
             None => {}
@@ -588,22 +594,14 @@ impl Settings {
                 "loss={other} is neither score nor noise; using the default"
             )),
         }
-        match get("sampler") {
-            None => {}
-            Some(name) => match [
-                SamplerChoice::Sde,
-                SamplerChoice::OdeHeun,
-                SamplerChoice::OdeEuler,
-                SamplerChoice::Family,
-            ]
-            .into_iter()
-            .find(|c| sampler_name(*c) == name)
-            {
-                Some(c) => s.sampler = c,
-                None => p.push(format!(
-                    "sampler={name} is unknown (sde, ode, ode-euler, family); using sde"
-                )),
-            },
+        let samplers = [
+            SamplerChoice::Sde,
+            SamplerChoice::OdeHeun,
+            SamplerChoice::OdeEuler,
+            SamplerChoice::Family,
+        ];
+        if let Some(c) = choice("sampler", get("sampler"), &samplers, sampler_name, p) {
+            s.sampler = c;
         }
         if let Some(v) = num("a", limits::A, false, p) {
             s.a = v;

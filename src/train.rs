@@ -185,10 +185,7 @@ pub fn diverged(history: &[(u64, f64)], step: u64, loss: f64, reference: Option<
     if !loss.is_finite() {
         return true;
     }
-    let best = history
-        .iter()
-        .map(|(_, l)| *l)
-        .fold(f64::INFINITY, f64::min);
+    let best = best_loss(history);
     if best.is_finite() && loss > 1e4 * best {
         return true;
     }
@@ -212,6 +209,20 @@ pub fn diverged(history: &[(u64, f64)], step: u64, loss: f64, reference: Option<
         }
     }
     false
+}
+
+/// Whether a sane loss `loss` vouches for the weights it was computed with: near the best seen
+/// and not far above the untrained network's (a loss on its way up does not; nor does a best
+/// that was garbage from the first read-back, as with a huge learning rate from the start).
+pub fn vouches(history: &[(u64, f64)], loss: f64, reference: Option<f64>) -> bool {
+    loss <= 10.0 * best_loss(history).min(reference.unwrap_or(f64::INFINITY))
+}
+
+fn best_loss(history: &[(u64, f64)]) -> f64 {
+    history
+        .iter()
+        .map(|(_, l)| *l)
+        .fold(f64::INFINITY, f64::min)
 }
 
 /// Weights (and their average) at some step, cheap to hold: tensors are shared, not copied.

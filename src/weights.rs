@@ -168,22 +168,39 @@ pub fn model_of(bytes: &[u8]) -> Result<String, String> {
         .map_err(|e| format!("the weights file's header is invalid: {e}"))
 }
 
-/// What an MNIST weights file says about its network.
+/// The header of a model whose whole run is described by one configuration value (MNIST,
+/// Ising): the network is rebuilt from `config`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct MnistHeader {
+pub struct ConfigHeader<C> {
     pub model: String,
-    pub config: MnistConfig,
+    pub config: C,
     pub steps: u64,
 }
 
-/// Serialises an MNIST network (readable synchronously: the CPU device or natively).
-pub fn encode_mnist(net: &MnistNet, config: &MnistConfig, steps: u64) -> Result<Vec<u8>, String> {
-    let header = MnistHeader {
-        model: "mnist".into(),
+/// What an MNIST weights file says about its network.
+pub type MnistHeader = ConfigHeader<MnistConfig>;
+/// What an Ising weights file says about its network (and the run that trained it).
+pub type IsingHeader = ConfigHeader<IsingConfig>;
+
+/// Serialises a network described by `config` (readable synchronously: the CPU device or
+/// natively).
+fn encode_config<C: Serialize + Copy, M: Module>(
+    model: &str,
+    net: &M,
+    config: &C,
+    steps: u64,
+) -> Result<Vec<u8>, String> {
+    let header = ConfigHeader {
+        model: model.into(),
         config: *config,
         steps,
     };
     frame(&header, net.clone())
+}
+
+/// Serialises an MNIST network (readable synchronously: the CPU device or natively).
+pub fn encode_mnist(net: &MnistNet, config: &MnistConfig, steps: u64) -> Result<Vec<u8>, String> {
+    encode_config("mnist", net, config, steps)
 }
 
 /// Rebuilds an MNIST network on `device` from a file's bytes.
@@ -193,22 +210,9 @@ pub fn decode_mnist(bytes: &[u8], device: &Device) -> Result<(MnistNet, MnistHea
     Ok((net, header))
 }
 
-/// What an Ising weights file says about its network (and the run that trained it).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct IsingHeader {
-    pub model: String,
-    pub config: IsingConfig,
-    pub steps: u64,
-}
-
 /// Serialises an Ising network (readable synchronously: the CPU device or natively).
 pub fn encode_ising(net: &IsingNet, config: &IsingConfig, steps: u64) -> Result<Vec<u8>, String> {
-    let header = IsingHeader {
-        model: "ising".into(),
-        config: *config,
-        steps,
-    };
-    frame(&header, net.clone())
+    encode_config("ising", net, config, steps)
 }
 
 /// Reads and checks an Ising weights file's header alone; the offset of its record.

@@ -435,19 +435,9 @@ pub async fn train_chunk(app: &Shared, max_steps: u64, budget_ms: f64) -> Chunk 
     let (mut rate, mut k) = (a.steps_per_sec, a.gpu_steps_per_chunk);
     pace(&mut rate, &mut k, ran, elapsed, budget_ms, gpu, 256);
     (a.steps_per_sec, a.gpu_steps_per_chunk) = (rate, k);
-    let best = a
-        .losses
-        .iter()
-        .map(|(_, l)| *l)
-        .fold(f64::INFINITY, f64::min);
-    let exploded = crate::train::diverged(&a.losses, trainer.steps, loss, trainer.reference_loss);
     let reference = trainer.reference_loss;
-    let outcome = if !exploded {
-        // Only a loss near the best seen, and not far above the untrained network's, vouches for
-        // the weights (a loss on its way up does not; nor does a best that was garbage from the
-        // first read-back, as with a huge learning rate from the start).
-        let reference = trainer.reference_loss.unwrap_or(f64::INFINITY);
-        if !(loss > 10.0 * best.min(reference)) {
+    let outcome = if !crate::train::diverged(&a.losses, trainer.steps, loss, reference) {
+        if crate::train::vouches(&a.losses, loss, reference) {
             trainer.set_good(candidate);
         }
         a.losses.push((trainer.steps, loss));
