@@ -2,12 +2,9 @@
 //! references) and the networks build and test natively; `web` is the browser shell.
 
 pub mod diffusion;
-pub mod experiments;
+pub mod models;
 pub mod nn;
 pub mod settings;
-pub mod train;
-pub mod train_ising;
-pub mod train_mnist;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;

@@ -16,9 +16,9 @@ use std::time::Instant;
 use burn::prelude::Device;
 use difflab::diffusion::sampler::draw_prior;
 use difflab::diffusion::{Sampler, SamplerKind};
-use difflab::experiments::toy1d::{Mixture, PairSource};
+use difflab::models::toy1d::mixture::{Mixture, PairSource};
+use difflab::models::toy1d::train::{ScoreModel, TrainConfig, Trainer};
 use difflab::settings::Settings;
-use difflab::train::{ScoreModel, TrainConfig, Trainer};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
@@ -143,9 +143,9 @@ pub fn sample_model(
 /// Trains the Ising kernel with the page's settings, generates configurations and compares them
 /// with the exact distributions; prints the figures and timings.
 fn ising(args: &[String]) -> Result<(), String> {
-    use difflab::experiments::ising::{gibbs_samples, SpinStats};
-    use difflab::experiments::ising_exact::{density_of_states, IsingExact};
-    use difflab::train_ising::IsingTrainer;
+    use difflab::models::ising::exact::{density_of_states, IsingExact};
+    use difflab::models::ising::lattice::{gibbs_samples, SpinStats};
+    use difflab::models::ising::train::IsingTrainer;
     let (settings, problems) = Settings::from_query(&arg(args, "--query").unwrap_or_default());
     for p in problems {
         eprintln!("warning: {p}");
@@ -250,8 +250,8 @@ fn write_png_grid(path: &str, images: &[f32], cols: usize) -> Result<(), String>
 }
 
 fn mnist(args: &[String]) -> Result<(), String> {
-    use difflab::experiments::mnist::{load_asset, to_pixel, Quality};
-    use difflab::train_mnist::{
+    use difflab::models::mnist::data::{load_asset, to_pixel, Quality};
+    use difflab::models::mnist::train::{
         classify, ClassifierTrainer, Guidance, MnistConfig, MnistTrainer, NetKind,
     };
     let train = load_asset("mnist-train.bin")?;
@@ -455,8 +455,8 @@ fn bench() -> Result<(), String> {
 
 /// MNIST: Adam steps of the default U-Net and of the MLP, and DDIM sampling, natively.
 fn bench_mnist(device: &Device) -> Result<(), String> {
-    use difflab::experiments::mnist::load_asset;
-    use difflab::train_mnist::{MnistConfig, MnistTrainer, NetKind};
+    use difflab::models::mnist::data::load_asset;
+    use difflab::models::mnist::train::{MnistConfig, MnistTrainer, NetKind};
     let data = load_asset("mnist-train.bin")?.centered();
     for net in [NetKind::Unet, NetKind::Mlp] {
         let config = MnistConfig {
@@ -511,8 +511,8 @@ fn bench_mnist(device: &Device) -> Result<(), String> {
 fn evaluator(
     device: &Device,
 ) -> Result<(difflab::nn::classifier::DigitClassifier, Vec<f32>, Vec<f32>), String> {
-    use difflab::experiments::mnist::load_asset;
-    use difflab::train_mnist::{classify, ClassifierTrainer};
+    use difflab::models::mnist::data::load_asset;
+    use difflab::models::mnist::train::{classify, ClassifierTrainer};
     let train = load_asset("mnist-train.bin")?;
     let held = load_asset("mnist-heldout.bin")?;
     let held_x = held.centered();
@@ -539,8 +539,8 @@ fn evaluator(
 /// `difflab mnist-eval samples.json`: the quality measures of digits produced elsewhere (the
 /// page's `lab.sample("mnist")` data as a JSON array of n × 784 pixels in [0, 1]).
 fn mnist_eval(args: &[String]) -> Result<(), String> {
-    use difflab::experiments::mnist::{to_model, Quality};
-    use difflab::train_mnist::classify;
+    use difflab::models::mnist::data::{to_model, Quality};
+    use difflab::models::mnist::train::classify;
     let path = args
         .get(1)
         .ok_or("usage: difflab mnist-eval samples.json")?;

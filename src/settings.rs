@@ -4,11 +4,12 @@
 
 use crate::diffusion::sampler::TimeDraw;
 use crate::diffusion::{SamplerKind, Schedule};
-use crate::experiments::toy1d::{Component, Mixture};
+use crate::models::ising::train::{IsingConfig, Target};
+use crate::models::mnist::train::{MnistConfig, NetKind};
+use crate::models::toy1d::mixture::{Component, Mixture};
+use crate::models::toy1d::train::{TrainConfig, Weighting};
+use crate::models::Model;
 use crate::nn::Activation;
-use crate::train::{TrainConfig, Weighting};
-use crate::train_ising::{IsingConfig, Target};
-use crate::train_mnist::{MnistConfig, NetKind};
 
 /// Which device the page should train on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,7 +41,7 @@ pub enum SamplerChoice {
 /// All settings of the lab.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Settings {
-    pub model: String,
+    pub model: Model,
     pub seed: u64,
     pub mixture: Mixture,
     pub schedule: Schedule,
@@ -76,7 +77,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            model: "toy1d".into(),
+            model: Model::Toy1d,
             seed: 1,
             mixture: Mixture::default(),
             schedule: Schedule::default(),
@@ -143,9 +144,6 @@ pub mod limits {
         (r(MNIST_CHANNELS), r(MNIST_LEVELS), r(MNIST_WIDTH), r(DEPTH))
     }
 }
-
-/// The models the page knows.
-pub const MODELS: [&str; 3] = ["toy1d", "ising", "mnist"];
 
 /// The MNIST samplers by URL name.
 pub const MNIST_SAMPLERS: [(&str, SamplerKind); 4] = [
@@ -312,7 +310,7 @@ impl Settings {
                 out.push((k.to_string(), v));
             }
         };
-        put("model", self.model.clone(), d.model.clone());
+        put("model", self.model.name().into(), d.model.name().into());
         put("seed", self.seed.to_string(), d.seed.to_string());
         put(
             "mix",
@@ -515,13 +513,12 @@ impl Settings {
         }
 
         if let Some(m) = get("model") {
-            if MODELS.contains(&m) {
-                s.model = m.into();
-            } else {
-                p.push(format!(
+            match Model::from_name(m) {
+                Some(model) => s.model = model,
+                None => p.push(format!(
                     "model={m} is not available (models: {}); showing toy1d",
-                    MODELS.join(", ")
-                ));
+                    Model::names()
+                )),
             }
         }
         if let Some(v) = num("seed", limits::SEED, true, p) {

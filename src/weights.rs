@@ -11,10 +11,10 @@ use burn::store::ModuleRecord;
 use serde::{Deserialize, Serialize};
 
 use crate::diffusion::Schedule;
+use crate::models::ising::train::IsingConfig;
+use crate::models::mnist::train::{MnistConfig, MnistNet};
+use crate::models::toy1d::train::ScoreModel;
 use crate::nn::ising_net::IsingNet;
-use crate::train::ScoreModel;
-use crate::train_ising::IsingConfig;
-use crate::train_mnist::{MnistConfig, MnistNet};
 
 const MAGIC: &[u8; 8] = b"DIFFLAB1";
 
@@ -144,7 +144,7 @@ fn parse_header<H: serde::de::DeserializeOwned>(
     bytes: &[u8],
     model: &str,
 ) -> Result<(H, usize), String> {
-    let found = model_of(bytes)?;
+    let found = model_of(bytes)?.name();
     if found != model {
         return Err(format!(
             "these weights are for model '{found}', not {model}"
@@ -156,16 +156,22 @@ fn parse_header<H: serde::de::DeserializeOwned>(
     Ok((header, offset))
 }
 
-/// The model a weights file is for ("toy1d", "ising", "mnist"), if it is a weights file at all.
-pub fn model_of(bytes: &[u8]) -> Result<String, String> {
+/// The model a weights file is for, if it is a weights file of a model the lab knows.
+pub fn model_of(bytes: &[u8]) -> Result<crate::models::Model, String> {
     #[derive(Deserialize)]
-    struct Model {
+    struct Named {
         model: String,
     }
     let (body, _) = unframe(bytes)?;
-    serde_json::from_slice::<Model>(body)
+    let name = serde_json::from_slice::<Named>(body)
         .map(|m| m.model)
-        .map_err(|e| format!("the weights file's header is invalid: {e}"))
+        .map_err(|e| format!("the weights file's header is invalid: {e}"))?;
+    crate::models::Model::from_name(&name).ok_or_else(|| {
+        format!(
+            "these weights are for model '{name}', which this lab does not know (models: {})",
+            crate::models::Model::names()
+        )
+    })
 }
 
 /// The header of a model whose whole run is described by one configuration value (MNIST,
@@ -224,7 +230,7 @@ pub fn ising_header(bytes: &[u8]) -> Result<(IsingHeader, usize), String> {
     if !(within(c.channels as f64, CHANNELS)
         && within(c.layers as f64, LAYERS)
         && c.kernel % 2 == 1
-        && c.kernel <= crate::experiments::ising::L
+        && c.kernel <= crate::models::ising::lattice::L
         && within(c.beta, BETA)
         && within(c.r, FLIP)
         && within(c.sampler_steps as f64, ISING_STEPS))
@@ -272,7 +278,8 @@ pub fn header(bytes: &[u8]) -> Result<(Header, usize), String> {
 pub fn decode(bytes: &[u8], device: &Device) -> Result<(ScoreModel, Header), String> {
     let (header, offset) = header(bytes)?;
     let net = load_record(
-        crate::train::net_config(header.width, header.depth, header.activation).init(device),
+        crate::models::toy1d::train::net_config(header.width, header.depth, header.activation)
+            .init(device),
         bytes,
         offset,
     )?;

@@ -1,11 +1,11 @@
 //! The exact Ising distributions against brute force and Kaufman's closed form; the data sampler
 //! against the exact distributions; the flip process's closed form against simulation.
 
-use difflab::experiments::ising::{
-    gibbs_samples, unsatisfied, up_count, FlipProcess, SpinStats, BONDS, SITES,
-};
-use difflab::experiments::ising_exact::{
+use difflab::models::ising::exact::{
     brute_force_joint, density_of_states, kaufman_log_z, row_classes, transfer, IsingExact, Track,
+};
+use difflab::models::ising::lattice::{
+    gibbs_samples, unsatisfied, up_count, FlipProcess, SpinStats, BONDS, SITES,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

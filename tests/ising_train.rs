@@ -3,9 +3,9 @@
 //! generated configurations must carry the Gibbs measure's correlations.
 
 use burn::prelude::*;
-use difflab::experiments::ising::{gibbs_samples, neighbour, SpinStats, SITES};
-use difflab::experiments::ising_exact::{density_of_states, IsingExact};
-use difflab::train_ising::{IsingConfig, IsingTrainer};
+use difflab::models::ising::exact::{density_of_states, IsingExact};
+use difflab::models::ising::lattice::{gibbs_samples, neighbour, SpinStats, SITES};
+use difflab::models::ising::train::{IsingConfig, IsingTrainer};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
@@ -93,7 +93,10 @@ fn ising_weights_round_trip_and_bad_files_are_rejected() {
     }
     let model = trainer.inference_model();
     let bytes = difflab::weights::encode_ising(&model.net, &config, trainer.steps).unwrap();
-    assert_eq!(difflab::weights::model_of(&bytes).unwrap(), "ising");
+    assert_eq!(
+        difflab::weights::model_of(&bytes).unwrap(),
+        difflab::models::Model::Ising
+    );
     let (net, header) = difflab::weights::decode_ising(&bytes, &device).unwrap();
     assert_eq!((header.steps, header.config), (3, config));
     let mut loaded = IsingTrainer::new(config, &device);
@@ -116,7 +119,12 @@ fn ising_weights_round_trip_and_bad_files_are_rejected() {
     // Garbage, a truncated file, another model's file and an impossible network are refused.
     assert!(difflab::weights::decode_ising(b"DIFFLAB1", &device).is_err());
     assert!(difflab::weights::decode_ising(&bytes[..bytes.len() - 100], &device).is_err());
-    let toy = difflab::train::Trainer::new(Default::default(), Default::default(), 1.0, &device);
+    let toy = difflab::models::toy1d::train::Trainer::new(
+        Default::default(),
+        Default::default(),
+        1.0,
+        &device,
+    );
     let toy_file = difflab::weights::encode(
         &toy.inference_model(),
         64,

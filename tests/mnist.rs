@@ -4,8 +4,10 @@
 use burn::prelude::*;
 use difflab::diffusion::sampler::{draw_prior, reverse_times};
 use difflab::diffusion::{Sampler, SamplerKind, Schedule};
-use difflab::experiments::mnist::{frechet_distance, load_asset, to_model, EmpiricalScore, PIXELS};
-use difflab::train_mnist::{noised_batch, MnistConfig, MnistTrainer, NetKind};
+use difflab::models::mnist::data::{
+    frechet_distance, load_asset, to_model, EmpiricalScore, PIXELS,
+};
+use difflab::models::mnist::train::{noised_batch, MnistConfig, MnistTrainer, NetKind};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
@@ -250,11 +252,11 @@ fn mnist_weights_round_trip_and_refuse_garbage() {
     assert_eq!(header.config, config);
     let x = &data[..2 * PIXELS];
     let ts = [0.3f32, 0.7];
-    let eps = |m: &difflab::train_mnist::MnistModel| -> Vec<f32> {
+    let eps = |m: &difflab::models::mnist::train::MnistModel| -> Vec<f32> {
         m.eps(x, &ts, &device).into_data().iter::<f32>().collect()
     };
     let a = eps(&model);
-    let loaded = difflab::train_mnist::MnistModel {
+    let loaded = difflab::models::mnist::train::MnistModel {
         net,
         ..model.clone()
     };
@@ -265,7 +267,7 @@ fn mnist_weights_round_trip_and_refuse_garbage() {
         config.init_net(&Device::flex()),
     ))
     .expect("read back");
-    let copied = difflab::train_mnist::MnistModel {
+    let copied = difflab::models::mnist::train::MnistModel {
         net: copy,
         ..loaded.clone()
     };
@@ -294,7 +296,7 @@ fn mnist_weights_round_trip_and_refuse_garbage() {
 /// samples copies of digits of class y, where unguided about a tenth are.
 #[test]
 fn guidance_moves_samples_toward_the_chosen_digit() {
-    use difflab::train_mnist::{classifier_gradient, ClassifierTrainer, Guidance};
+    use difflab::models::mnist::train::{classifier_gradient, ClassifierTrainer, Guidance};
     let train = load_asset("mnist-train.bin").expect("training asset");
     let small = train.per_class(20);
     let data = small.centered();
@@ -348,7 +350,7 @@ fn guidance_moves_samples_toward_the_chosen_digit() {
             .filter(|img| {
                 let pixels: Vec<f32> = img
                     .iter()
-                    .map(|&v| difflab::experiments::mnist::to_pixel(v))
+                    .map(|&v| difflab::models::mnist::data::to_pixel(v))
                     .collect();
                 small.labels[small.nearest(&pixels).0] == digit
             })

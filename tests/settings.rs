@@ -1,9 +1,9 @@
 //! Settings round-trip through the URL, and URL values are validated.
 
 use difflab::diffusion::Schedule;
+use difflab::models::mnist::train::MnistConfig;
+use difflab::models::toy1d::train::Weighting;
 use difflab::settings::{DataMode, SamplerChoice, Settings};
-use difflab::train::Weighting;
-use difflab::train_mnist::MnistConfig;
 
 #[test]
 fn defaults_make_an_empty_query_and_non_defaults_round_trip() {
@@ -28,17 +28,17 @@ fn defaults_make_an_empty_query_and_non_defaults_round_trip() {
     s.t_view = 1.25;
     s.exact_score = true;
     s.play = false;
-    s.model = "ising".into();
+    s.model = difflab::models::Model::Ising;
     s.ising.beta = 0.6;
     s.ising.r = 0.02;
-    s.ising.target = difflab::train_ising::Target::Previous;
+    s.ising.target = difflab::models::ising::train::Target::Previous;
     s.ising.sampler_steps = 100;
     s.ising.channels = 8;
     s.ising.layers = 1;
     s.ising.learning_rate = 0.001;
     s.ising.batch = 64;
     s.ising.data_size = 2000;
-    s.mnist.net = difflab::train_mnist::NetKind::Mlp;
+    s.mnist.net = difflab::models::mnist::train::NetKind::Mlp;
     s.mnist.channels = 12;
     s.mnist.levels = 1;
     s.mnist.width = 256;
@@ -116,7 +116,7 @@ fn bad_ising_values_are_reported_and_replaced_by_defaults() {
     let (s, problems) =
         Settings::from_query("?model=potts&beta=7&flip=0.6&kernel=maybe&rsteps=0&channels=1.5");
     let d = Settings::default();
-    assert_eq!(s.model, "toy1d");
+    assert_eq!(s.model, difflab::models::Model::Toy1d);
     assert_eq!(s.ising.beta, d.ising.beta);
     assert_eq!(s.ising.r, d.ising.r);
     assert_eq!(s.ising.target, d.ising.target);
@@ -133,7 +133,7 @@ fn bad_mnist_values_are_reported_and_replaced_by_defaults() {
         "?model=mnist&mnet=resnet&mch=1000&mlevels=3&mschedule=flow&msampler=euler&msteps=1&digit=10&guide=-1&mbatch=0",
     );
     let d = Settings::default();
-    assert_eq!(s.model, "mnist");
+    assert_eq!(s.model, difflab::models::Model::Mnist);
     assert_eq!(
         s.mnist,
         MnistConfig {

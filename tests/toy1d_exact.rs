@@ -5,7 +5,7 @@ use difflab::diffusion::forward;
 use difflab::diffusion::sampler::draw_prior;
 use difflab::diffusion::schedule::T_MIN;
 use difflab::diffusion::{Sampler, SamplerKind, Schedule};
-use difflab::experiments::toy1d::{Component, Mixture};
+use difflab::models::toy1d::mixture::{Component, Mixture};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 

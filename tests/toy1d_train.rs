@@ -3,9 +3,11 @@
 use burn::prelude::Device;
 use difflab::diffusion::sampler::{draw_prior, TimeDraw};
 use difflab::diffusion::{Sampler, SamplerKind, Schedule};
-use difflab::experiments::toy1d::{Mixture, PairSource};
+use difflab::models::toy1d::mixture::{Mixture, PairSource};
+use difflab::models::toy1d::train::{
+    diverged, ScoreModel, ScoreTable, TrainConfig, Trainer, Weighting,
+};
 use difflab::nn::Activation;
-use difflab::train::{diverged, ScoreModel, ScoreTable, TrainConfig, Trainer, Weighting};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 

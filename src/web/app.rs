@@ -15,9 +15,10 @@ use rand::SeedableRng;
 use crate::diffusion::sampler::{draw_prior, reverse_times};
 use crate::diffusion::schedule::T_MIN;
 use crate::diffusion::{forward, Sampler, SamplerKind, Schedule};
-use crate::experiments::toy1d::{grid, histogram, linspace, plot_range, Mixture, PairSource};
+use crate::models::toy1d::mixture::{grid, histogram, linspace, plot_range, Mixture, PairSource};
+use crate::models::toy1d::train::{ScoreModel, ScoreTable, Trainer};
+use crate::models::Model;
 use crate::settings::{DataMode, SamplerChoice, Settings};
-use crate::train::{ScoreModel, ScoreTable, Trainer};
 
 use super::util::{breathe, now};
 use super::views;
@@ -245,11 +246,11 @@ impl App {
     }
 
     pub fn is_ising(&self) -> bool {
-        self.settings.model == "ising"
+        self.settings.model == Model::Ising
     }
 
     pub fn is_mnist(&self) -> bool {
-        self.settings.model == "mnist"
+        self.settings.model == Model::Mnist
     }
 }
 
@@ -436,8 +437,13 @@ pub async fn train_chunk(app: &Shared, max_steps: u64, budget_ms: f64) -> Chunk 
     pace(&mut rate, &mut k, ran, elapsed, budget_ms, gpu, 256);
     (a.steps_per_sec, a.gpu_steps_per_chunk) = (rate, k);
     let reference = trainer.reference_loss;
-    let outcome = if !crate::train::diverged(&a.losses, trainer.steps, loss, reference) {
-        if crate::train::vouches(&a.losses, loss, reference) {
+    let outcome = if !crate::models::toy1d::train::diverged(
+        &a.losses,
+        trainer.steps,
+        loss,
+        reference,
+    ) {
+        if crate::models::toy1d::train::vouches(&a.losses, loss, reference) {
             trainer.set_good(candidate);
         }
         a.losses.push((trainer.steps, loss));

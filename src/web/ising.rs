@@ -8,9 +8,9 @@ use burn::prelude::*;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
-use crate::experiments::ising::{gibbs_samples, SpinStats, SITES};
-use crate::experiments::ising_exact::{density_of_states, IsingExact};
-use crate::train_ising::{IsingConfig, IsingModel, IsingTrainer};
+use crate::models::ising::exact::{density_of_states, IsingExact};
+use crate::models::ising::lattice::{gibbs_samples, SpinStats, SITES};
+use crate::models::ising::train::{IsingConfig, IsingModel, IsingTrainer};
 
 use super::app::{App, Chunk, Shared};
 use super::util::{breathe, now};
@@ -245,7 +245,7 @@ pub async fn install_weights(app: &Shared, bytes: &[u8], origin: &str) -> Result
         ));
     }
     // The file's settings, but this page's learning rate and batch.
-    super::show_model(app, "ising", |s| {
+    super::show_model(app, crate::models::Model::Ising, |s| {
         let keep = (s.ising.learning_rate, s.ising.batch);
         s.ising = header.config;
         (s.ising.learning_rate, s.ising.batch) = keep;

@@ -7,7 +7,7 @@ use super::app::App;
 use super::ising::IsingState;
 use super::plot::{colors, raster, tiles, Figure, Panel};
 use super::util::element;
-use crate::experiments::ising::{L, SITES};
+use crate::models::ising::lattice::{L, SITES};
 
 const UP: [u8; 3] = [29, 35, 48];
 const DOWN: [u8; 3] = [233, 236, 239];

@@ -8,8 +8,10 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 
 use crate::diffusion::{Sampler, SamplerKind};
-use crate::experiments::mnist::{to_pixel, Digits, PIXELS};
-use crate::train_mnist::{ClassifierTrainer, Guidance, MnistConfig, MnistModel, MnistTrainer};
+use crate::models::mnist::data::{to_pixel, Digits, PIXELS};
+use crate::models::mnist::train::{
+    ClassifierTrainer, Guidance, MnistConfig, MnistModel, MnistTrainer,
+};
 
 use super::app::{App, Chunk, Shared};
 use super::util::{breathe, now};
@@ -291,7 +293,7 @@ pub async fn classifier_chunk(app: &Shared, budget_ms: f64) {
         }
     }
     let loss = match last {
-        Some(l) => Some(crate::train::Trainer::read_loss(l).await),
+        Some(l) => Some(crate::models::toy1d::train::Trainer::read_loss(l).await),
         None => None,
     };
     let mut a = app.borrow_mut();
@@ -508,7 +510,7 @@ pub async fn install_weights(app: &Shared, bytes: &[u8], origin: &str) -> Result
     let (_, header) = crate::weights::decode_mnist(bytes, &device)?;
     ensure_data(app).await?;
     // The file's settings, but this page's learning rate and batch.
-    super::show_model(app, "mnist", |s| {
+    super::show_model(app, crate::models::Model::Mnist, |s| {
         let keep = (s.mnist.learning_rate, s.mnist.batch);
         s.mnist = header.config;
         (s.mnist.learning_rate, s.mnist.batch) = keep;
@@ -536,10 +538,10 @@ pub async fn install_weights(app: &Shared, bytes: &[u8], origin: &str) -> Result
 /// "U-Net, 16 channels, 2 levels" / "MLP 3 × 512".
 pub fn describe(c: &MnistConfig) -> String {
     match c.net {
-        crate::train_mnist::NetKind::Unet => {
+        crate::models::mnist::train::NetKind::Unet => {
             format!("U-Net ({} channels, {} levels)", c.channels, c.levels)
         }
-        crate::train_mnist::NetKind::Mlp => format!("MLP ({} × {})", c.depth, c.width),
+        crate::models::mnist::train::NetKind::Mlp => format!("MLP ({} × {})", c.depth, c.width),
     }
 }
 

@@ -7,7 +7,7 @@ use super::app::App;
 use super::mnist::{MnistState, CLASSIFIER_STEPS};
 use super::plot::{raster, tiles, Figure};
 use super::util::{element, set_text};
-use crate::experiments::mnist::{PIXELS, SIDE};
+use crate::models::mnist::data::{PIXELS, SIDE};
 
 fn figure(id: &str) -> Option<Figure> {
     element::<HtmlCanvasElement>(id).and_then(|c| Figure::new(&c))

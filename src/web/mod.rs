@@ -18,7 +18,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::diffusion::{Sampler, SamplerKind};
-use crate::experiments::toy1d::Mixture;
+use crate::models::toy1d::mixture::Mixture;
+use crate::models::Model;
 use crate::settings::{DeviceChoice, Settings};
 use app::{App, Shared, TrainRequest};
 use util::{document, element, now, window};
@@ -147,26 +148,24 @@ fn opt_str(opts: &JsValue, key: &str) -> Option<String> {
         .and_then(|v| v.as_string())
 }
 
-fn check_model(model: &str) -> Result<(), JsValue> {
+fn check_model(model: &str) -> Result<Model, JsValue> {
     if let Some(lost) = gpu_lost() {
         return Err(JsValue::from_str(&lost));
     }
-    if crate::settings::MODELS.contains(&model) {
-        Ok(())
-    } else {
-        Err(JsValue::from_str(&format!(
+    Model::from_name(model).ok_or_else(|| {
+        JsValue::from_str(&format!(
             "unknown model '{model}' (available: {})",
-            crate::settings::MODELS.join(", ")
-        )))
-    }
+            Model::names()
+        ))
+    })
 }
 
 /// Shows `model` in the page (as choosing it in the controls would) if it is not shown yet.
-fn show_model(app: &Shared, model: &str, change: impl FnOnce(&mut Settings)) {
+fn show_model(app: &Shared, model: Model, change: impl FnOnce(&mut Settings)) {
     let query = {
         let a = app.borrow();
         let mut s = a.settings.clone();
-        s.model = model.to_string();
+        s.model = model;
         change(&mut s);
         if s == a.settings {
             return;
@@ -272,10 +271,10 @@ impl LabHandle {
     pub fn train(&self, model: String, opts: JsValue) -> js_sys::Promise {
         let app = self.app.clone();
         wasm_bindgen_futures::future_to_promise(async move {
-            check_model(&model)?;
+            let model = check_model(&model)?;
             let steps = count(&opts, "steps", 100.0, 1e7)?;
             let beta = opt_f64(&opts, "beta");
-            if model == "ising" {
+            if model == Model::Ising {
                 if let Some(b) = beta {
                     let (lo, hi) = crate::settings::limits::BETA;
                     if !(b.is_finite() && (lo..=hi).contains(&b)) {
@@ -286,15 +285,15 @@ impl LabHandle {
                 }
             }
             // Training a model shows it (a new beta regenerates the data and starts afresh).
-            show_model(&app, &model, |s| {
+            show_model(&app, model, |s| {
                 if let Some(b) = beta {
                     s.ising.beta = b;
                 }
             });
-            if model == "ising" {
+            if model == Model::Ising {
                 ising::state(&mut app.borrow_mut());
             }
-            if model == "mnist" {
+            if model == Model::Mnist {
                 mnist::ensure_data(&app)
                     .await
                     .map_err(|e| JsValue::from_str(&e))?;
@@ -340,11 +339,11 @@ impl LabHandle {
     pub fn sample(&self, model: String, opts: JsValue) -> js_sys::Promise {
         let app = self.app.clone();
         wasm_bindgen_futures::future_to_promise(async move {
-            check_model(&model)?;
-            if model == "ising" {
+            let model = check_model(&model)?;
+            if model == Model::Ising {
                 return ising_sample(&app, &opts).await;
             }
-            if model == "mnist" {
+            if model == Model::Mnist {
                 return mnist_sample(&app, &opts).await;
             }
             let n = count(&opts, "n", 1000.0, 1e6)? as usize;
@@ -399,14 +398,14 @@ impl LabHandle {
     pub fn ising_stats(&self, configs: &[f32]) -> Result<JsValue, JsValue> {
         let mut a = self.app.borrow_mut();
         let s = ising::state(&mut a);
-        if configs.len() % crate::experiments::ising::SITES != 0 {
+        if configs.len() % crate::models::ising::lattice::SITES != 0 {
             return Err(JsValue::from_str("configurations must have 64 spins each"));
         }
         let spins: Vec<i8> = configs
             .iter()
             .map(|&v| if v > 0.0 { 1 } else { -1 })
             .collect();
-        let stats = crate::experiments::ising::SpinStats::of(&spins);
+        let stats = crate::models::ising::lattice::SpinStats::of(&spins);
         let (tv_m, tv_e) = stats.tv_to(&s.exact);
         let out = js_sys::Object::new();
         let set = |k: &str, v: f64| {
@@ -432,7 +431,7 @@ impl LabHandle {
         let set = |k: &str, v: JsValue| {
             let _ = js_sys::Reflect::set(&out, &JsValue::from_str(k), &v);
         };
-        set("model", JsValue::from_str(&a.settings.model));
+        set("model", JsValue::from_str(a.settings.model.name()));
         if a.is_mnist() {
             if let Some(s) = a.mnist.as_ref() {
                 set("steps", JsValue::from_f64(s.steps() as f64));
@@ -588,7 +587,7 @@ impl LabHandle {
 /// `lab.sample("mnist", { n, sampler?, steps?, digit?, guidance?, seed? })`:
 /// `{ data: Float32Array in [0, 1], shape: [n, 784] }`.
 async fn mnist_sample(app: &Shared, opts: &JsValue) -> Result<JsValue, JsValue> {
-    show_model(app, "mnist", |_| {});
+    show_model(app, Model::Mnist, |_| {});
     mnist::ensure_data(app)
         .await
         .map_err(|e| JsValue::from_str(&e))?;
@@ -643,7 +642,7 @@ async fn mnist_sample(app: &Shared, opts: &JsValue) -> Result<JsValue, JsValue> 
         let device = a.device.clone();
         let guidance = digit.and_then(|d| {
             let clf = mnist::state(&mut a).classifier.as_ref()?.classifier();
-            Some(crate::train_mnist::Guidance {
+            Some(crate::models::mnist::train::Guidance {
                 classifier: clf,
                 digit: d,
                 scale,
@@ -679,7 +678,7 @@ async fn mnist_sample(app: &Shared, opts: &JsValue) -> Result<JsValue, JsValue> 
 
 /// `lab.sample("ising", { n, steps?, seed? })`: `{ data: Float32Array of ±1, shape: [n, 64] }`.
 async fn ising_sample(app: &Shared, opts: &JsValue) -> Result<JsValue, JsValue> {
-    show_model(app, "ising", |_| {});
+    show_model(app, Model::Ising, |_| {});
     let (model, mut config, device) = {
         let mut a = app.borrow_mut();
         let device = a.device.clone();
@@ -737,10 +736,11 @@ async fn export_bytes(app: &Shared) -> Result<(Vec<u8>, &'static str), String> {
         let c = &t.config;
         (t.inference_model(), c.width, c.depth, c.activation, t.steps)
     };
-    let twin = crate::train::net_config(width, depth, activation).init(&Device::flex());
+    let twin =
+        crate::models::toy1d::train::net_config(width, depth, activation).init(&Device::flex());
     let net = crate::weights::to_cpu(&model.net, twin).await?;
     crate::weights::encode(
-        &crate::train::ScoreModel { net, ..model },
+        &crate::models::toy1d::train::ScoreModel { net, ..model },
         width,
         depth,
         activation,
@@ -753,12 +753,12 @@ async fn export_bytes(app: &Shared) -> Result<(Vec<u8>, &'static str), String> {
 /// file is valid.
 async fn load_weights(app: &Shared, bytes: &[u8], origin: &str) -> Result<String, String> {
     let model = crate::weights::model_of(bytes).map_err(|e| format!("{origin}: {e}"))?;
-    if model == "mnist" {
+    if model == Model::Mnist {
         return mnist::install_weights(app, bytes, origin)
             .await
             .map_err(|e| format!("{origin}: {e}"));
     }
-    if model == "ising" {
+    if model == Model::Ising {
         return ising::install_weights(app, bytes, origin)
             .await
             .map_err(|e| format!("{origin}: {e}"));
@@ -770,7 +770,7 @@ async fn load_weights(app: &Shared, bytes: &[u8], origin: &str) -> Result<String
     let mut a = app.borrow_mut();
     let mut s = a.settings.clone();
     // Weights files hold the 1D toy's network: loading one shows the toy.
-    s.model = "toy1d".into();
+    s.model = Model::Toy1d;
     s.schedule = header.schedule;
     s.train.width = header.width;
     s.train.depth = header.depth;
@@ -1003,7 +1003,7 @@ fn fill_controls(settings: &Settings) {
     }
     // The page shows the controls and plots of one model (CSS keys on this attribute).
     if let Some(body) = document().body() {
-        let _ = body.set_attribute("data-model", &settings.model);
+        let _ = body.set_attribute("data-model", settings.model.name());
     }
 }
 
@@ -1177,7 +1177,7 @@ fn bind_data_drag(app: &Shared) {
         };
         set_mixture(app, drawn);
     }
-    let edit = |app: &Shared, f: &dyn Fn(&mut Vec<crate::experiments::toy1d::Component>)| {
+    let edit = |app: &Shared, f: &dyn Fn(&mut Vec<crate::models::toy1d::mixture::Component>)| {
         let mut comps = app.borrow().mixture.components().to_vec();
         f(&mut comps);
         set_mixture(app, Mixture::new(comps));

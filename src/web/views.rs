@@ -9,7 +9,7 @@ use super::plot::{colors, density_color_light, diverging_color, raster, Figure, 
 use super::util::{element, set_text};
 use crate::diffusion::forward;
 use crate::diffusion::schedule::T_MIN;
-use crate::experiments::toy1d::{linspace, Component, Mixture, PairSource};
+use crate::models::toy1d::mixture::{linspace, Component, Mixture, PairSource};
 
 fn figure(id: &str) -> Option<Figure> {
     element::<HtmlCanvasElement>(id).and_then(|c| Figure::new(&c))

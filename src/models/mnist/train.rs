@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::diffusion::sampler::draw_prior;
 use crate::diffusion::schedule::T_MIN;
 use crate::diffusion::{Sampler, Schedule};
-use crate::experiments::mnist::{PIXELS, SIDE};
+use crate::models::mnist::data::{PIXELS, SIDE};
 use crate::nn::classifier::{ClassifierConfig, DigitClassifier};
 use crate::nn::time_embedding::sinusoidal;
 use crate::nn::unet::{Unet, UnetConfig};

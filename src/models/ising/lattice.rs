@@ -6,7 +6,7 @@
 
 use rand::Rng;
 
-use super::ising_exact::{abs_m_fold, total_variation, IsingExact};
+use super::exact::{abs_m_fold, total_variation, IsingExact};
 
 /// Side of the lattice.
 pub const L: usize = 8;

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::diffusion::sampler::TimeDraw;
 use crate::diffusion::Schedule;
-use crate::experiments::toy1d::{Batch, Mixture, PairSource};
+use crate::models::toy1d::mixture::{Batch, Mixture, PairSource};
 use crate::nn::time_embedding::sinusoidal;
 use crate::nn::{Activation, MlpConfig, ScoreMlp};
 

@@ -21,7 +21,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use crate::experiments::ising::{FlipProcess, SITES};
+use crate::models::ising::lattice::{FlipProcess, SITES};
 use crate::nn::ising_net::{IsingNet, IsingNetConfig};
 use crate::nn::time_embedding::sinusoidal;
 use crate::nn::Activation;
