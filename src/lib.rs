@@ -4,6 +4,8 @@
 pub mod diffusion;
 pub mod models;
 pub mod nn;
+pub mod run;
+pub mod session;
 pub mod settings;
 
 #[cfg(target_arch = "wasm32")]

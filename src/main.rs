@@ -2,15 +2,19 @@
 //!
 //! ```text
 //! difflab train  [--steps N] [--out toy1d.weights] [--query "lr=0.003&width=64"]
-//! difflab sample --weights toy1d.weights [--n N] [--sampler sde|ode|ode-euler] [--steps K] [--out samples.json]
+//! difflab sample --weights toy1d.weights [--n N] [--sampler NAME [--a A]] [--steps K] [--out samples.json]
 //! difflab bench
 //! difflab ising  [--steps N] [--n N] [--query "beta=0.35&rsteps=64"] [--out samples.json]
 //! difflab mnist  [--net unet|mlp] [--steps N] [--batch B] [--lr X] [--channels C] [--width W]
-//!                [--sampler ddpm|ddim|sde|ode] [--sample-steps K] [--n N] [--digit D --guidance W]
+//!                [--sampler NAME,NAME…] [--sample-steps K] [--n N] [--digit D --guidance W]
 //!                [--eval] [--png grid.png] [--weights in.weights] [--save out.weights]
 //! difflab mnist-eval samples.json
 //! ```
+//!
+//! Sampler names are those of `difflab::diffusion::SAMPLERS`: sde, ode (Heun), ode-euler,
+//! family (with `--a`), ddpm, ddim, dpm2m.
 
+use difflab::run::Training;
 use std::time::Instant;
 
 use burn::prelude::Device;
@@ -76,7 +80,7 @@ fn train(args: &[String]) -> Result<(), String> {
     for k in 1..=steps {
         let loss = trainer.step_on(&source, &settings.mixture);
         if k % 500 == 0 || k == steps {
-            let l = pollster::block_on(Trainer::read_loss(loss));
+            let l = pollster::block_on(difflab::run::read_loss(loss));
             println!(
                 "step {k:6}  loss {l:.5}  {:.1} s",
                 started.elapsed().as_secs_f64()
@@ -88,7 +92,7 @@ fn train(args: &[String]) -> Result<(), String> {
         settings.train.width,
         settings.train.depth,
         settings.train.activation,
-        trainer.steps,
+        trainer.steps(),
     )?;
     std::fs::write(&out, bytes).map_err(|e| format!("writing {out}: {e}"))?;
     println!("wrote {out}");
@@ -102,13 +106,9 @@ fn sample(args: &[String]) -> Result<(), String> {
     let (model, header) = difflab::weights::decode(&bytes, &device)?;
     let n: usize = num(args, "--n", 10_000)?;
     let steps: usize = num(args, "--steps", 200)?;
-    let kind = match arg(args, "--sampler").as_deref().unwrap_or("sde") {
-        "sde" => SamplerKind::SDE,
-        "ode" => SamplerKind::HeunOde,
-        "ode-euler" => SamplerKind::ODE_EULER,
-        other => return Err(format!("unknown sampler {other}")),
-    };
-    let x = sample_model(&model, &device, Sampler { kind, steps }, n, 1);
+    let sampler = sampler_arg(args, &arg(args, "--sampler").unwrap_or("sde".into()), steps)?;
+    let kind = sampler.kind;
+    let x = sample_model(&model, &device, sampler, n, 1);
     let mixture = Mixture::default();
     eprintln!(
         "{n} samples ({}) from weights trained {} steps; W1 to the default mixture = {:.4}",
@@ -215,14 +215,11 @@ fn ising(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-fn mnist_sampler(name: &str, steps: usize) -> Result<Sampler, String> {
-    let kind = match name {
-        "ddpm" => SamplerKind::Ancestral,
-        "ddim" => SamplerKind::Ddim,
-        "sde" => SamplerKind::SDE,
-        "ode" => SamplerKind::HeunOde,
-        other => return Err(format!("unknown sampler {other} (ddpm|ddim|sde|ode)")),
-    };
+/// A sampler of the table by name (`--sampler`), with `--a` for the reverse family.
+fn sampler_arg(args: &[String], name: &str, steps: usize) -> Result<Sampler, String> {
+    let a: f64 = num(args, "--a", 1.0)?;
+    let kind = SamplerKind::from_name(name, a)
+        .ok_or_else(|| format!("unknown sampler {name} (one of {})", SamplerKind::names()))?;
     Ok(Sampler { kind, steps })
 }
 
@@ -275,7 +272,7 @@ fn mnist(args: &[String]) -> Result<(), String> {
     let samplers = arg(args, "--sampler")
         .unwrap_or_else(|| "ddim".into())
         .split(',')
-        .map(|name| mnist_sampler(name, sample_steps))
+        .map(|name| sampler_arg(args, name, sample_steps))
         .collect::<Result<Vec<_>, _>>()?;
     let device = Device::flex();
     if let Some(path) = arg(args, "--weights") {
@@ -326,10 +323,10 @@ fn mnist(args: &[String]) -> Result<(), String> {
         let bytes = difflab::weights::encode_mnist(
             &trainer.inference_model().net,
             &trainer.config,
-            trainer.steps,
+            trainer.steps(),
         )?;
         std::fs::write(&path, bytes).map_err(|e| format!("{path}: {e}"))?;
-        println!("wrote {path} ({} steps)", trainer.steps);
+        println!("wrote {path} ({} steps)", trainer.steps());
     }
     let guidance = match arg(args, "--digit") {
         None => None,
@@ -426,7 +423,7 @@ fn bench() -> Result<(), String> {
     for _ in 0..n {
         last = Some(trainer.step_on(&source, &mixture));
     }
-    let _ = pollster::block_on(Trainer::read_loss(last.expect("ran")));
+    let _ = pollster::block_on(difflab::run::read_loss(last.expect("ran")));
     let secs = started.elapsed().as_secs_f64();
     println!(
         "bench: native CPU (burn flex) training, MLP 3x128, batch 512: {:.0} steps/s",

@@ -6,6 +6,7 @@ use burn::prelude::*;
 use difflab::models::ising::exact::{density_of_states, IsingExact};
 use difflab::models::ising::lattice::{gibbs_samples, neighbour, SpinStats, SITES};
 use difflab::models::ising::train::{IsingConfig, IsingTrainer};
+use difflab::run::Training;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
@@ -92,7 +93,7 @@ fn ising_weights_round_trip_and_bad_files_are_rejected() {
         trainer.step(&data);
     }
     let model = trainer.inference_model();
-    let bytes = difflab::weights::encode_ising(&model.net, &config, trainer.steps).unwrap();
+    let bytes = difflab::weights::encode_ising(&model.net, &config, trainer.steps()).unwrap();
     assert_eq!(
         difflab::weights::model_of(&bytes).unwrap(),
         difflab::models::Model::Ising
@@ -115,7 +116,7 @@ fn ising_weights_round_trip_and_bad_files_are_rejected() {
         .iter()
         .collect();
     assert_eq!(a, b);
-    assert_eq!(loaded.steps, 3);
+    assert_eq!(loaded.steps(), 3);
     // Garbage, a truncated file, another model's file and an impossible network are refused.
     assert!(difflab::weights::decode_ising(b"DIFFLAB1", &device).is_err());
     assert!(difflab::weights::decode_ising(&bytes[..bytes.len() - 100], &device).is_err());

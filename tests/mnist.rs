@@ -8,6 +8,7 @@ use difflab::models::mnist::data::{
     frechet_distance, load_asset, to_model, EmpiricalScore, PIXELS,
 };
 use difflab::models::mnist::train::{noised_batch, MnistConfig, MnistTrainer, NetKind};
+use difflab::run::Training;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
@@ -80,6 +81,8 @@ fn samplers_reproduce_a_gaussian_on_its_exact_score() {
             (SamplerKind::Ddim, 100),
             (SamplerKind::SDE, 400),
             (SamplerKind::HeunOde, 50),
+            // Second order in λ with the linear part exact: few evaluations suffice.
+            (SamplerKind::DpmSolver2M, 15),
         ] {
             let sampler = Sampler { kind, steps };
             let mut rng = StdRng::seed_from_u64(3);
@@ -138,7 +141,11 @@ fn exact_posterior_mean_returns_the_training_images() {
         dim: PIXELS,
     };
     for schedule in schedules() {
-        for (kind, steps) in [(SamplerKind::Ddim, 20), (SamplerKind::Ancestral, 100)] {
+        for (kind, steps) in [
+            (SamplerKind::Ddim, 20),
+            (SamplerKind::Ancestral, 100),
+            (SamplerKind::DpmSolver2M, 15),
+        ] {
             let sampler = Sampler { kind, steps };
             let mut rng = StdRng::seed_from_u64(5);
             let n = 8;
@@ -246,7 +253,8 @@ fn mnist_weights_round_trip_and_refuse_garbage() {
         let _ = trainer.step(&data);
     }
     let model = trainer.inference_model();
-    let bytes = difflab::weights::encode_mnist(&model.net, &config, trainer.steps).expect("encode");
+    let bytes =
+        difflab::weights::encode_mnist(&model.net, &config, trainer.steps()).expect("encode");
     let (net, header) = difflab::weights::decode_mnist(&bytes, &device).expect("decode");
     assert_eq!(header.steps, 3);
     assert_eq!(header.config, config);
@@ -277,7 +285,7 @@ fn mnist_weights_round_trip_and_refuse_garbage() {
     let (net, _) = difflab::weights::decode_mnist(&bytes, resumed.device()).expect("decode");
     resumed.install(net, header.steps);
     let loss = value(resumed.step(&data));
-    assert!(loss.is_finite() && resumed.steps == 4, "{loss}");
+    assert!(loss.is_finite() && resumed.steps() == 4, "{loss}");
     assert!(difflab::weights::decode_mnist(b"not weights", &device).is_err());
     let mut cut = bytes.clone();
     cut.truncate(bytes.len() / 2);

@@ -200,13 +200,17 @@ fn every_sampler_on_the_exact_score_reproduces_the_mixture() {
         SamplerKind::ODE_EULER,
         SamplerKind::HeunOde,
         SamplerKind::EulerMaruyama { a: 0.75 },
+        SamplerKind::Ancestral,
+        SamplerKind::Ddim,
+        SamplerKind::DpmSolver2M,
     ];
     for s in schedules() {
         for kind in kinds {
-            let steps = if kind == SamplerKind::HeunOde {
-                100
-            } else {
-                500
+            let steps = match kind {
+                SamplerKind::HeunOde | SamplerKind::Ddim => 100,
+                // Second order in λ: a bimodal density still needs far fewer steps than Euler.
+                SamplerKind::DpmSolver2M => 50,
+                _ => 500,
             };
             let x = exact_sample(&s, &m, kind, steps, n, 11);
             let w1 = m.wasserstein1(&x);
@@ -234,8 +238,10 @@ fn too_few_steps_or_a_wrong_score_are_detected() {
         .run(&s, &mut x, &mut rng, &mut zero, |_, _, _| {}),
     );
     assert!(m.wasserstein1(&x) > 0.5);
-    // Two Euler steps of the ODE are far too coarse.
+    // Two Euler steps of the ODE are far too coarse, and so are two of DPM-Solver++.
     let coarse = exact_sample(&s, &m, SamplerKind::ODE_EULER, 2, 5000, 5);
+    assert!(m.wasserstein1(&coarse) > 0.1);
+    let coarse = exact_sample(&s, &m, SamplerKind::DpmSolver2M, 2, 5000, 5);
     assert!(m.wasserstein1(&coarse) > 0.1);
     let _ = T_MIN;
 }
@@ -283,4 +289,21 @@ fn a_drawn_density_becomes_a_mixture_whose_density_is_the_drawing() {
     // Nothing drawn, or bad bins: refused.
     assert!(Mixture::from_curve(&centers, &vec![0.0; 48]).is_err());
     assert!(Mixture::from_curve(&centers[..1], &heights[..1]).is_err());
+}
+
+/// The sampler table names every sampler once, and names round-trip to the same kind.
+#[test]
+fn sampler_table_round_trips_names() {
+    use difflab::diffusion::SAMPLERS;
+    for (i, e) in SAMPLERS.iter().enumerate() {
+        assert!(
+            SAMPLERS[..i].iter().all(|o| o.name != e.name),
+            "{} twice",
+            e.name
+        );
+        let kind = (e.kind)(0.8);
+        assert_eq!(SamplerKind::from_name(e.name, 0.8), Some(kind));
+        assert_eq!(kind.name(), e.name);
+    }
+    assert_eq!(SamplerKind::from_name("euler", 1.0), None);
 }

@@ -4,10 +4,9 @@ use burn::prelude::Device;
 use difflab::diffusion::sampler::{draw_prior, TimeDraw};
 use difflab::diffusion::{Sampler, SamplerKind, Schedule};
 use difflab::models::toy1d::mixture::{Mixture, PairSource};
-use difflab::models::toy1d::train::{
-    diverged, ScoreModel, ScoreTable, TrainConfig, Trainer, Weighting,
-};
+use difflab::models::toy1d::train::{ScoreModel, ScoreTable, TrainConfig, Trainer, Weighting};
 use difflab::nn::Activation;
+use difflab::run::{diverged, Training};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
@@ -181,7 +180,7 @@ fn training_lowers_the_loss_toward_the_exact_scores_loss_with_both_weightings() 
         let excess = |trainer: &Trainer| {
             batches
                 .iter()
-                .map(|b| pollster::block_on(Trainer::read_loss(trainer.loss(b))))
+                .map(|b| pollster::block_on(difflab::run::read_loss(trainer.loss(b))))
                 .sum::<f64>()
                 / batches.len() as f64
                 - floor
@@ -217,7 +216,7 @@ fn a_diverging_learning_rate_is_caught_and_the_last_good_weights_restored() {
     trainer.config.learning_rate = 1e8;
     let mut saw_non_finite = false;
     for _ in 0..50 {
-        let l = pollster::block_on(Trainer::read_loss(
+        let l = pollster::block_on(difflab::run::read_loss(
             trainer.step_on(&PairSource::Fresh, &mixture),
         ));
         if !l.is_finite() || l > 1e12 {
@@ -296,18 +295,18 @@ fn divergence_step(config: TrainConfig, steps: u64, chunk: usize) -> Option<u64>
         config.time_draw,
         &mut rng,
     );
-    let reference = pollster::block_on(Trainer::read_loss(trainer.loss(&batch)));
+    let reference = pollster::block_on(difflab::run::read_loss(trainer.loss(&batch)));
     let mut history = Vec::new();
-    while trainer.steps < steps {
+    while trainer.steps() < steps {
         let mut loss = None;
         for _ in 0..chunk {
             loss = Some(trainer.step_on(&PairSource::Fresh, &mixture));
         }
-        let loss = pollster::block_on(Trainer::read_loss(loss.expect("chunk > 0")));
-        if diverged(&history, trainer.steps, loss, Some(reference)) {
-            return Some(trainer.steps);
+        let loss = pollster::block_on(difflab::run::read_loss(loss.expect("chunk > 0")));
+        if diverged(&history, trainer.steps(), loss, Some(reference)) {
+            return Some(trainer.steps());
         }
-        history.push((trainer.steps, loss));
+        history.push((trainer.steps(), loss));
     }
     None
 }

@@ -18,6 +18,8 @@ use crate::diffusion::{forward, Sampler, SamplerKind, Schedule};
 use crate::models::toy1d::mixture::{grid, histogram, linspace, plot_range, Mixture, PairSource};
 use crate::models::toy1d::train::{ScoreModel, ScoreTable, Trainer};
 use crate::models::Model;
+use crate::run::{diverged_message, read_loss, settle, Training};
+use crate::session::{run_steps, Pace};
 use crate::settings::{DataMode, SamplerChoice, Settings};
 
 use super::util::{breathe, now};
@@ -99,8 +101,8 @@ pub struct App {
     pub refresh_cost: f64,
     pub last_draw: f64,
     pub draw_cost: f64,
-    pub gpu_steps_per_chunk: u64,
-    pub steps_per_sec: f64,
+    /// The toy's training speed and WebGPU chunk size.
+    pub pace: Pace,
     pub pending: Vec<TrainRequest>,
     /// Canvas geometry of the data plot, for dragging mixture components.
     pub data_panel: Option<super::plot::PlotArea>,
@@ -141,8 +143,7 @@ impl App {
             refresh_cost: 0.0,
             last_draw: -1e9,
             draw_cost: 0.0,
-            gpu_steps_per_chunk: 8,
-            steps_per_sec: 0.0,
+            pace: Pace::new(8, 256),
             pending: Vec::new(),
             data_panel: None,
             stroke: None,
@@ -162,6 +163,12 @@ impl App {
 
     pub fn is_gpu(&self) -> bool {
         self.device_name == "webgpu"
+    }
+
+    /// Steps a chunk queues on WebGPU with this pace (`None` on the CPU, where chunks run for
+    /// their time budget).
+    pub fn gpu_steps(&self, pace: Pace) -> Option<u64> {
+        self.is_gpu().then_some(pace.gpu_steps_per_chunk)
     }
 
     /// Rebuilds the data, the pair source and the exact views from the settings.
@@ -390,31 +397,26 @@ pub enum Chunk {
     Ran {
         steps: u64,
     },
-    /// The loss came back non-finite; the last good weights were restored.
+    /// The loss diverged; the last good weights were restored.
     Diverged,
 }
 
-/// Runs training steps for about `budget_ms` (at most `max_steps`), then reads the loss once.
+/// Runs the toy's training steps for about `budget_ms` (at most `max_steps`), then reads the
+/// loss once and settles it ([`crate::run::settle`]).
 pub async fn train_chunk(app: &Shared, max_steps: u64, budget_ms: f64) -> Chunk {
-    let (mut trainer, source, mixture, gen, gpu, gpu_k) = {
+    let (mut trainer, source, mixture, gen, gpu) = {
         let mut a = app.borrow_mut();
         let Some(t) = a.trainer.take() else {
             return Chunk::Idle;
         };
-        (
-            t,
-            a.source.clone(),
-            a.mixture.clone(),
-            a.generation,
-            a.is_gpu(),
-            a.gpu_steps_per_chunk,
-        )
+        let gpu = a.gpu_steps(a.pace);
+        (t, a.source.clone(), a.mixture.clone(), a.generation, gpu)
     };
     // The weights this chunk starts from: good once a loss computed during the chunk is sane.
     let candidate = trainer.checkpoint();
-    if trainer.steps == 0 && trainer.reference_loss.is_none() {
+    if trainer.steps() == 0 && trainer.run.reference_loss.is_none() {
         // The untrained network's loss, on a batch of its own (the training batches' random
-        // stream is left alone): the yardstick for "sane" weights below.
+        // stream is left alone): the yardstick for "sane" weights.
         let mut rng = StdRng::seed_from_u64(0x5eed_1055);
         let batch = source.batch(
             &mixture,
@@ -423,9 +425,9 @@ pub async fn train_chunk(app: &Shared, max_steps: u64, budget_ms: f64) -> Chunk 
             trainer.config.time_draw,
             &mut rng,
         );
-        trainer.reference_loss = Some(Trainer::read_loss(trainer.loss(&batch)).await);
+        trainer.run.reference_loss = Some(read_loss(trainer.loss(&batch)).await);
     }
-    let (ran, loss, elapsed) = run_steps(gpu, gpu_k, max_steps, budget_ms, || {
+    let (ran, loss, elapsed) = run_steps(now, gpu, max_steps, budget_ms, || {
         trainer.step_on(&source, &mixture)
     })
     .await;
@@ -433,104 +435,36 @@ pub async fn train_chunk(app: &Shared, max_steps: u64, budget_ms: f64) -> Chunk 
     if a.generation != gen {
         return Chunk::Idle; // the settings replaced this network meanwhile
     }
-    let (mut rate, mut k) = (a.steps_per_sec, a.gpu_steps_per_chunk);
-    pace(&mut rate, &mut k, ran, elapsed, budget_ms, gpu, 256);
-    (a.steps_per_sec, a.gpu_steps_per_chunk) = (rate, k);
-    let reference = trainer.reference_loss;
-    let outcome = if !crate::models::toy1d::train::diverged(
-        &a.losses,
-        trainer.steps,
-        loss,
-        reference,
-    ) {
-        if crate::models::toy1d::train::vouches(&a.losses, loss, reference) {
-            trainer.set_good(candidate);
+    a.pace.update(ran, elapsed, budget_ms, gpu.is_some());
+    let outcome = match settle(&mut trainer, candidate, &mut a.losses, loss) {
+        Ok(()) => Chunk::Ran { steps: ran },
+        Err(restored) => {
+            if restored.is_none() {
+                // Diverged before any good step: start again from fresh weights.
+                trainer = Trainer::new(
+                    a.settings.train,
+                    a.settings.schedule,
+                    a.mixture.variance(),
+                    &a.device,
+                );
+            }
+            a.playing = false;
+            a.error = Some(diverged_message(
+                "Training",
+                loss,
+                trainer.run.reference_loss,
+                a.settings.train.learning_rate,
+                restored.unwrap_or(0),
+            ));
+            Chunk::Diverged
         }
-        a.losses.push((trainer.steps, loss));
-        Chunk::Ran { steps: ran }
-    } else {
-        let restored_to = trainer.restore_last_good().unwrap_or_else(|| {
-            // Diverged before any good step: start again from fresh weights.
-            trainer = Trainer::new(
-                a.settings.train,
-                a.settings.schedule,
-                a.mixture.variance(),
-                &a.device,
-            );
-            0
-        });
-        a.playing = false;
-        a.losses.retain(|(s, _)| *s <= restored_to);
-        a.error = Some(format!(
-            "Training diverged: the loss became {loss:.3e}{} (learning rate {} is too high?). Training is \
-             paused and the weights from step {restored_to} were restored; lower the learning rate and \
-             press Train.",
-            reference.map_or(String::new(), |r| format!(", the untrained network's was {r:.3}")),
-            a.settings.train.learning_rate
-        ));
-        Chunk::Diverged
     };
     a.snapshot = Some(trainer.inference_model());
-    a.snapshot_steps = trainer.steps;
+    a.snapshot_steps = trainer.steps();
     a.trainer = Some(trainer);
     a.learned_dirty = true;
     a.dirty = true;
     outcome
-}
-
-/// Runs `step` (one training step, returning its loss unread) for about `budget_ms` on the CPU,
-/// or `gpu_k` queued steps on WebGPU, at most `max_steps`; then reads the last loss once.
-/// Returns (steps run, loss, elapsed ms). Every model's chunk runs its steps through it.
-pub async fn run_steps(
-    gpu: bool,
-    gpu_k: u64,
-    max_steps: u64,
-    budget_ms: f64,
-    mut step: impl FnMut() -> Tensor<1>,
-) -> (u64, f64, f64) {
-    let started = now();
-    let mut ran = 0u64;
-    let mut loss_tensor = None;
-    let limit = if gpu { gpu_k.min(max_steps) } else { max_steps };
-    while ran < limit {
-        loss_tensor = Some(step());
-        ran += 1;
-        if !gpu && now() - started > budget_ms {
-            break;
-        }
-    }
-    let loss = match loss_tensor {
-        Some(l) => Trainer::read_loss(l).await,
-        None => f64::NAN,
-    };
-    (ran, loss, now() - started)
-}
-
-/// After a chunk of `ran` steps that took `elapsed` ms: updates the smoothed steps/s and, on
-/// WebGPU, the steps to queue per chunk (aiming at `budget_ms`, at most `max_k`). Both models'
-/// loops use it.
-pub fn pace(
-    steps_per_sec: &mut f64,
-    gpu_steps_per_chunk: &mut u64,
-    ran: u64,
-    elapsed: f64,
-    budget_ms: f64,
-    gpu: bool,
-    max_k: u64,
-) {
-    if gpu {
-        // Queue more steps when the GPU keeps up.
-        let per_step = elapsed / ran.max(1) as f64;
-        *gpu_steps_per_chunk = ((budget_ms / per_step.max(0.05)) as u64).clamp(1, max_k);
-    }
-    if ran > 0 {
-        let rate = ran as f64 / (elapsed / 1000.0).max(1e-6);
-        *steps_per_sec = if *steps_per_sec == 0.0 {
-            rate
-        } else {
-            0.8 * *steps_per_sec + 0.2 * rate
-        };
-    }
 }
 
 /// How a sampler run evaluates the learned score.

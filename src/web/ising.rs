@@ -11,6 +11,8 @@ use rand::SeedableRng;
 use crate::models::ising::exact::{density_of_states, IsingExact};
 use crate::models::ising::lattice::{gibbs_samples, SpinStats, SITES};
 use crate::models::ising::train::{IsingConfig, IsingModel, IsingTrainer};
+use crate::run::{diverged_message, read_loss, settle, Training};
+use crate::session::{run_steps, Pace};
 
 use super::app::{App, Chunk, Shared};
 use super::util::{breathe, now};
@@ -55,8 +57,8 @@ pub struct IsingState {
     pub learned_dirty: bool,
     pub last_refresh: f64,
     pub refresh_cost: f64,
-    pub steps_per_sec: f64,
-    pub gpu_steps_per_chunk: u64,
+    /// Training speed and WebGPU chunk size.
+    pub pace: Pace,
 }
 
 impl IsingState {
@@ -89,8 +91,7 @@ impl IsingState {
             learned_dirty: true,
             last_refresh: -1e9,
             refresh_cost: 0.0,
-            steps_per_sec: 0.0,
-            gpu_steps_per_chunk: 4,
+            pace: Pace::new(4, 64),
         };
         s.reset_trainer(device);
         s
@@ -134,7 +135,7 @@ impl IsingState {
     pub fn steps(&self) -> u64 {
         self.trainer
             .as_ref()
-            .map(|t| t.steps)
+            .map(|t| t.steps())
             .unwrap_or(self.snapshot_steps)
     }
 }
@@ -148,19 +149,25 @@ pub fn state(app: &mut App) -> &mut IsingState {
 }
 
 /// Runs Ising training steps for about `budget_ms` (at most `max_steps`), reads the loss once,
-/// and guards against divergence as the toy's loop does.
+/// and settles it as every model does ([`crate::run::settle`]).
 pub async fn train_chunk(app: &Shared, max_steps: u64, budget_ms: f64) -> Chunk {
-    let (mut trainer, data, gen, gpu, gpu_k) = {
+    let (mut trainer, data, gen, gpu) = {
         let mut a = app.borrow_mut();
-        let gpu = a.is_gpu();
+        let pace = state(&mut a).pace;
+        let gpu = a.gpu_steps(pace);
         let s = state(&mut a);
         let Some(t) = s.trainer.take() else {
             return Chunk::Idle;
         };
-        (t, s.data.clone(), s.generation, gpu, s.gpu_steps_per_chunk)
+        (t, s.data.clone(), s.generation, gpu)
     };
+    let candidate = trainer.checkpoint();
+    if trainer.steps() == 0 && trainer.run.reference_loss.is_none() {
+        let mut rng = StdRng::seed_from_u64(0x5eed_1055);
+        trainer.run.reference_loss = Some(read_loss(trainer.loss_on(&data, &mut rng)).await);
+    }
     let (ran, loss, elapsed) =
-        super::app::run_steps(gpu, gpu_k, max_steps, budget_ms, || trainer.step(&data)).await;
+        run_steps(now, gpu, max_steps, budget_ms, || trainer.step(&data)).await;
     let mut a = app.borrow_mut();
     let device = a.device.clone();
     let lr = a.settings.ising.learning_rate;
@@ -170,41 +177,28 @@ pub async fn train_chunk(app: &Shared, max_steps: u64, budget_ms: f64) -> Chunk 
     if s.generation != gen {
         return Chunk::Idle;
     }
-    super::app::pace(
-        &mut s.steps_per_sec,
-        &mut s.gpu_steps_per_chunk,
-        ran,
-        elapsed,
-        budget_ms,
-        gpu,
-        64,
-    );
-    // Cross-entropy per spin starts near ln 2 = 0.69; a loss far above it, or not a number,
-    // means the learning rate blew the weights up.
-    let outcome = if loss.is_finite() && loss < 20.0 {
-        if loss < 1.0 {
-            trainer.mark_good();
+    s.pace.update(ran, elapsed, budget_ms, gpu.is_some());
+    let outcome = match settle(&mut trainer, candidate, &mut s.losses, loss) {
+        Ok(()) => Chunk::Ran { steps: ran },
+        Err(restored) => {
+            if restored.is_none() {
+                trainer = IsingTrainer::new(s.config, &device);
+            }
+            let msg = diverged_message(
+                "Ising",
+                loss,
+                trainer.run.reference_loss,
+                lr,
+                restored.unwrap_or(0),
+            );
+            a.playing = false;
+            a.error = Some(msg);
+            Chunk::Diverged
         }
-        s.losses.push((trainer.steps, loss));
-        Chunk::Ran { steps: ran }
-    } else {
-        let restored = trainer.restore_last_good().unwrap_or_else(|| {
-            trainer = IsingTrainer::new(s.config, &device);
-            0
-        });
-        s.losses.retain(|(k, _)| *k <= restored);
-        let msg = format!(
-            "Ising training diverged: the loss became {loss:.3e} (learning rate {lr} is too high?). \
-             Training is paused and the weights from step {restored} were restored; lower the \
-             learning rate and press Train."
-        );
-        a.playing = false;
-        a.error = Some(msg);
-        Chunk::Diverged
     };
     let s = a.ising.as_mut().expect("checked above");
     s.snapshot = Some(trainer.inference_model());
-    s.snapshot_steps = trainer.steps;
+    s.snapshot_steps = trainer.steps();
     s.trainer = Some(trainer);
     s.learned_dirty = true;
     a.dirty = true;
@@ -217,7 +211,7 @@ pub async fn export(app: &Shared) -> Result<Vec<u8>, String> {
         let a = app.borrow();
         let s = a.ising.as_ref().ok_or("no Ising network yet")?;
         let t = s.trainer.as_ref().ok_or("the trainer is busy; try again")?;
-        (t.inference_model().net, t.config, t.steps)
+        (t.inference_model().net, t.config, t.steps())
     };
     let cpu = crate::weights::to_cpu(&net, config.net().init(&Device::flex())).await?;
     crate::weights::encode_ising(&cpu, &config, steps)

@@ -49,7 +49,7 @@ fn status(app: &App) {
         app,
         s.steps(),
         &s.losses,
-        s.steps_per_sec,
+        s.pace.steps_per_sec,
         "TV to exact",
         &metric,
     );

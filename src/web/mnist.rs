@@ -15,6 +15,8 @@ use crate::models::mnist::train::{
 
 use super::app::{App, Chunk, Shared};
 use super::util::{breathe, now};
+use crate::run::{diverged_message, read_loss, settle, Training};
+use crate::session::{run_steps, Pace};
 
 /// Digits generated for the live grid at each refresh.
 pub const LIVE_SAMPLES: usize = 16;
@@ -65,8 +67,8 @@ pub struct MnistState {
     pub learned_dirty: bool,
     pub last_refresh: f64,
     pub refresh_cost: f64,
-    pub steps_per_sec: f64,
-    pub gpu_steps_per_chunk: u64,
+    /// Training speed and WebGPU chunk size.
+    pub pace: Pace,
     /// The time-conditioned classifier that guidance follows.
     pub classifier: Option<ClassifierTrainer>,
     pub classifier_loss: f64,
@@ -91,8 +93,7 @@ impl MnistState {
             learned_dirty: true,
             last_refresh: -1e9,
             refresh_cost: 0.0,
-            steps_per_sec: 0.0,
-            gpu_steps_per_chunk: 2,
+            pace: Pace::new(2, 32),
             classifier: None,
             classifier_loss: f64::NAN,
             saved_steps: 0,
@@ -140,7 +141,7 @@ impl MnistState {
     pub fn steps(&self) -> u64 {
         self.trainer
             .as_ref()
-            .map(|t| t.steps)
+            .map(|t| t.steps())
             .unwrap_or(self.snapshot_steps)
     }
 
@@ -205,23 +206,23 @@ pub async fn train_chunk(app: &Shared, max_steps: u64, budget_ms: f64) -> Chunk 
     if ensure_data(app).await.is_err() {
         return Chunk::Idle;
     }
-    let (mut trainer, data, gen, gpu, gpu_k) = {
+    let (mut trainer, data, gen, gpu) = {
         let mut a = app.borrow_mut();
-        let gpu = a.is_gpu();
+        let pace = state(&mut a).pace;
+        let gpu = a.gpu_steps(pace);
         let s = state(&mut a);
         let Some(t) = s.trainer.take() else {
             return Chunk::Idle;
         };
-        (
-            t,
-            s.centered.clone(),
-            s.generation,
-            gpu,
-            s.gpu_steps_per_chunk,
-        )
+        (t, s.centered.clone(), s.generation, gpu)
     };
+    let candidate = trainer.checkpoint();
+    if trainer.steps() == 0 && trainer.run.reference_loss.is_none() {
+        let mut rng = StdRng::seed_from_u64(0x5eed_1055);
+        trainer.run.reference_loss = Some(read_loss(trainer.loss_on(&data, &mut rng)).await);
+    }
     let (ran, loss, elapsed) =
-        super::app::run_steps(gpu, gpu_k, max_steps, budget_ms, || trainer.step(&data)).await;
+        run_steps(now, gpu, max_steps, budget_ms, || trainer.step(&data)).await;
     let mut a = app.borrow_mut();
     let device = a.device.clone();
     let lr = a.settings.mnist.learning_rate;
@@ -231,41 +232,28 @@ pub async fn train_chunk(app: &Shared, max_steps: u64, budget_ms: f64) -> Chunk 
     if s.generation != gen {
         return Chunk::Idle;
     }
-    super::app::pace(
-        &mut s.steps_per_sec,
-        &mut s.gpu_steps_per_chunk,
-        ran,
-        elapsed,
-        budget_ms,
-        gpu,
-        32,
-    );
-    // The noise-prediction loss starts near the per-pixel Gaussian's (~0.13) and only falls;
-    // far above 1 (predicting zero noise scores 1) or not a number, the weights blew up.
-    let outcome = if loss.is_finite() && loss < 10.0 {
-        if loss < 1.0 {
-            trainer.mark_good();
+    s.pace.update(ran, elapsed, budget_ms, gpu.is_some());
+    let outcome = match settle(&mut trainer, candidate, &mut s.losses, loss) {
+        Ok(()) => Chunk::Ran { steps: ran },
+        Err(restored) => {
+            if restored.is_none() {
+                trainer = MnistTrainer::new(s.config, &s.centered, &device);
+            }
+            let msg = diverged_message(
+                "MNIST",
+                loss,
+                trainer.run.reference_loss,
+                lr,
+                restored.unwrap_or(0),
+            );
+            a.playing = false;
+            a.error = Some(msg);
+            Chunk::Diverged
         }
-        s.losses.push((trainer.steps, loss));
-        Chunk::Ran { steps: ran }
-    } else {
-        let restored = trainer.restore_last_good().unwrap_or_else(|| {
-            trainer = MnistTrainer::new(s.config, &s.centered, &device);
-            0
-        });
-        s.losses.retain(|(k, _)| *k <= restored);
-        let msg = format!(
-            "MNIST training diverged: the loss became {loss:.3e} (learning rate {lr} is too \
-             high?). Training is paused and the weights from step {restored} were restored; lower \
-             the learning rate and press Train."
-        );
-        a.playing = false;
-        a.error = Some(msg);
-        Chunk::Diverged
     };
     let s = a.mnist.as_mut().expect("checked above");
     s.snapshot = Some(trainer.inference_model());
-    s.snapshot_steps = trainer.steps;
+    s.snapshot_steps = trainer.steps();
     s.trainer = Some(trainer);
     s.learned_dirty = true;
     a.dirty = true;
@@ -293,7 +281,7 @@ pub async fn classifier_chunk(app: &Shared, budget_ms: f64) {
         }
     }
     let loss = match last {
-        Some(l) => Some(crate::models::toy1d::train::Trainer::read_loss(l).await),
+        Some(l) => Some(crate::run::read_loss(l).await),
         None => None,
     };
     let mut a = app.borrow_mut();
@@ -497,7 +485,7 @@ pub async fn export(app: &Shared) -> Result<Vec<u8>, String> {
         let a = app.borrow();
         let s = a.mnist.as_ref().ok_or("no MNIST network yet")?;
         let t = s.trainer.as_ref().ok_or("the trainer is busy; try again")?;
-        (t.inference_model().net, t.config, t.steps)
+        (t.inference_model().net, t.config, t.steps())
     };
     let cpu = crate::weights::to_cpu(&net, config.init_net(&Device::flex())).await?;
     crate::weights::encode_mnist(&cpu, &config, steps)
@@ -586,7 +574,7 @@ async fn restore(app: &Shared) {
     }
     let s = state(&mut a);
     let Some(t) = s.trainer.as_mut() else { return };
-    if t.steps > 0 {
+    if t.steps() > 0 {
         return;
     }
     let Ok((net, _)) = crate::weights::decode_mnist(&bytes, t.device()) else {

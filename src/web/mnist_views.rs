@@ -81,7 +81,7 @@ fn status(app: &App, s: &MnistState) {
         app,
         s.steps(),
         &s.losses,
-        s.steps_per_sec,
+        s.pace.steps_per_sec,
         "distance to nearest training digit",
         &metric,
     );

@@ -20,6 +20,7 @@ use wasm_bindgen::JsCast;
 use crate::diffusion::{Sampler, SamplerKind};
 use crate::models::toy1d::mixture::Mixture;
 use crate::models::Model;
+use crate::run::Training;
 use crate::settings::{DeviceChoice, Settings};
 use app::{App, Shared, TrainRequest};
 use util::{document, element, now, window};
@@ -181,14 +182,14 @@ fn trained_steps(a: &App) -> Option<u64> {
         a.mnist
             .as_ref()
             .and_then(|s| s.trainer.as_ref())
-            .map(|t| t.steps)
+            .map(|t| t.steps())
     } else if a.is_ising() {
         a.ising
             .as_ref()
             .and_then(|s| s.trainer.as_ref())
-            .map(|t| t.steps)
+            .map(|t| t.steps())
     } else {
-        a.trainer.as_ref().map(|t| t.steps)
+        a.trainer.as_ref().map(|t| t.steps())
     }
 }
 
@@ -454,7 +455,7 @@ impl LabHandle {
                 );
                 set("refreshMs", JsValue::from_f64(s.refresh_cost));
                 set("drawMs", JsValue::from_f64(a.draw_cost));
-                set("stepsPerSec", JsValue::from_f64(s.steps_per_sec));
+                set("stepsPerSec", JsValue::from_f64(s.pace.steps_per_sec));
                 set(
                     "classifierSteps",
                     JsValue::from_f64(s.classifier_steps() as f64),
@@ -485,7 +486,7 @@ impl LabHandle {
                 );
                 set("refreshMs", JsValue::from_f64(s.refresh_cost));
                 set("drawMs", JsValue::from_f64(a.draw_cost));
-                set("stepsPerSec", JsValue::from_f64(s.steps_per_sec));
+                set("stepsPerSec", JsValue::from_f64(s.pace.steps_per_sec));
                 set(
                     "exactNnCorrelation",
                     JsValue::from_f64(s.exact.nn_correlation()),
@@ -504,7 +505,7 @@ impl LabHandle {
             JsValue::from_f64(
                 a.trainer
                     .as_ref()
-                    .map(|t| t.steps)
+                    .map(|t| t.steps())
                     .unwrap_or(a.snapshot_steps) as f64,
             ),
         );
@@ -521,7 +522,7 @@ impl LabHandle {
         set("viewsReady", JsValue::from_bool(a.learned.is_some()));
         set("refreshMs", JsValue::from_f64(a.refresh_cost));
         set("drawMs", JsValue::from_f64(a.draw_cost));
-        set("stepsPerSec", JsValue::from_f64(a.steps_per_sec));
+        set("stepsPerSec", JsValue::from_f64(a.pace.steps_per_sec));
         set(
             "viewsStep",
             JsValue::from_f64(a.learned.as_ref().map(|l| l.steps as f64).unwrap_or(-1.0)),
@@ -734,7 +735,13 @@ async fn export_bytes(app: &Shared) -> Result<(Vec<u8>, &'static str), String> {
         let a = app.borrow();
         let t = a.trainer.as_ref().ok_or("the trainer is busy; try again")?;
         let c = &t.config;
-        (t.inference_model(), c.width, c.depth, c.activation, t.steps)
+        (
+            t.inference_model(),
+            c.width,
+            c.depth,
+            c.activation,
+            t.steps(),
+        )
     };
     let twin =
         crate::models::toy1d::train::net_config(width, depth, activation).init(&Device::flex());
@@ -779,7 +786,7 @@ async fn load_weights(app: &Shared, bytes: &[u8], origin: &str) -> Result<String
     let trainer = a.trainer.as_mut().ok_or("the trainer is busy; try again")?;
     let (model, _) =
         crate::weights::decode(bytes, trainer.device()).map_err(|e| format!("{origin}: {e}"))?;
-    trainer.install(model.net, header.data_var, header.steps);
+    trainer.install_for(model.net, header.data_var, header.steps);
     let snapshot = trainer.inference_model();
     a.snapshot = Some(snapshot);
     a.snapshot_steps = header.steps;

@@ -1,5 +1,6 @@
 //! Drawing every plot of the 1D toy from the app's snapshots.
 
+use crate::run::Training;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use web_sys::HtmlCanvasElement;
@@ -39,7 +40,7 @@ fn status(app: &App) {
     let steps = app
         .trainer
         .as_ref()
-        .map(|t| t.steps)
+        .map(|t| t.steps())
         .unwrap_or(app.snapshot_steps);
     let metric = match &app.learned {
         Some(l) => format!("SDE {:.3} · ODE {:.3}", l.sde_w1, l.ode_w1),
@@ -49,7 +50,7 @@ fn status(app: &App) {
         app,
         steps,
         &app.losses,
-        app.steps_per_sec,
+        app.pace.steps_per_sec,
         "W₁ to data",
         &metric,
     );

@@ -13,8 +13,6 @@
 //! (`x_t` times `ln((1+c_t)/(1−c_t))`, resp. `ln((1−r)/r)`), so an untrained network already
 //! denoises each spin on its own and the convolutions learn only what the neighbours add.
 
-use burn::module::Module;
-use burn::optim::{AdamConfig, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::activation::log_sigmoid;
 use rand::rngs::StdRng;
@@ -25,6 +23,7 @@ use crate::models::ising::lattice::{FlipProcess, SITES};
 use crate::nn::ising_net::{IsingNet, IsingNetConfig};
 use crate::nn::time_embedding::sinusoidal;
 use crate::nn::Activation;
+use crate::run::{Run, Training};
 
 /// Frequencies of the time embedding.
 const TIME_FREQS: usize = 6;
@@ -251,12 +250,26 @@ impl IsingModel {
 pub struct IsingTrainer {
     pub config: IsingConfig,
     pub model: IsingModel,
-    pub steps: u64,
+    /// Adam, the weight average, the last good weights (shared by every model).
+    pub run: Run<IsingNet>,
     device: Device,
-    optimizer: ModuleOptimizer,
     rng: StdRng,
-    average: Option<IsingNet>,
-    last_good: Option<(IsingNet, Option<IsingNet>, u64)>,
+}
+
+impl Training for IsingTrainer {
+    type Net = IsingNet;
+
+    fn net(&self) -> &IsingNet {
+        &self.model.net
+    }
+
+    fn run(&self) -> &Run<IsingNet> {
+        &self.run
+    }
+
+    fn parts(&mut self) -> (&mut IsingNet, &mut Run<IsingNet>) {
+        (&mut self.model.net, &mut self.run)
+    }
 }
 
 impl IsingTrainer {
@@ -270,18 +283,37 @@ impl IsingTrainer {
                 target: config.target,
             },
             config,
-            steps: 0,
+            run: Run::new(),
             device: train_device,
-            optimizer: AdamConfig::new().init(),
             rng: StdRng::seed_from_u64(config.seed ^ 0x1517_1e57),
-            average: None,
-            last_good: None,
         }
     }
 
     /// One Adam step on a batch drawn from `data` (`m × SITES` spins); returns the loss tensor
     /// (mean cross-entropy per spin, in nats) without reading it back.
     pub fn step(&mut self, data: &[i8]) -> Tensor<1> {
+        let mut rng = std::mem::replace(&mut self.rng, StdRng::seed_from_u64(0));
+        let batch = self.batch(data, &mut rng);
+        self.rng = rng;
+        let loss = self.loss(&batch);
+        self.run.descend(
+            &mut self.model.net,
+            &loss,
+            self.config.learning_rate,
+            self.config.ema,
+        );
+        loss
+    }
+
+    /// The loss of the current weights on a batch drawn from `data` with `rng` (no step taken,
+    /// the training batches' random stream left alone): how the untrained network's reference
+    /// loss is measured.
+    pub fn loss_on(&self, data: &[i8], rng: &mut StdRng) -> Tensor<1> {
+        self.loss(&self.batch(data, rng))
+    }
+
+    /// A training batch: `(x_t, target spins, t)` for `config.batch` configurations of `data`.
+    fn batch(&self, data: &[i8], rng: &mut StdRng) -> (Vec<i8>, Vec<f32>, Vec<f32>) {
         let m = data.len() / SITES;
         let b = self.config.batch;
         let process = self.model.process;
@@ -290,83 +322,52 @@ impl IsingTrainer {
         let mut target = Vec::with_capacity(b * SITES);
         let mut ts = Vec::with_capacity(b);
         for _ in 0..b {
-            let i = self.rng.random_range(0..m);
+            let i = rng.random_range(0..m);
             let x0 = &data[i * SITES..(i + 1) * SITES];
             match self.config.target {
                 Target::X0 => {
                     // t drawn as the sampler's grid is laid out: c_t uniform on (c_T, 1).
                     let c_end = process.keep(big_t as f64);
-                    let c = c_end + (1.0 - c_end) * self.rng.random::<f64>();
+                    let c = c_end + (1.0 - c_end) * rng.random::<f64>();
                     let t = (c.ln() / (1.0 - 2.0 * process.r).ln()).clamp(1e-3, big_t as f64);
-                    xt.extend(process.noise(x0, t, &mut self.rng));
+                    xt.extend(process.noise(x0, t, rng));
                     target.extend(x0.iter().map(|&v| v as f32));
                     ts.push(t as f32);
                 }
                 Target::Previous => {
-                    let t = self.rng.random_range(1..=big_t);
-                    let mut prev = process.noise(x0, (t - 1) as f64, &mut self.rng);
+                    let t = rng.random_range(1..=big_t);
+                    let mut prev = process.noise(x0, (t - 1) as f64, rng);
                     target.extend(prev.iter().map(|&v| v as f32));
-                    process.step(&mut prev, &mut self.rng);
+                    process.step(&mut prev, rng);
                     xt.extend(prev);
                     ts.push(t as f32);
                 }
             }
         }
-        let logits = self.model.logits(&xt, &ts, &self.device);
-        let y = Tensor::<2>::from_data(TensorData::new(target, [b, SITES]), &self.device);
-        // Cross-entropy of ±1 targets: −log σ(y · logit).
-        let loss = log_sigmoid(logits * y).neg().mean();
-        self.steps += 1;
-        self.model.net = crate::nn::ema::descend(
-            &mut self.optimizer,
-            self.config.learning_rate,
-            self.model.net.clone(),
-            &loss,
-            &mut self.average,
-            self.config.ema,
-            self.steps,
+        (xt, target, ts)
+    }
+
+    /// Mean cross-entropy per spin of the current weights on a batch.
+    fn loss(&self, (xt, target, ts): &(Vec<i8>, Vec<f32>, Vec<f32>)) -> Tensor<1> {
+        let logits = self.model.logits(xt, ts, &self.device);
+        let y = Tensor::<2>::from_data(
+            TensorData::new(target.clone(), [ts.len(), SITES]),
+            &self.device,
         );
-        loss
+        // Cross-entropy of ±1 targets: −log σ(y · logit).
+        log_sigmoid(logits * y).neg().mean()
     }
 
     /// The model for sampling: the weight average (autodiff stripped).
     pub fn inference_model(&self) -> IsingModel {
         IsingModel {
-            net: self
-                .average
-                .clone()
-                .unwrap_or_else(|| self.model.net.valid()),
+            net: self.inference_net(),
             ..self.model.clone()
         }
-    }
-
-    /// Records the current weights as the ones to go back to after a divergence.
-    pub fn mark_good(&mut self) {
-        self.last_good = Some((self.model.net.clone(), self.average.clone(), self.steps));
     }
 
     /// The device training runs on (with autodiff).
     pub fn device(&self) -> &Device {
         &self.device
-    }
-
-    /// Replaces the weights (and their average) with a loaded network trained `steps` steps
-    /// (`net` must live on [`IsingTrainer::device`]); the optimizer starts afresh.
-    pub fn install(&mut self, net: IsingNet, steps: u64) {
-        self.average = Some(net.valid());
-        self.model.net = net;
-        self.steps = steps;
-        self.optimizer = AdamConfig::new().init();
-        self.mark_good();
-    }
-
-    /// Goes back to the last good weights with a fresh optimizer; the step count restored to.
-    pub fn restore_last_good(&mut self) -> Option<u64> {
-        let (net, avg, steps) = self.last_good.clone()?;
-        self.model.net = net;
-        self.average = avg;
-        self.steps = steps;
-        self.optimizer = AdamConfig::new().init();
-        Some(steps)
     }
 }

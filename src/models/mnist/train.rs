@@ -26,6 +26,7 @@ use crate::nn::classifier::{ClassifierConfig, DigitClassifier};
 use crate::nn::time_embedding::sinusoidal;
 use crate::nn::unet::{Unet, UnetConfig};
 use crate::nn::{Activation, MlpConfig, ScoreMlp};
+use crate::run::{Run, Training};
 
 /// Frequencies of the sinusoidal time embedding (sin and cos each).
 pub const TIME_FREQS: usize = 16;
@@ -368,12 +369,26 @@ pub fn noised_batch(
 pub struct MnistTrainer {
     pub model: MnistModel,
     pub config: MnistConfig,
-    pub steps: u64,
+    /// Adam, the weight average, the last good weights (shared by every model).
+    pub run: Run<MnistNet>,
     device: Device,
-    optimizer: ModuleOptimizer,
     rng: StdRng,
-    average: Option<MnistNet>,
-    last_good: Option<(MnistNet, Option<MnistNet>, u64)>,
+}
+
+impl Training for MnistTrainer {
+    type Net = MnistNet;
+
+    fn net(&self) -> &MnistNet {
+        &self.model.net
+    }
+
+    fn run(&self) -> &Run<MnistNet> {
+        &self.run
+    }
+
+    fn parts(&mut self) -> (&mut MnistNet, &mut Run<MnistNet>) {
+        (&mut self.model.net, &mut self.run)
+    }
 }
 
 impl MnistTrainer {
@@ -390,12 +405,9 @@ impl MnistTrainer {
                 clip: true,
             },
             config,
-            steps: 0,
+            run: Run::new(),
             device: train_device,
-            optimizer: AdamConfig::new().init(),
             rng: StdRng::seed_from_u64(config.seed ^ 0x4d4e_4953_54),
-            average: None,
-            last_good: None,
         }
     }
 
@@ -415,60 +427,36 @@ impl MnistTrainer {
         let (xt, eps, ts, _) =
             noised_batch(&self.model.schedule, data, self.config.batch, &mut self.rng);
         let loss = self.loss(&xt, &eps, &ts);
-        self.steps += 1;
-        self.model.net = crate::nn::ema::descend(
-            &mut self.optimizer,
-            self.config.learning_rate,
-            self.model.net.clone(),
+        self.run.descend(
+            &mut self.model.net,
             &loss,
-            &mut self.average,
+            self.config.learning_rate,
             self.config.ema,
-            self.steps,
         );
         loss
+    }
+
+    /// The loss of the current weights on a batch drawn from `data` with `rng` (no step taken,
+    /// the training batches' random stream left alone): how the untrained network's reference
+    /// loss is measured.
+    pub fn loss_on(&self, data: &[f32], rng: &mut StdRng) -> Tensor<1> {
+        let (xt, eps, ts, _) = noised_batch(&self.model.schedule, data, self.config.batch, rng);
+        self.loss(&xt, &eps, &ts)
     }
 
     /// The model for sampling: the weight average (autodiff stripped).
     pub fn inference_model(&self) -> MnistModel {
         MnistModel {
-            net: self
-                .average
-                .clone()
-                .unwrap_or_else(|| self.model.net.valid()),
+            net: self.inference_net(),
             schedule: self.model.schedule,
             gaussian: self.model.gaussian.clone(),
             clip: self.model.clip,
         }
     }
 
-    /// Records the current weights as the ones to go back to after a divergence.
-    pub fn mark_good(&mut self) {
-        self.last_good = Some((self.model.net.clone(), self.average.clone(), self.steps));
-    }
-
-    /// Goes back to the last good weights with a fresh optimizer; the step count restored to.
-    pub fn restore_last_good(&mut self) -> Option<u64> {
-        let (net, avg, steps) = self.last_good.clone()?;
-        self.model.net = net;
-        self.average = avg;
-        self.steps = steps;
-        self.optimizer = AdamConfig::new().init();
-        Some(steps)
-    }
-
     /// The device training runs on (with autodiff): decode loaded weights onto it.
     pub fn device(&self) -> &Device {
         &self.device
-    }
-
-    /// Replaces the weights with loaded ones, which must live on [`MnistTrainer::device`]
-    /// (decoded there, so their parameters are tracked); the average starts from them.
-    pub fn install(&mut self, net: MnistNet, steps: u64) {
-        self.average = Some(net.valid());
-        self.model.net = net;
-        self.steps = steps;
-        self.optimizer = AdamConfig::new().init();
-        self.mark_good();
     }
 }
 

@@ -12,8 +12,6 @@
 //! network at the Gaussian score; with fresh batches its small residual drowned in the
 //! regression noise and the network stayed at the Gaussian score for thousands of steps.)
 
-use burn::module::Module;
-use burn::optim::{AdamConfig, ModuleOptimizer};
 use burn::prelude::*;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -24,6 +22,7 @@ use crate::diffusion::Schedule;
 use crate::models::toy1d::mixture::{Batch, Mixture, PairSource};
 use crate::nn::time_embedding::sinusoidal;
 use crate::nn::{Activation, MlpConfig, ScoreMlp};
+use crate::run::{Run, Training};
 
 /// Number of sinusoidal frequencies in the time embedding.
 pub const TIME_FREQS: usize = 8;
@@ -165,84 +164,30 @@ impl ScoreModel {
     }
 }
 
-/// Losses above this multiple of the untrained network's, held for [`STUCK_CHUNKS`] read-backs
-/// over at least [`STUCK_STEPS`] steps, count as divergence.
-pub const STUCK_FACTOR: f64 = 10.0;
-pub const STUCK_CHUNKS: usize = 5;
-pub const STUCK_STEPS: u64 = 100;
-
-/// Whether the loss `loss` read back at step `step`, after the read-backs `history` (step,
-/// loss), says the learning rate blew the weights up:
-/// - it is not a number;
-/// - it grew ten-thousandfold over the best value seen (Adam keeps a runaway loss finite for a
-///   long time at a huge learning rate);
-/// - or it stayed above [`STUCK_FACTOR`] × the untrained network's loss `reference` for the last
-///   [`STUCK_CHUNKS`] read-backs and at least [`STUCK_STEPS`] steps. A rate of 10 often
-///   settles there (measured natively, four seeds: 40×–10¹¹× the reference for 1500 steps
-///   without growing further), which the first two rules miss; healthy training stays below
-///   the reference after its first steps.
-pub fn diverged(history: &[(u64, f64)], step: u64, loss: f64, reference: Option<f64>) -> bool {
-    if !loss.is_finite() {
-        return true;
-    }
-    let best = best_loss(history);
-    if best.is_finite() && loss > 1e4 * best {
-        return true;
-    }
-    let Some(limit) = reference
-        .filter(|r| r.is_finite())
-        .map(|r| STUCK_FACTOR * r)
-    else {
-        return false;
-    };
-    let high = |l: f64| l.partial_cmp(&limit) == Some(std::cmp::Ordering::Greater);
-    if !high(loss) {
-        return false;
-    }
-    // Walk back through read-backs that were all too high until they span enough steps.
-    for (count, (s, l)) in history.iter().rev().enumerate() {
-        if !high(*l) {
-            return false;
-        }
-        if count + 2 >= STUCK_CHUNKS && step.saturating_sub(*s) >= STUCK_STEPS {
-            return true;
-        }
-    }
-    false
-}
-
-/// Whether a sane loss `loss` vouches for the weights it was computed with: near the best seen
-/// and not far above the untrained network's (a loss on its way up does not; nor does a best
-/// that was garbage from the first read-back, as with a huge learning rate from the start).
-pub fn vouches(history: &[(u64, f64)], loss: f64, reference: Option<f64>) -> bool {
-    loss <= 10.0 * best_loss(history).min(reference.unwrap_or(f64::INFINITY))
-}
-
-fn best_loss(history: &[(u64, f64)]) -> f64 {
-    history
-        .iter()
-        .map(|(_, l)| *l)
-        .fold(f64::INFINITY, f64::min)
-}
-
-/// Weights (and their average) at some step, cheap to hold: tensors are shared, not copied.
-pub struct Checkpoint((ScoreMlp, Option<ScoreMlp>, u64));
-
 /// Adam on the score network, one step at a time.
 pub struct Trainer {
     pub model: ScoreModel,
     pub config: TrainConfig,
-    pub steps: u64,
+    /// Adam, the weight average, the last good weights (shared by every model).
+    pub run: Run<ScoreMlp>,
     device: Device,
-    optimizer: ModuleOptimizer,
     rng: StdRng,
-    /// Weights after the last step whose loss was read back finite: what a diverging learning
-    /// rate falls back to.
-    last_good: Option<(ScoreMlp, Option<ScoreMlp>, u64)>,
-    /// Loss of the freshly initialised network: weights whose loss is far above it are not sane.
-    pub reference_loss: Option<f64>,
-    /// Moving average of the weights (plain device), what sampling uses.
-    average: Option<ScoreMlp>,
+}
+
+impl Training for Trainer {
+    type Net = ScoreMlp;
+
+    fn net(&self) -> &ScoreMlp {
+        &self.model.net
+    }
+
+    fn run(&self) -> &Run<ScoreMlp> {
+        &self.run
+    }
+
+    fn parts(&mut self) -> (&mut ScoreMlp, &mut Run<ScoreMlp>) {
+        (&mut self.model.net, &mut self.run)
+    }
 }
 
 impl Trainer {
@@ -259,13 +204,9 @@ impl Trainer {
                 data_var,
             },
             config,
-            steps: 0,
+            run: Run::new(),
             device: train_device,
-            optimizer: AdamConfig::new().init(),
             rng: StdRng::seed_from_u64(config.seed ^ 0x9e37_79b9_7f4a_7c15),
-            last_good: None,
-            reference_loss: None,
-            average: None,
         }
     }
 
@@ -283,17 +224,9 @@ impl Trainer {
     /// on WebGPU many steps can be queued before one asynchronous read.
     pub fn step(&mut self, batch: &Batch) -> Tensor<1> {
         let loss = self.loss(batch);
-        let rate = self.config.rate(self.steps);
-        self.steps += 1;
-        self.model.net = crate::nn::ema::descend(
-            &mut self.optimizer,
-            rate,
-            self.model.net.clone(),
-            &loss,
-            &mut self.average,
-            self.config.ema,
-            self.steps,
-        );
+        let rate = self.config.rate(self.run.steps);
+        self.run
+            .descend(&mut self.model.net, &loss, rate, self.config.ema);
         loss
     }
 
@@ -329,59 +262,18 @@ impl Trainer {
         self.step(&batch)
     }
 
-    /// Reads a loss tensor back (asynchronously, as WebGPU requires).
-    pub async fn read_loss(loss: Tensor<1>) -> f64 {
-        match loss.into_data_async().await {
-            Ok(d) => d.iter::<f32>().next().map(|v| v as f64).unwrap_or(f64::NAN),
-            Err(_) => f64::NAN,
-        }
-    }
-
-    /// The current weights, to be marked good later once a loss computed with them is known.
-    pub fn checkpoint(&self) -> Checkpoint {
-        Checkpoint((self.model.net.clone(), self.average.clone(), self.steps))
-    }
-
-    /// Records a checkpoint as known good.
-    pub fn set_good(&mut self, checkpoint: Checkpoint) {
-        self.last_good = Some(checkpoint.0);
-    }
-
-    /// Records the current weights as known good.
-    pub fn mark_good(&mut self) {
-        self.set_good(self.checkpoint());
-    }
-
-    /// Restores the last known-good weights and a fresh optimizer after a non-finite loss.
-    /// Returns the step count restored to, or `None` if there was nothing to restore.
-    pub fn restore_last_good(&mut self) -> Option<u64> {
-        let (net, average, steps) = self.last_good.clone()?;
-        self.model.net = net;
-        self.average = average;
-        self.steps = steps;
-        self.optimizer = AdamConfig::new().init();
-        Some(steps)
-    }
-
-    /// Replaces the network with loaded weights (`net` must live on [`Trainer::device`]).
-    pub fn install(&mut self, net: ScoreMlp, data_var: f64, steps: u64) {
-        self.model.net = net;
+    /// Replaces the network with loaded weights trained `steps` steps on data of variance
+    /// `data_var` (`net` must live on [`Trainer::device`]).
+    pub fn install_for(&mut self, net: ScoreMlp, data_var: f64, steps: u64) {
         self.model.data_var = data_var;
-        self.steps = steps;
-        self.average = None;
-        self.optimizer = AdamConfig::new().init();
-        self.mark_good();
+        Training::install(self, net, steps);
     }
 
     /// The model for inference: the weight average when there is one, else the current
     /// weights (autodiff stripped).
     pub fn inference_model(&self) -> ScoreModel {
-        let net = self
-            .average
-            .clone()
-            .unwrap_or_else(|| self.model.net.valid());
         ScoreModel {
-            net,
+            net: self.inference_net(),
             ..self.model.clone()
         }
     }

@@ -1,0 +1,300 @@
+//! The training run every model shares: Adam, the weight average used for sampling (EMA), the
+//! last weights known to be good, and the rule that says a run diverged.
+//!
+//! A model's trainer owns its network (inside its model value, next to the maps around it) and a
+//! [`Run`] over that network's type; the run does everything that is the same for every model.
+//! The page reads the loss back once per chunk of steps and [`judge`]s it: a diverged run goes
+//! back to its last good weights.
+
+use burn::module::Module;
+use burn::optim::{AdamConfig, ModuleOptimizer};
+use burn::prelude::*;
+
+/// Adam, the weight average and the last good weights of one network of type `M`.
+pub struct Run<M> {
+    /// Optimizer steps taken (also the EMA's warm-up clock).
+    pub steps: u64,
+    /// The loss of the freshly initialised network on a batch of its own: the yardstick of a
+    /// sane loss (see [`judge`]). Computed by the model's trainer, once.
+    pub reference_loss: Option<f64>,
+    optimizer: ModuleOptimizer,
+    /// Moving average of the weights (plain device): what sampling uses.
+    average: Option<M>,
+    /// Weights (and average) at a step whose loss vouched for them.
+    last_good: Option<Checkpoint<M>>,
+}
+
+/// Weights and their average at some step, cheap to hold: tensors are shared, not copied.
+#[derive(Clone)]
+pub struct Checkpoint<M> {
+    net: M,
+    average: Option<M>,
+    steps: u64,
+}
+
+impl<M: Module + Clone> Default for Run<M> {
+    fn default() -> Self {
+        Run::new()
+    }
+}
+
+impl<M: Module + Clone> Run<M> {
+    /// A run at step 0 with a fresh optimizer.
+    pub fn new() -> Self {
+        Run {
+            steps: 0,
+            reference_loss: None,
+            optimizer: AdamConfig::new().init(),
+            average: None,
+            last_good: None,
+        }
+    }
+
+    /// One optimizer step of `net` (on an autodiff device) down the gradient of `loss` at
+    /// `learning_rate`; then, when `ema > 0`, the weight average follows
+    /// ([`crate::nn::ema::descend`]).
+    pub fn descend(&mut self, net: &mut M, loss: &Tensor<1>, learning_rate: f64, ema: f64) {
+        self.steps += 1;
+        *net = crate::nn::ema::descend(
+            &mut self.optimizer,
+            learning_rate,
+            net.clone(),
+            loss,
+            &mut self.average,
+            ema,
+            self.steps,
+        );
+    }
+
+    /// The weights to sample with: the average when there is one, else `net` (autodiff
+    /// stripped).
+    pub fn inference_net(&self, net: &M) -> M {
+        self.average.clone().unwrap_or_else(|| net.valid())
+    }
+
+    /// The current weights, to be marked good once a loss computed with them vouches.
+    pub fn checkpoint(&self, net: &M) -> Checkpoint<M> {
+        Checkpoint {
+            net: net.clone(),
+            average: self.average.clone(),
+            steps: self.steps,
+        }
+    }
+
+    /// Records a checkpoint as known good.
+    pub fn set_good(&mut self, checkpoint: Checkpoint<M>) {
+        self.last_good = Some(checkpoint);
+    }
+
+    /// Goes back to the last good weights with a fresh optimizer; returns the step count
+    /// restored to, or `None` when nothing was good yet (the caller starts afresh).
+    pub fn restore_last_good(&mut self, net: &mut M) -> Option<u64> {
+        let good = self.last_good.clone()?;
+        *net = good.net;
+        self.average = good.average;
+        self.steps = good.steps;
+        self.optimizer = AdamConfig::new().init();
+        Some(good.steps)
+    }
+
+    /// Replaces `net` by `loaded` (on the same autodiff device), trained `steps` steps: the
+    /// average starts from it, the optimizer afresh, and it counts as good.
+    pub fn install(&mut self, net: &mut M, loaded: M, steps: u64) {
+        self.average = Some(loaded.valid());
+        *net = loaded;
+        self.steps = steps;
+        self.optimizer = AdamConfig::new().init();
+        self.last_good = Some(self.checkpoint(net));
+    }
+}
+
+/// Reads a loss tensor back (asynchronously, as WebGPU requires); NaN when it cannot be read.
+pub async fn read_loss(loss: Tensor<1>) -> f64 {
+    match loss.into_data_async().await {
+        Ok(d) => d.iter::<f32>().next().map(|v| v as f64).unwrap_or(f64::NAN),
+        Err(_) => f64::NAN,
+    }
+}
+
+/// Losses above this multiple of the untrained network's, held for [`STUCK_CHUNKS`] read-backs
+/// over at least [`STUCK_STEPS`] steps, count as divergence.
+pub const STUCK_FACTOR: f64 = 10.0;
+pub const STUCK_CHUNKS: usize = 5;
+pub const STUCK_STEPS: u64 = 100;
+
+/// What one read-back loss says about the run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Training goes on; `vouches`: the weights the chunk started from may be marked good.
+    Healthy { vouches: bool },
+    /// The learning rate blew the weights up: go back to the last good ones.
+    Diverged,
+}
+
+/// The verdict on the loss `loss` read back at step `step`, after the read-backs `history`
+/// (step, loss), with `reference` the untrained network's loss. The same rule for every model:
+/// the reference makes "sane" relative to what the model's loss means (a mean squared noise
+/// error, a cross-entropy per spin), so no model needs bounds of its own.
+pub fn judge(history: &[(u64, f64)], step: u64, loss: f64, reference: Option<f64>) -> Verdict {
+    if diverged(history, step, loss, reference) {
+        Verdict::Diverged
+    } else {
+        Verdict::Healthy {
+            vouches: vouches(history, loss, reference),
+        }
+    }
+}
+
+/// Whether the loss says the learning rate blew the weights up:
+/// - it is not a number;
+/// - it grew ten-thousandfold over the best value seen (Adam keeps a runaway loss finite for a
+///   long time at a huge learning rate);
+/// - or it stayed above [`STUCK_FACTOR`] × the untrained network's loss `reference` for the last
+///   [`STUCK_CHUNKS`] read-backs and at least [`STUCK_STEPS`] steps. A rate of 10 often
+///   settles there (measured on the toy natively, four seeds: 40×–10¹¹× the reference for 1500
+///   steps without growing further), which the first two rules miss; healthy training stays
+///   below the reference after its first steps.
+pub fn diverged(history: &[(u64, f64)], step: u64, loss: f64, reference: Option<f64>) -> bool {
+    if !loss.is_finite() {
+        return true;
+    }
+    let best = best_loss(history);
+    if best.is_finite() && loss > 1e4 * best {
+        return true;
+    }
+    let Some(limit) = reference
+        .filter(|r| r.is_finite())
+        .map(|r| STUCK_FACTOR * r)
+    else {
+        return false;
+    };
+    let high = |l: f64| l.partial_cmp(&limit) == Some(std::cmp::Ordering::Greater);
+    if !high(loss) {
+        return false;
+    }
+    // Walk back through read-backs that were all too high until they span enough steps.
+    for (count, (s, l)) in history.iter().rev().enumerate() {
+        if !high(*l) {
+            return false;
+        }
+        if count + 2 >= STUCK_CHUNKS && step.saturating_sub(*s) >= STUCK_STEPS {
+            return true;
+        }
+    }
+    false
+}
+
+/// Whether a sane loss `loss` vouches for the weights it was computed with: near the best seen
+/// and not far above the untrained network's (a loss on its way up does not; nor does a best
+/// that was garbage from the first read-back, as with a huge learning rate from the start).
+pub fn vouches(history: &[(u64, f64)], loss: f64, reference: Option<f64>) -> bool {
+    loss <= 10.0 * best_loss(history).min(reference.unwrap_or(f64::INFINITY))
+}
+
+fn best_loss(history: &[(u64, f64)]) -> f64 {
+    history
+        .iter()
+        .map(|(_, l)| *l)
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// A model's trainer: its network and the [`Run`] over it. The methods every model's trainer
+/// shares (step count, good weights, loading, the weights to sample with) come from here.
+pub trait Training {
+    /// The network type (burn module).
+    type Net: Module + Clone;
+
+    /// The network being trained (on the autodiff device).
+    fn net(&self) -> &Self::Net;
+    /// The run over it.
+    fn run(&self) -> &Run<Self::Net>;
+    /// Both, mutably.
+    fn parts(&mut self) -> (&mut Self::Net, &mut Run<Self::Net>);
+
+    /// Optimizer steps taken.
+    fn steps(&self) -> u64 {
+        self.run().steps
+    }
+
+    /// The weights to sample with (the average when there is one).
+    fn inference_net(&self) -> Self::Net {
+        self.run().inference_net(self.net())
+    }
+
+    /// The current weights, to be marked good once a loss computed with them vouches.
+    fn checkpoint(&self) -> Checkpoint<Self::Net> {
+        self.run().checkpoint(self.net())
+    }
+
+    /// Records a checkpoint as known good.
+    fn set_good(&mut self, checkpoint: Checkpoint<Self::Net>) {
+        self.parts().1.set_good(checkpoint);
+    }
+
+    /// Records the current weights as known good.
+    fn mark_good(&mut self) {
+        let checkpoint = self.checkpoint();
+        self.set_good(checkpoint);
+    }
+
+    /// Goes back to the last good weights with a fresh optimizer (see [`Run::restore_last_good`]).
+    fn restore_last_good(&mut self) -> Option<u64> {
+        let (net, run) = self.parts();
+        run.restore_last_good(net)
+    }
+
+    /// Replaces the weights by a loaded network trained `steps` steps, decoded on the
+    /// trainer's autodiff device (see [`Run::install`]).
+    fn install(&mut self, loaded: Self::Net, steps: u64) {
+        let (net, run) = self.parts();
+        run.install(net, loaded, steps);
+    }
+}
+
+/// Settles the loss read back after a chunk of steps that started from `candidate`, by
+/// [`judge`] against the read-backs `history` and the run's reference loss: a healthy loss is
+/// recorded (and vouches for `candidate` when it may); a diverged run goes back to its last good
+/// weights and forgets the read-backs after them. `Err(step restored to)`, or `Err(None)` when
+/// nothing was good yet and the caller must start a fresh network.
+pub fn settle<T: Training>(
+    trainer: &mut T,
+    candidate: Checkpoint<T::Net>,
+    history: &mut Vec<(u64, f64)>,
+    loss: f64,
+) -> Result<(), Option<u64>> {
+    let reference = trainer.run().reference_loss;
+    match judge(history, trainer.steps(), loss, reference) {
+        Verdict::Healthy { vouches } => {
+            if vouches {
+                trainer.set_good(candidate);
+            }
+            history.push((trainer.steps(), loss));
+            Ok(())
+        }
+        Verdict::Diverged => {
+            let restored = trainer.restore_last_good();
+            let to = restored.unwrap_or(0);
+            history.retain(|(s, _)| *s <= to);
+            Err(restored)
+        }
+    }
+}
+
+/// What the page says when `model`'s training diverged with loss `loss` (the untrained
+/// network's was `reference`) at learning rate `learning_rate`, back at step `restored_to`.
+pub fn diverged_message(
+    model: &str,
+    loss: f64,
+    reference: Option<f64>,
+    learning_rate: f64,
+    restored_to: u64,
+) -> String {
+    format!(
+        "{model} training diverged: the loss became {loss:.3e}{} (learning rate {learning_rate} is \
+         too high?). Training is paused and the weights from step {restored_to} were restored; \
+         lower the learning rate and press Train.",
+        reference.map_or(String::new(), |r| format!(
+            ", the untrained network's was {r:.3}"
+        )),
+    )
+}
