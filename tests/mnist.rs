@@ -95,7 +95,7 @@ fn samplers_reproduce_a_gaussian_on_its_exact_score() {
                     .map(|&xi| (-(xi as f64 - a * m) / var) as f32)
                     .collect::<Vec<f32>>()
             };
-            let times = reverse_times(&schedule, steps);
+            let times = sampler.times(&schedule);
             pollster::block_on(sampler.run_on(
                 &schedule,
                 &times,

@@ -184,6 +184,37 @@ pub fn reverse_times(schedule: &Schedule, steps: usize) -> Vec<f64> {
         .collect()
 }
 
+/// The time grid of DPM-Solver: `steps + 1` times from `t_max` down to [`T_MIN`], uniform in the
+/// half log-SNR `λ_t = log(α_t/σ_t)` (Lu et al. 2022, who recommend it for their solver: its
+/// error depends on the steps in λ). λ decreases monotonically in t for every schedule here, so
+/// each time is found by bisection.
+pub fn log_snr_times(schedule: &Schedule, steps: usize) -> Vec<f64> {
+    let lambda = |t: f64| Marginal::at(schedule, t).log_snr_half();
+    let (t_hi, t_lo) = (schedule.t_max(), T_MIN);
+    let (l_start, l_end) = (lambda(t_hi), lambda(t_lo));
+    (0..=steps)
+        .map(|k| {
+            if k == 0 {
+                return t_hi;
+            }
+            if k == steps {
+                return t_lo;
+            }
+            let target = l_start + (l_end - l_start) * k as f64 / steps as f64;
+            let (mut lo, mut hi) = (t_lo, t_hi);
+            for _ in 0..100 {
+                let mid = 0.5 * (lo + hi);
+                if lambda(mid) > target {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            0.5 * (lo + hi)
+        })
+        .collect()
+}
+
 /// How training draws the diffusion time of each pair.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub enum TimeDraw {
@@ -229,7 +260,7 @@ impl Sampler {
     }
 
     /// Integrates `x` (already holding prior draws) from `t_max` to `T_MIN` in place on the
-    /// grid [`reverse_times`].
+    /// sampler's grid ([`Sampler::times`]).
     ///
     /// `score(x, t)` returns the score at every element; `observe(k, t, x)` sees the state at
     /// every grid time (k = 0 is the prior draw), the natural seam for recording paths and for
@@ -245,8 +276,17 @@ impl Sampler {
         S: AsyncFnMut(&[f32], f64) -> Vec<f32>,
         O: FnMut(usize, f64, &[f32]),
     {
-        let times = reverse_times(schedule, self.steps);
+        let times = self.times(schedule);
         self.run_on(schedule, &times, x, rng, score, observe).await
+    }
+
+    /// The time grid this sampler steps on: uniform in λ for DPM-Solver++ ([`log_snr_times`]),
+    /// the lab's quadratic grid ([`reverse_times`]) for the others.
+    pub fn times(&self, schedule: &Schedule) -> Vec<f64> {
+        match self.kind {
+            SamplerKind::DpmSolver2M => log_snr_times(schedule, self.steps),
+            _ => reverse_times(schedule, self.steps),
+        }
     }
 
     /// As [`Sampler::run`] on a given decreasing grid of `steps + 1` times.
