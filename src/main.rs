@@ -1,18 +1,21 @@
 //! The lab on the command line: train and sample natively, write weights the page can load.
 //!
 //! ```text
-//! difflab train  [--steps N] [--out toy1d.weights] [--query "lr=0.003&width=64"]
+//! difflab train  [--steps N] [--out toy1d.weights] [--query "lr=0.003&width=64"] [--set KEY=VALUE]...
 //! difflab sample --weights toy1d.weights [--n N] [--sampler NAME [--a A]] [--steps K] [--out samples.json]
 //! difflab bench
-//! difflab ising  [--steps N] [--n N] [--query "beta=0.35&rsteps=64"] [--out samples.json]
+//! difflab ising  [--steps N] [--n N] [--query "beta=0.35&rsteps=64"] [--set KEY=VALUE]... [--out samples.json]
 //! difflab mnist  [--net unet|mlp] [--steps N] [--batch B] [--lr X] [--channels C] [--width W]
 //!                [--sampler NAME,NAME…] [--sample-steps K] [--n N] [--digit D --guidance W]
 //!                [--eval] [--png grid.png] [--weights in.weights] [--save out.weights]
 //! difflab mnist-eval samples.json
+//! difflab keys
 //! ```
 //!
 //! Sampler names are those of `difflab::diffusion::SAMPLERS`: sde, ode (Heun), ode-euler,
 //! family (with `--a`), ddpm, ddim, dpm2m.
+//! `--query` and `--set` take the page's URL settings (`difflab keys` lists them), checked like
+//! the URL: a bad value is reported and replaced by its default.
 
 use difflab::run::Training;
 use std::time::Instant;
@@ -42,6 +45,38 @@ fn num<T: std::str::FromStr>(args: &[String], key: &str, default: T) -> Result<T
     }
 }
 
+/// The page's settings from `--query` and `--set KEY=VALUE`, warning about rejected values.
+fn settings_from(args: &[String]) -> Result<Settings, String> {
+    let (settings, problems) = Settings::from_args(args)?;
+    for p in problems {
+        eprintln!("warning: {p}");
+    }
+    Ok(settings)
+}
+
+/// `difflab keys`: every setting `--set` and the URL take, with its panel, values and default.
+fn print_keys() {
+    println!(
+        "{:<10} {:<7} {:<40} {:<12} label",
+        "key", "model", "values", "default"
+    );
+    for k in difflab::settings::keys() {
+        let model = k.model.map_or("all", |m| m.name());
+        let default = match k.default_text() {
+            d if d.is_empty() => "(none)".to_string(),
+            d => d,
+        };
+        println!(
+            "{:<10} {:<7} {:<40} {:<12} {}",
+            k.name,
+            model,
+            k.range_text(),
+            default,
+            k.label
+        );
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
@@ -51,9 +86,14 @@ fn main() {
         Some("ising") => ising(&args),
         Some("mnist") => mnist(&args),
         Some("mnist-eval") => mnist_eval(&args),
-        _ => {
-            Err("usage: difflab train|sample|bench|ising|mnist [options] (see src/main.rs)".into())
+        Some("keys") => {
+            print_keys();
+            Ok(())
         }
+        _ => Err(
+            "usage: difflab train|sample|bench|ising|mnist|mnist-eval|keys [options] (see src/main.rs)"
+                .into(),
+        ),
     };
     if let Err(e) = result {
         eprintln!("difflab: {e}");
@@ -62,10 +102,7 @@ fn main() {
 }
 
 fn train(args: &[String]) -> Result<(), String> {
-    let (settings, problems) = Settings::from_query(&arg(args, "--query").unwrap_or_default());
-    for p in problems {
-        eprintln!("warning: {p}");
-    }
+    let settings = settings_from(args)?;
     let steps: u64 = num(args, "--steps", 3000)?;
     let out = arg(args, "--out").unwrap_or_else(|| "toy1d.weights".into());
     let device = Device::flex();
@@ -146,10 +183,7 @@ fn ising(args: &[String]) -> Result<(), String> {
     use difflab::models::ising::exact::{density_of_states, IsingExact};
     use difflab::models::ising::lattice::{gibbs_samples, SpinStats};
     use difflab::models::ising::train::IsingTrainer;
-    let (settings, problems) = Settings::from_query(&arg(args, "--query").unwrap_or_default());
-    for p in problems {
-        eprintln!("warning: {p}");
-    }
+    let settings = settings_from(args)?;
     let config = settings.ising;
     let steps: u64 = num(args, "--steps", 3000)?;
     let n: usize = num(args, "--n", 5000)?;

@@ -3,7 +3,7 @@
 use difflab::diffusion::Schedule;
 use difflab::models::mnist::train::MnistConfig;
 use difflab::models::toy1d::train::Weighting;
-use difflab::settings::{DataMode, SamplerChoice, Settings};
+use difflab::settings::{form_limits, key, keys, DataMode, Kind, SamplerChoice, Settings};
 
 #[test]
 fn defaults_make_an_empty_query_and_non_defaults_round_trip() {
@@ -151,4 +151,223 @@ fn bad_mnist_values_are_reported_and_replaced_by_defaults() {
     let (s, problems) = Settings::from_query("?digit=none&guide=0");
     assert!(problems.is_empty(), "{problems:?}");
     assert_eq!((s.digit, s.guidance), (None, 0.0));
+}
+
+// The settings table: every key written once, everything else derived from it.
+
+/// A valid value for `name` that differs from its default.
+fn other_value(name: &str) -> String {
+    let k = key(name).unwrap();
+    let default = k.default_text();
+    match k.kind(&Settings::default()) {
+        Kind::Number { min, max, .. } => {
+            let max = max.to_string();
+            if max != default {
+                max
+            } else {
+                min.to_string()
+            }
+        }
+        Kind::Choice(options) => options
+            .into_iter()
+            .find(|o| *o != default)
+            .expect("a choice has another option")
+            .to_string(),
+        Kind::Text => match name {
+            "mix" => "0.25:-3:0.5,0.75:1.5:0.25".into(),
+            "weights" => "https://example.org/toy1d.weights".into(),
+            other => panic!("give the text key {other} a sample value here"),
+        },
+    }
+}
+
+fn pair(k: &str, v: &str) -> Vec<(String, String)> {
+    vec![(k.to_string(), v.to_string())]
+}
+
+#[test]
+fn keys_are_unique_and_described() {
+    let mut names: Vec<&str> = keys().iter().map(|k| k.name).collect();
+    let n = names.len();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), n, "a key appears twice in the table");
+    for k in keys() {
+        assert!(!k.label.is_empty(), "{} has no label", k.name);
+        assert!(!k.range_text().is_empty());
+    }
+    // The table is the list of known keys: no key is reported as unknown.
+    let all = Settings::default().all_pairs();
+    assert_eq!(all.len(), n - 1, "every key but the unset weights URL");
+    let (back, problems) = Settings::from_pairs(&all);
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(back, Settings::from_pairs(&[]).0);
+}
+
+#[test]
+fn every_key_round_trips() {
+    for k in keys() {
+        let v = other_value(k.name);
+        assert_ne!(v, k.default_text(), "{}", k.name);
+        let (s, problems) = Settings::from_pairs(&pair(k.name, &v));
+        assert!(problems.is_empty(), "{}={v}: {problems:?}", k.name);
+        let pairs = s.to_pairs();
+        assert!(
+            pairs.iter().any(|(pk, _)| pk == k.name),
+            "{}={v} not printed: {pairs:?}",
+            k.name
+        );
+        let (back, problems) = Settings::from_query(&s.to_query());
+        assert!(problems.is_empty(), "{}: {problems:?}", k.name);
+        assert_eq!(back, s, "{}={v}", k.name);
+    }
+}
+
+#[test]
+fn numbers_outside_their_bounds_are_rejected() {
+    let defaults = Settings::from_pairs(&[]).0;
+    let mut numbers = 0;
+    for k in keys() {
+        let Kind::Number {
+            min, max, whole, ..
+        } = k.kind(&Settings::default())
+        else {
+            continue;
+        };
+        numbers += 1;
+        let margin = if whole { 1.0 } else { (max - min).abs() * 1e-3 };
+        for bad in [min - margin, max + margin] {
+            let raw = bad.to_string();
+            let (s, problems) = Settings::from_pairs(&pair(k.name, &raw));
+            assert_eq!(problems.len(), 1, "{}={raw}: {problems:?}", k.name);
+            assert!(
+                problems[0].contains(&format!("{}={raw}", k.name)),
+                "{problems:?}"
+            );
+            assert_eq!(s, defaults, "{}={raw} changed the settings", k.name);
+        }
+        let (s, problems) = Settings::from_pairs(&pair(k.name, "abc"));
+        assert!(problems[0].contains(&format!("{}=abc", k.name)));
+        assert_eq!(s, defaults);
+    }
+    assert!(numbers > 25, "only {numbers} numeric keys");
+}
+
+#[test]
+fn form_limits_agree_with_the_parser() {
+    let defaults = Settings::default();
+    let limits = form_limits(&defaults);
+    let numeric: Vec<&str> = keys()
+        .iter()
+        .filter(|k| matches!(k.kind(&defaults), Kind::Number { .. }))
+        .map(|k| k.name)
+        .collect();
+    assert_eq!(
+        limits.iter().map(|l| l.key).collect::<Vec<_>>(),
+        numeric,
+        "one limit per numeric key"
+    );
+    for l in &limits {
+        assert!(l.min < l.max, "{l:?}");
+        for ok in [l.min, l.max] {
+            let (s, problems) = Settings::from_pairs(&pair(l.key, &ok.to_string()));
+            assert!(problems.is_empty(), "{}={ok}: {problems:?}", l.key);
+            let v: f64 = key(l.key).unwrap().value(&s).unwrap().parse().unwrap();
+            assert_eq!(v, ok, "{}", l.key);
+        }
+        let below = l.min - l.step.unwrap_or((l.max - l.min) * 1e-3);
+        let above = l.max + l.step.unwrap_or((l.max - l.min) * 1e-3);
+        for bad in [below, above] {
+            let (_, problems) = Settings::from_pairs(&pair(l.key, &bad.to_string()));
+            assert_eq!(problems.len(), 1, "{}={bad} accepted", l.key);
+        }
+        if let Some(step) = l.step {
+            assert!(step > 0.0 && step <= l.max - l.min, "{l:?}");
+        }
+    }
+    let step = |k: &str| limits.iter().find(|l| l.key == k).unwrap().step;
+    assert_eq!(step("a"), Some(0.05));
+    assert_eq!(step("beta"), Some(0.01));
+    assert_eq!(step("guide"), Some(0.5));
+    assert_eq!(step("t"), Some(0.005));
+    assert_eq!(step("width"), Some(1.0));
+    assert_eq!(step("lr"), None);
+    // `t` ends where the schedule ends.
+    let flow = Settings {
+        schedule: Schedule::FlowMatching,
+        ..Settings::default()
+    };
+    let t = form_limits(&flow)
+        .into_iter()
+        .find(|l| l.key == "t")
+        .unwrap();
+    assert_eq!((t.min, t.max), (0.0, Schedule::FlowMatching.t_max()));
+}
+
+#[test]
+fn ou_keys_apply_only_to_the_ou_schedule() {
+    let q = "schedule=flow&D=2&T=7";
+    let (s, problems) = Settings::from_query(q);
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(s.schedule, Schedule::FlowMatching);
+    assert_eq!(s.to_query(), "schedule=flow");
+    let all = s.all_pairs();
+    assert!(all.contains(&("D".into(), "1".into())), "{all:?}");
+    let (s, _) = Settings::from_query("D=2&T=7&t=6");
+    assert_eq!(s.schedule, Schedule::Ou { d: 2.0, t_max: 7.0 });
+    assert_eq!(s.t_view, 6.0, "t is bounded by this link's T");
+}
+
+#[test]
+fn every_control_of_the_page_is_a_table_key() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/index.html");
+    let html = std::fs::read_to_string(path).unwrap();
+    let mut names = Vec::new();
+    for tag in ["<input", "<select"] {
+        for (at, _) in html.match_indices(tag) {
+            let element = &html[at..at + html[at..].find('>').unwrap()];
+            if let Some(i) = element.find(" name=\"") {
+                let rest = &element[i + 7..];
+                names.push(rest[..rest.find('"').unwrap()].to_string());
+            }
+        }
+    }
+    assert!(names.len() > 30, "found only {names:?}");
+    for name in &names {
+        assert!(
+            key(name).is_some(),
+            "index.html has a control '{name}' the table lacks"
+        );
+    }
+}
+
+#[test]
+fn the_cli_reads_query_and_set_through_the_table() {
+    let args: Vec<String> = [
+        "train",
+        "--steps",
+        "10",
+        "--query",
+        "lr=0.01&width=32",
+        "--set",
+        "width=64",
+        "--set",
+        "beta=0.3",
+        "--set",
+        "bogus=1",
+        "--set",
+        "depth=99",
+    ]
+    .map(String::from)
+    .to_vec();
+    let (s, problems) = Settings::from_args(&args).unwrap();
+    assert_eq!(s.train.learning_rate, 0.01);
+    assert_eq!(s.train.width, 64, "a later --set wins");
+    assert_eq!(s.ising.beta, 0.3);
+    assert_eq!(s.train.depth, Settings::default().train.depth);
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(problems.iter().any(|p| p.contains("'bogus'")));
+    assert!(problems.iter().any(|p| p.contains("depth=99")));
+    let err = Settings::from_args(&["ising".into(), "--set".into(), "beta".into()]);
+    assert!(err.is_err());
 }

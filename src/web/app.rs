@@ -14,13 +14,13 @@ use rand::SeedableRng;
 
 use crate::diffusion::sampler::{draw_prior, reverse_times};
 use crate::diffusion::schedule::T_MIN;
-use crate::diffusion::{forward, Sampler, SamplerKind, Schedule};
+use crate::diffusion::{forward, Sampler, Schedule};
 use crate::models::toy1d::mixture::{grid, histogram, linspace, plot_range, Mixture, PairSource};
 use crate::models::toy1d::train::{ScoreModel, ScoreTable, Trainer};
 use crate::models::Model;
 use crate::run::{diverged_message, read_loss, settle, Training};
 use crate::session::{run_steps, Pace};
-use crate::settings::{DataMode, SamplerChoice, Settings};
+use crate::settings::{DataMode, Settings};
 
 use super::util::{breathe, now};
 use super::views;
@@ -564,14 +564,7 @@ pub async fn refresh_learned(app: &Shared) {
     }
     let score_field = model.score_at(&fx, &ft, &device).await;
 
-    let sde_kind = match settings.sampler {
-        SamplerChoice::Family => SamplerKind::EulerMaruyama { a: settings.a },
-        _ => SamplerKind::SDE,
-    };
-    let ode_kind = match settings.sampler {
-        SamplerChoice::OdeEuler => SamplerKind::ODE_EULER,
-        _ => SamplerKind::HeunOde,
-    };
+    let (sde_kind, ode_kind) = settings.sampler.panels(settings.a);
     let which = if settings.exact_score {
         None
     } else {

@@ -204,6 +204,25 @@ fn last_loss(a: &App) -> f64 {
     losses.last().map(|(_, l)| *l).unwrap_or(f64::NAN)
 }
 
+/// `opts.sampler` (a name of the sampler table, `default` when absent) with `opts.a` for the
+/// reverse family (`a_default` when absent).
+fn sampler_option(opts: &JsValue, default: &str, a_default: f64) -> Result<SamplerKind, JsValue> {
+    let name = opt_str(opts, "sampler").unwrap_or_else(|| default.to_string());
+    let a = opt_f64(opts, "a").unwrap_or(a_default);
+    let (lo, hi) = crate::settings::limits::A;
+    if name == "family" && !(a.is_finite() && (lo..=hi).contains(&a)) {
+        return Err(JsValue::from_str(&format!(
+            "a must be between {lo} and {hi}, got {a}"
+        )));
+    }
+    SamplerKind::from_name(&name, a).ok_or_else(|| {
+        JsValue::from_str(&format!(
+            "unknown sampler '{name}' (one of {})",
+            SamplerKind::names()
+        ))
+    })
+}
+
 fn count(opts: &JsValue, key: &str, default: f64, max: f64) -> Result<u64, JsValue> {
     let v = opt_f64(opts, key).unwrap_or(default);
     if !(v.is_finite() && v >= 1.0 && v <= max && v.fract() == 0.0) {
@@ -349,19 +368,7 @@ impl LabHandle {
             }
             let n = count(&opts, "n", 1000.0, 1e6)? as usize;
             let steps = count(&opts, "steps", app.borrow().settings.steps as f64, 1e5)? as usize;
-            let a = opt_f64(&opts, "a").unwrap_or(1.0);
-            let kind = match opt_str(&opts, "sampler").as_deref().unwrap_or("sde") {
-                "sde" => SamplerKind::SDE,
-                "ode" => SamplerKind::HeunOde,
-                "ode-euler" => SamplerKind::ODE_EULER,
-                "family" if (0.5..=5.0).contains(&a) => SamplerKind::EulerMaruyama { a },
-                "family" => return Err(JsValue::from_str("a must be between 0.5 and 5")),
-                other => {
-                    return Err(JsValue::from_str(&format!(
-                        "unknown sampler '{other}' (sde, ode, ode-euler, family)"
-                    )))
-                }
-            };
+            let kind = sampler_option(&opts, "sde", 1.0)?;
             let exact = match opt_str(&opts, "score").as_deref().unwrap_or("learned") {
                 "learned" => false,
                 "exact" => true,
@@ -601,16 +608,7 @@ async fn mnist_sample(app: &Shared, opts: &JsValue) -> Result<JsValue, JsValue> 
             a.settings.guidance,
         )
     };
-    let kind = match opt_str(opts, "sampler") {
-        None => default_kind,
-        Some(name) => crate::settings::MNIST_SAMPLERS
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, k)| *k)
-            .ok_or_else(|| {
-                JsValue::from_str(&format!("unknown sampler '{name}' (ddpm, ddim, sde, ode)"))
-            })?,
-    };
+    let kind = sampler_option(opts, default_kind.name(), 1.0)?;
     let steps = count(
         opts,
         "steps",
@@ -1005,8 +1003,25 @@ fn fill_controls(settings: &Settings) {
             }
         }
     }
-    if let Some(i) = element::<web_sys::HtmlInputElement>("t-slider") {
-        i.set_max(&settings.schedule.t_max().to_string());
+    // Every numeric control's limits come from the settings table (the time slider's maximum
+    // follows the schedule): the page cannot accept what the URL parser would refuse.
+    for limit in crate::settings::form_limits(settings) {
+        let Ok(list) = document().query_selector_all(&format!(
+            "#controls input[name=\"{0}\"], [form=controls][name=\"{0}\"]",
+            limit.key
+        )) else {
+            continue;
+        };
+        for i in 0..list.length() {
+            if let Some(input) = list
+                .get(i)
+                .and_then(|n| n.dyn_into::<web_sys::HtmlInputElement>().ok())
+            {
+                input.set_min(&limit.min.to_string());
+                input.set_max(&limit.max.to_string());
+                input.set_step(&limit.step.map_or("any".to_string(), |s| s.to_string()));
+            }
+        }
     }
     // The page shows the controls and plots of one model (CSS keys on this attribute).
     if let Some(body) = document().body() {

@@ -190,6 +190,9 @@ test("dragging a mode moves it and scrolling over it changes its width", { timeo
   assert.equal(widened[1][1], moved[1][1]);
   const w1 = await page.evaluate(async () => lab.w1((await lab.sample("toy1d", { n: 10000, sampler: "ode", steps: 100, seed: 3, score: "exact" })).data));
   assert.ok(w1 <= 0.05, `exact-score ODE W1 to the edited mixture ${w1}`);
+  // Every sampler of the table serves the toy too: DPM-Solver++ in 20 evaluations.
+  const dpm = await page.evaluate(async () => lab.w1((await lab.sample("toy1d", { n: 10000, sampler: "dpm2m", steps: 20, seed: 3, score: "exact" })).data));
+  assert.ok(dpm <= 0.05, `exact-score DPM-Solver++(2M) W1 to the edited mixture ${dpm}`);
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -24,7 +24,7 @@ test("the MNIST view loads the digits, trains, samples images in [0, 1] and draw
   assert.ok(Number.isFinite(r.loss) && r.loss > 0 && r.loss < 0.5, `loss ${r.loss}`);
   const st0 = await page.evaluate(() => lab.status());
   assert.equal(st0.dataLoaded, true);
-  for (const sampler of ["ddim", "ddpm", "sde", "ode"]) {
+  for (const sampler of ["ddim", "dpm2m", "ddpm", "sde", "ode"]) {
     const s = await page.evaluate(async (sampler) => {
       const s = await lab.sample("mnist", { n: 3, sampler, steps: 4, seed: 1 });
       return { shape: s.shape, f32: s.data instanceof Float32Array, n: s.data.length, inRange: s.data.every((v) => v >= 0 && v <= 1) };
@@ -49,7 +49,7 @@ test("guidance trains its classifier and samples; bad values are refused with a 
   const { page, errors } = await openLab(cpu, "?model=mnist&play=0&mch=8&mlevels=1&mbatch=8&msteps=4&mch=1000&msampler=foo&digit=12");
   const notes = await page.textContent("#messages");
   assert.match(notes, /mch=1000 is outside/);
-  assert.match(notes, /msampler=foo is unknown/);
+  assert.match(notes, /msampler=foo is not one of ddim, dpm2m/);
   assert.match(notes, /digit=12 is outside/);
   await page.evaluate(() => lab.train("mnist", { steps: 2 }));
   const t0 = Date.now();
