@@ -4,6 +4,7 @@
 pub mod diffusion;
 pub mod models;
 pub mod nn;
+pub mod pacing;
 pub mod run;
 pub mod session;
 pub mod settings;

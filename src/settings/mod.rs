@@ -44,27 +44,7 @@ impl DeviceChoice {
     }
 }
 
-/// Where training pairs come from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DataMode {
-    /// Fresh draws for every batch.
-    Fresh,
-    /// A fixed set of forward runs.
-    Fixed,
-}
-
-impl DataMode {
-    /// Every mode, in the page's order.
-    pub const ALL: [DataMode; 2] = [DataMode::Fresh, DataMode::Fixed];
-
-    /// The name used in URLs.
-    pub fn name(self) -> &'static str {
-        match self {
-            DataMode::Fresh => "fresh",
-            DataMode::Fixed => "fixed",
-        }
-    }
-}
+pub use crate::models::toy1d::mixture::DataMode;
 
 /// What the 1D toy's two reverse-process panels show: the left one a stochastic member of the
 /// reverse family, the right one the probability-flow ODE.

@@ -18,8 +18,8 @@ use crate::diffusion::{forward, Sampler, Schedule};
 use crate::models::toy1d::mixture::{grid, histogram, linspace, plot_range, Mixture, PairSource};
 use crate::models::toy1d::train::{ScoreModel, ScoreTable, Trainer};
 use crate::models::Model;
+use crate::pacing::{run_steps, Pace};
 use crate::run::{diverged_message, read_loss, settle, Training};
-use crate::session::{run_steps, Pace};
 use crate::settings::{DataMode, Settings};
 
 use super::util::{breathe, now};

@@ -11,8 +11,8 @@ use rand::SeedableRng;
 use crate::models::ising::exact::{density_of_states, IsingExact};
 use crate::models::ising::lattice::{gibbs_samples, SpinStats, SITES};
 use crate::models::ising::train::{IsingConfig, IsingModel, IsingTrainer};
+use crate::pacing::{run_steps, Pace};
 use crate::run::{diverged_message, read_loss, settle, Training};
-use crate::session::{run_steps, Pace};
 
 use super::app::{App, Chunk, Shared};
 use super::util::{breathe, now};

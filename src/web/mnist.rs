@@ -15,8 +15,8 @@ use crate::models::mnist::train::{
 
 use super::app::{App, Chunk, Shared};
 use super::util::{breathe, now};
+use crate::pacing::{run_steps, Pace};
 use crate::run::{diverged_message, read_loss, settle, Training};
-use crate::session::{run_steps, Pace};
 
 /// Digits generated for the live grid at each refresh.
 pub const LIVE_SAMPLES: usize = 16;

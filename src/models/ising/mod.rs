@@ -4,5 +4,6 @@
 //! the transfer-matrix distributions, `train` the network, its sampler and training.
 
 pub mod exact;
+pub mod lab;
 pub mod lattice;
 pub mod train;

@@ -3,4 +3,5 @@
 //! measures, `train` the networks, sampling (with classifier guidance) and training.
 
 pub mod data;
+pub mod lab;
 pub mod train;

@@ -274,6 +274,28 @@ fn log_sum_exp(values: impl Iterator<Item = f64>) -> f64 {
     top + v.iter().map(|x| (x - top).exp()).sum::<f64>().ln()
 }
 
+/// Where training pairs come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DataMode {
+    /// Fresh draws for every batch.
+    Fresh,
+    /// A fixed set of forward runs.
+    Fixed,
+}
+
+impl DataMode {
+    /// Every mode, in the page's order.
+    pub const ALL: [DataMode; 2] = [DataMode::Fresh, DataMode::Fixed];
+
+    /// The name used in URLs.
+    pub fn name(self) -> &'static str {
+        match self {
+            DataMode::Fresh => "fresh",
+            DataMode::Fixed => "fixed",
+        }
+    }
+}
+
 /// A minibatch of denoising-score-matching pairs: network inputs `(x_t, t)` and the noise
 /// `eps` with `x_t = alpha_t x_0 + sigma_t eps`; the conditional score target of eq. 8 is
 /// `-eps / sigma_t`.

@@ -3,5 +3,7 @@
 //! score `F(x, t)`. `mixture` holds the exact references (density, score, posterior mean, W1),
 //! `train` the network and its training.
 
+pub mod lab;
 pub mod mixture;
 pub mod train;
+pub mod views;

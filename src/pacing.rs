@@ -1,0 +1,187 @@
+//! The policies that are the same for every model: how many steps a chunk runs, how fast
+//! training goes, when the learned views are due again. Plain Rust with an injected clock, so the
+//! page (the browser's `performance.now`) and native tests (a monotonic clock) run the same code.
+
+use burn::prelude::*;
+
+/// Milliseconds since some fixed origin.
+pub type Clock = fn() -> f64;
+
+/// A monotonic clock for native code (the page passes `performance.now`).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn native_clock() -> f64 {
+    use std::sync::OnceLock;
+    use std::time::Instant;
+    static ORIGIN: OnceLock<Instant> = OnceLock::new();
+    ORIGIN.get_or_init(Instant::now).elapsed().as_secs_f64() * 1e3
+}
+
+/// How one model's training loop paces itself.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Pace {
+    /// Smoothed training speed.
+    pub steps_per_sec: f64,
+    /// Steps queued per chunk on WebGPU (adapted to the chunk's time budget).
+    pub gpu_steps_per_chunk: u64,
+    /// The most steps a WebGPU chunk queues.
+    pub max_gpu_steps: u64,
+}
+
+impl Pace {
+    /// A model's pace, starting with `gpu_steps` queued per WebGPU chunk, at most `max_gpu_steps`.
+    pub fn new(gpu_steps: u64, max_gpu_steps: u64) -> Pace {
+        Pace {
+            steps_per_sec: 0.0,
+            gpu_steps_per_chunk: gpu_steps,
+            max_gpu_steps,
+        }
+    }
+
+    /// After a chunk of `ran` steps that took `elapsed` ms: updates the smoothed steps/s and, on
+    /// WebGPU, the steps to queue per chunk (aiming at `budget_ms`).
+    pub fn update(&mut self, ran: u64, elapsed: f64, budget_ms: f64, gpu: bool) {
+        if gpu {
+            // Queue more steps when the GPU keeps up.
+            let per_step = elapsed / ran.max(1) as f64;
+            self.gpu_steps_per_chunk =
+                ((budget_ms / per_step.max(0.05)) as u64).clamp(1, self.max_gpu_steps);
+        }
+        if ran > 0 {
+            let rate = ran as f64 / (elapsed / 1000.0).max(1e-6);
+            self.steps_per_sec = if self.steps_per_sec == 0.0 {
+                rate
+            } else {
+                0.8 * self.steps_per_sec + 0.2 * rate
+            };
+        }
+    }
+}
+
+/// Runs `step` (one training step, returning its loss unread) for about `budget_ms` on the CPU,
+/// or `gpu_steps` queued steps on WebGPU, at most `max_steps`; then reads the last loss once.
+/// Returns (steps run, loss, elapsed ms). Every model's chunk runs its steps through it.
+pub async fn run_steps(
+    clock: Clock,
+    gpu: Option<u64>,
+    max_steps: u64,
+    budget_ms: f64,
+    mut step: impl FnMut() -> Tensor<1>,
+) -> (u64, f64, f64) {
+    let started = clock();
+    let mut ran = 0u64;
+    let mut loss_tensor = None;
+    let limit = gpu.map_or(max_steps, |k| k.min(max_steps));
+    while ran < limit {
+        loss_tensor = Some(step());
+        ran += 1;
+        if gpu.is_none() && clock() - started > budget_ms {
+            break;
+        }
+    }
+    let loss = match loss_tensor {
+        Some(l) => crate::run::read_loss(l).await,
+        None => f64::NAN,
+    };
+    (ran, loss, clock() - started)
+}
+
+/// When a model's learned views (samples drawn from a snapshot of the network) are due again.
+/// Sampling costs time that training would otherwise get: while training, a model refreshes at
+/// most every `busy_ms` and spends at most about 1/(1 + `cost_factor`) of the time on it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Refresh {
+    /// Something the views show changed since the last refresh.
+    pub dirty: bool,
+    /// When the last refresh ended, and what it cost (ms).
+    pub last: f64,
+    pub cost: f64,
+    /// The shortest interval while training.
+    pub busy_ms: f64,
+    /// While a scripted request (`lab.train`, Step) runs, the caller waits for its steps: views
+    /// refresh `scripted_factor` times less often.
+    pub scripted_factor: f64,
+}
+
+impl Refresh {
+    /// A policy refreshing at most every `busy_ms` while training; dirty at first.
+    pub fn new(busy_ms: f64, scripted_factor: f64) -> Refresh {
+        Refresh {
+            dirty: true,
+            last: -1e9,
+            cost: 0.0,
+            busy_ms,
+            scripted_factor,
+        }
+    }
+
+    /// Whether the views are due at `now`: dirty, and the interval since the last refresh is at
+    /// least five times its cost (and `busy_ms` while training, 200 ms idle).
+    pub fn due(&self, now: f64, training: bool, scripted: bool) -> bool {
+        let interval = if scripted {
+            self.scripted_factor * (5.0 * self.cost).max(self.busy_ms)
+        } else {
+            (5.0 * self.cost).max(if training { self.busy_ms } else { 200.0 })
+        };
+        self.dirty && now - self.last > interval
+    }
+
+    /// Records a refresh that started at `started` and ended at `now`.
+    pub fn done(&mut self, started: f64, now: f64) {
+        self.cost = now - started;
+        self.last = now;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refresh_waits_for_its_interval_and_scales_with_its_cost() {
+        let mut r = Refresh::new(1500.0, 1.0);
+        assert!(r.due(0.0, true, false), "dirty at first");
+        r.done(0.0, 100.0);
+        assert!(!r.due(1000.0, true, false), "1.5 s while training");
+        assert!(r.due(1700.0, true, false));
+        assert!(!r.due(500.0, false, false), "five times its cost idle");
+        assert!(r.due(700.0, false, false));
+        r.dirty = false;
+        assert!(!r.due(1e6, false, false), "nothing changed");
+        // A refresh that cost 1 s waits 5 s.
+        let mut slow = Refresh::new(1500.0, 1.0);
+        slow.done(0.0, 1000.0);
+        assert!(!slow.due(5900.0, false, false));
+        assert!(slow.due(6100.0, false, false));
+        // Scripted requests refresh half as often for a factor of 2.
+        let mut s = Refresh::new(5000.0, 2.0);
+        s.done(0.0, 0.0);
+        assert!(!s.due(9000.0, true, true));
+        assert!(s.due(10_100.0, true, true));
+    }
+
+    #[test]
+    fn pace_smooths_speed_and_sizes_gpu_chunks() {
+        let mut p = Pace::new(8, 256);
+        p.update(100, 1000.0, 30.0, false);
+        assert_eq!(p.steps_per_sec, 100.0);
+        p.update(200, 1000.0, 30.0, false);
+        assert!((p.steps_per_sec - 120.0).abs() < 1e-9);
+        assert_eq!(
+            p.gpu_steps_per_chunk, 8,
+            "CPU chunks run for their time budget"
+        );
+        p.update(10, 5.0, 30.0, true);
+        assert_eq!(p.gpu_steps_per_chunk, 60, "30 ms at 0.5 ms a step");
+        p.update(10, 0.01, 30.0, true);
+        assert_eq!(p.gpu_steps_per_chunk, 256, "capped");
+    }
+}
+
+/// What long computations await between their pieces: in the page, a task that lets the browser
+/// paint and take input (sampling never freezes it); natively, nothing.
+pub type Pause = std::rc::Rc<dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>>;
+
+/// A pause that returns at once (native runs and tests).
+pub fn no_pause() -> Pause {
+    std::rc::Rc::new(|| Box::pin(std::future::ready(())))
+}
