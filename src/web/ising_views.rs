@@ -3,11 +3,12 @@
 
 use web_sys::HtmlCanvasElement;
 
-use super::app::App;
-use super::ising::IsingState;
 use super::plot::{colors, raster, tiles, Figure, Panel};
+use super::ui::Ui;
 use super::util::element;
+use crate::models::ising::lab::IsingLab;
 use crate::models::ising::lattice::{L, SITES};
+use crate::session::Session;
 
 const UP: [u8; 3] = [29, 35, 48];
 const DOWN: [u8; 3] = [233, 236, 239];
@@ -30,7 +31,7 @@ fn spin_color(v: f32) -> [u8; 3] {
 }
 
 /// Draws every Ising plot and the status line.
-pub fn draw_all(app: &mut App) {
+pub fn draw_all(app: &Session, _ui: &mut Ui) {
     let Some(s) = app.ising.as_ref() else { return };
     draw_configs(s);
     draw_runs(s);
@@ -39,7 +40,7 @@ pub fn draw_all(app: &mut App) {
     status(app);
 }
 
-fn status(app: &App) {
+fn status(app: &Session) {
     let Some(s) = app.ising.as_ref() else { return };
     let metric = match &s.learned {
         Some(l) => format!("|M| {:.3} · E {:.3}", l.tv.0, l.tv.1),
@@ -62,7 +63,7 @@ fn grid_raster(configs: &[i8], count: usize, cols: usize) -> Option<(HtmlCanvasE
     raster(&v, w, h, &spin_color).map(|c| (c, w as f64 / h as f64))
 }
 
-fn draw_configs(s: &IsingState) {
+fn draw_configs(s: &IsingLab) {
     let Some(fig) = figure("c-ising-configs") else {
         return;
     };
@@ -110,7 +111,7 @@ fn run_panel(fig: &Figure, frac: (f64, f64, f64, f64), states: &[Vec<i8>], title
     p.axes(title, xl, "spin (row-major 8×8)");
 }
 
-fn draw_runs(s: &IsingState) {
+fn draw_runs(s: &IsingLab) {
     let Some(fig) = figure("c-ising-runs") else {
         return;
     };
@@ -156,7 +157,7 @@ fn bars_at(p: &Panel, values: &[f64], probs: &[f64], fill: &str) {
     p.bars(&edges, probs, fill);
 }
 
-fn draw_histograms(s: &IsingState) {
+fn draw_histograms(s: &IsingLab) {
     let Some(fig) = figure("c-ising-hist") else {
         return;
     };
@@ -259,7 +260,7 @@ fn draw_histograms(s: &IsingState) {
     }
 }
 
-fn draw_loss(s: &IsingState) {
+fn draw_loss(s: &IsingLab) {
     if let Some(fig) = figure("c-ising-loss") {
         fig.loss_curve(&s.losses, "Training loss: cross-entropy per spin (nats)");
     }

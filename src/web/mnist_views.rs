@@ -3,11 +3,12 @@
 
 use web_sys::HtmlCanvasElement;
 
-use super::app::App;
-use super::mnist::{MnistState, CLASSIFIER_STEPS};
 use super::plot::{raster, tiles, Figure};
+use super::ui::Ui;
 use super::util::{element, set_text};
 use crate::models::mnist::data::{PIXELS, SIDE};
+use crate::models::mnist::lab::{MnistLab, CLASSIFIER_STEPS};
+use crate::session::Session;
 
 fn figure(id: &str) -> Option<Figure> {
     element::<HtmlCanvasElement>(id).and_then(|c| Figure::new(&c))
@@ -42,7 +43,7 @@ fn digits_panel(
 }
 
 /// Draws every MNIST plot and the status line.
-pub fn draw_all(app: &mut App) {
+pub fn draw_all(app: &Session, _ui: &mut Ui) {
     let Some(s) = app.mnist.as_ref() else {
         super::views::messages(app);
         return;
@@ -56,7 +57,7 @@ pub fn draw_all(app: &mut App) {
     status(app, s);
 }
 
-fn status(app: &App, s: &MnistState) {
+fn status(app: &Session, s: &MnistLab) {
     let metric = s
         .learned
         .as_ref()
@@ -87,7 +88,7 @@ fn status(app: &App, s: &MnistState) {
     );
 }
 
-fn draw_digits(app: &App, s: &MnistState) {
+fn draw_digits(app: &Session, s: &MnistLab) {
     let Some(fig) = figure("c-mnist-digits") else {
         return;
     };
@@ -135,7 +136,7 @@ fn draw_digits(app: &App, s: &MnistState) {
 }
 
 /// Generated digit | nearest training digit pairs, with their distance.
-fn draw_nearest(s: &MnistState) {
+fn draw_nearest(s: &MnistLab) {
     let Some(fig) = figure("c-mnist-nearest") else {
         return;
     };
@@ -172,7 +173,7 @@ fn draw_nearest(s: &MnistState) {
 }
 
 /// Rows: samples; columns: the reverse run at decreasing t.
-fn draw_strip(s: &MnistState) {
+fn draw_strip(s: &MnistLab) {
     let Some(fig) = figure("c-mnist-strip") else {
         return;
     };

@@ -93,3 +93,29 @@ pub fn set_text(id: &str, text: &str) {
 pub fn log(msg: &str) {
     web_sys::console::log_1(&JsValue::from_str(msg));
 }
+
+thread_local! {
+    static PANIC: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+    static GPU_LOST: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The message of the panic that stopped the lab, if one did.
+#[wasm_bindgen]
+pub fn panic_message() -> Option<String> {
+    PANIC.with(|p| p.borrow().clone())
+}
+
+/// Records the panic that stopped the lab.
+pub fn record_panic(message: String) {
+    PANIC.with(|p| *p.borrow_mut() = Some(message));
+}
+
+/// Records that the GPU device was lost (work still queued on it fails: not a new error).
+pub fn set_gpu_lost() {
+    GPU_LOST.with(|g| g.set(true));
+}
+
+/// Whether the GPU device was lost.
+pub fn gpu_lost() -> bool {
+    GPU_LOST.with(|g| g.get())
+}

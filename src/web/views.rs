@@ -1,56 +1,54 @@
-//! Drawing every plot of the 1D toy from the app's snapshots.
+//! Drawing every plot of the 1D toy from the session's view data (`models::toy1d::views`).
 
-use crate::run::Training;
-use rand::rngs::StdRng;
-use rand::SeedableRng;
 use web_sys::HtmlCanvasElement;
 
-use super::app::{density_histogram, App, FIELD_NT, FIELD_NX};
 use super::plot::{colors, density_color_light, diverging_color, raster, Figure, Panel};
+use super::ui::Ui;
 use super::util::{element, set_text};
-use crate::diffusion::forward;
 use crate::diffusion::schedule::T_MIN;
-use crate::models::toy1d::mixture::{linspace, Component, Mixture, PairSource};
+use crate::models::toy1d::mixture::linspace;
+use crate::models::toy1d::views::{
+    density_histogram, flow_arrows, handles, training_pairs, FIELD_NT, FIELD_NX,
+};
+use crate::session::Session;
 
 fn figure(id: &str) -> Option<Figure> {
     element::<HtmlCanvasElement>(id).and_then(|c| Figure::new(&c))
 }
 
 /// Redraws every plot and the status line.
-pub fn draw_all(app: &mut App) {
-    let e = &mut app.exact;
-    if e.density_raster.is_none() {
-        e.density_raster = raster(&e.density, e.density_nt, e.density_nx, &|v| {
+pub fn draw_all(app: &Session, ui: &mut Ui) {
+    let e = &app.toy.exact;
+    let generation = app.toy.exact_generation;
+    if ui.density_raster.as_ref().map(|(g, _)| *g) != Some(generation) {
+        ui.density_raster = raster(&e.density, e.density_nt, e.density_nx, &|v| {
             density_color_light(v.powf(0.7))
-        });
+        })
+        .map(|r| (generation, r));
     }
-    draw_data(app);
-    draw_forward(app);
+    let heat = ui.density_raster.as_ref().map(|(_, r)| r);
+    ui.data_panel = draw_data(app);
+    draw_forward(app, heat);
     draw_terminal(app);
     draw_score(app);
     draw_field(app);
-    draw_reverse(app);
+    draw_reverse(app, heat);
     draw_samples(app);
     draw_loss(app);
     draw_schedule(app);
     status(app);
 }
 
-fn status(app: &App) {
-    let steps = app
-        .trainer
-        .as_ref()
-        .map(|t| t.steps())
-        .unwrap_or(app.snapshot_steps);
-    let metric = match &app.learned {
+fn status(app: &Session) {
+    let metric = match &app.toy.learned {
         Some(l) => format!("SDE {:.3} · ODE {:.3}", l.sde_w1, l.ode_w1),
         None => "–".into(),
     };
     header_stats(
         app,
-        steps,
-        &app.losses,
-        app.pace.steps_per_sec,
+        app.toy.steps(),
+        &app.toy.losses,
+        app.toy.pace.steps_per_sec,
         "W₁ to data",
         &metric,
     );
@@ -59,7 +57,7 @@ fn status(app: &App) {
 /// The header's figures (steps, last loss, speed, the model's quality metric) and the messages:
 /// shared by every model's view.
 pub fn header_stats(
-    app: &App,
+    app: &Session,
     steps: u64,
     losses: &[(u64, f64)],
     steps_per_sec: f64,
@@ -86,7 +84,7 @@ pub fn header_stats(
 }
 
 /// The play button's label and the messages box (errors, then notices): shared by every model.
-pub fn messages(app: &App) {
+pub fn messages(app: &Session) {
     set_text(
         "play",
         if app.playing {
@@ -121,40 +119,27 @@ fn range_pad(lo: f64, hi: f64) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
-/// Mixtures with more components than this are drawn densities: no handles on their bins.
-pub const MAX_HANDLES: usize = 8;
-
-/// The components of `mixture` that get a handle on the data plot (to drag and scroll): those
-/// of a typed or dragged mixture; none of a drawn density, which is edited by drawing over it.
-pub fn handles(mixture: &Mixture) -> &[Component] {
-    let all = mixture.components();
-    if all.len() <= MAX_HANDLES {
-        all
-    } else {
-        &[]
-    }
-}
-
-fn draw_data(app: &mut App) {
-    let Some(fig) = figure("c-data") else { return };
+/// The data plot; returns its geometry (for dragging and drawing on it).
+fn draw_data(app: &Session) -> Option<super::plot::PlotArea> {
+    let fig = figure("c-data")?;
     let s = &app.settings;
-    let xr = app.exact.x_range;
+    let xr = app.toy.exact.x_range;
     let xs = linspace(xr.0, xr.1, 400);
     let dens: Vec<f64> = xs
         .iter()
-        .map(|&x| app.mixture.density(&s.schedule, 0.0, x))
+        .map(|&x| app.toy.mixture().density(&s.schedule, 0.0, x))
         .collect();
-    let (edges, hist) = density_histogram(&app.exact.data_x0, xr);
+    let (edges, hist) = density_histogram(&app.toy.exact.data_x0, xr);
     // Headroom above the peaks for the legend (it would hide the mode handles).
     let top = dens.iter().chain(&hist).cloned().fold(0.0, f64::max) * 1.4;
     let p = fig.panel((0.0, 0.0, 1.0, 1.0), xr, (0.0, top.max(1e-3)));
     p.axes("Data p₀(x) — drag a mode, or draw", "x", "density");
     p.bars(&edges, &hist, "rgba(43,138,62,0.28)");
     p.line(&xs, &dens, colors::EXACT, 2.5, false);
-    for c in handles(&app.mixture) {
+    for c in handles(app.toy.mixture()) {
         let (x, y) = (
             p.sx(c.mean),
-            p.sy(app.mixture.density(&s.schedule, 0.0, c.mean)),
+            p.sy(app.toy.mixture().density(&s.schedule, 0.0, c.mean)),
         );
         fig.ctx.set_fill_style_str(colors::LEARNED);
         fig.ctx.begin_path();
@@ -165,25 +150,25 @@ fn draw_data(app: &mut App) {
         ("exact density", colors::EXACT, false),
         ("training x₀ (histogram)", "rgba(43,138,62,0.6)", false),
     ]);
-    app.data_panel = Some(p.area());
+    Some(p.area())
 }
 
 /// The exact p(x, t) behind the forward and reverse paths (rasterised once per data change, in
 /// `draw_all`).
-fn heat_background(p: &Panel, app: &App) {
-    if let Some(image) = &app.exact.density_raster {
+fn heat_background(p: &Panel, heat: Option<&HtmlCanvasElement>) {
+    if let Some(image) = heat {
         p.image(image);
     }
 }
 
-fn draw_forward(app: &App) {
+fn draw_forward(app: &Session, heat: Option<&HtmlCanvasElement>) {
     let Some(fig) = figure("c-forward") else {
         return;
     };
-    let e = &app.exact;
+    let e = &app.toy.exact;
     let t_max = app.settings.schedule.t_max();
     let p = fig.panel((0.0, 0.0, 1.0, 1.0), (0.0, t_max), e.x_range);
-    heat_background(&p, app);
+    heat_background(&p, heat);
     p.paths(
         &e.forward_times,
         &e.forward_paths,
@@ -201,24 +186,26 @@ fn draw_forward(app: &App) {
     );
 }
 
-fn draw_terminal(app: &App) {
+fn draw_terminal(app: &Session) {
     let Some(fig) = figure("c-terminal") else {
         return;
     };
     let s = &app.settings.schedule;
-    let xr = app.exact.x_range;
-    let xs = linspace(xr.0, xr.1, 300);
+    let xr = app.toy.exact.x_range;
+    let term = &app.toy.exact.terminal;
     let t = s.t_max();
-    let pt: Vec<f64> = xs.iter().map(|&x| app.mixture.density(s, t, x)).collect();
     let pv = s.prior_var();
-    let prior: Vec<f64> = xs
+    let top = term
+        .p_t
         .iter()
-        .map(|&x| (-0.5 * x * x / pv).exp() / (std::f64::consts::TAU * pv).sqrt())
-        .collect();
-    let top = pt.iter().chain(&prior).cloned().fold(0.0, f64::max) * 1.2;
+        .chain(&term.prior)
+        .cloned()
+        .fold(0.0, f64::max)
+        * 1.2;
     let p = fig.panel((0.0, 0.0, 1.0, 1.0), xr, (0.0, top));
     p.axes(&format!("Terminal marginal p_T at T = {t}"), "x", "density");
     let ends: Vec<f32> = app
+        .toy
         .exact
         .forward_paths
         .iter()
@@ -226,49 +213,27 @@ fn draw_terminal(app: &App) {
         .collect();
     let (edges, hist) = density_histogram(&ends, xr);
     p.bars(&edges, &hist, "rgba(29,35,48,0.15)");
-    p.line(&xs, &pt, colors::EXACT, 2.5, false);
-    p.line(&xs, &prior, colors::PRIOR, 2.5, true);
-    let tv = total_variation(&pt, &prior, (xr.1 - xr.0) / 299.0);
-    p.badge(&format!("TV(p_T, prior) = {tv:.4}"));
+    p.line(&term.xs, &term.p_t, colors::EXACT, 2.5, false);
+    p.line(&term.xs, &term.prior, colors::PRIOR, 2.5, true);
+    p.badge(&format!("TV(p_T, prior) = {:.4}", term.tv));
     p.legend(&[
         ("exact p_T", colors::EXACT, false),
         (&format!("prior N(0, {pv})"), colors::PRIOR, true),
     ]);
 }
 
-fn total_variation(a: &[f64], b: &[f64], dx: f64) -> f64 {
-    0.5 * a.iter().zip(b).map(|(x, y)| (x - y).abs()).sum::<f64>() * dx
-}
-
-fn draw_score(app: &App) {
+fn draw_score(app: &Session) {
     let Some(fig) = figure("c-score") else { return };
     let s = &app.settings.schedule;
-    let xr = app.exact.x_range;
+    let xr = app.toy.exact.x_range;
     let t = app.settings.t_view.clamp(T_MIN, s.t_max());
     let xs = linspace(xr.0, xr.1, 240);
-    let exact: Vec<f64> = xs.iter().map(|&x| app.mixture.score(s, t, x)).collect();
+    let exact: Vec<f64> = xs
+        .iter()
+        .map(|&x| app.toy.mixture().score(s, t, x))
+        .collect();
     // Training pairs (x_t, target) at about this time, as in the tutorial's Figure 3.
-    let (mut px, mut py) = (Vec::new(), Vec::new());
-    match app.source.as_ref() {
-        PairSource::Fixed { pairs } => {
-            let tol = 0.5 * s.t_max() / 100.0 + 1e-9;
-            for i in 0..pairs.t.len() {
-                if (pairs.t[i] as f64 - t).abs() <= tol {
-                    px.push(pairs.xt[i]);
-                    py.push((-(pairs.eps[i] as f64) / s.sigma(pairs.t[i] as f64)) as f32);
-                }
-            }
-        }
-        PairSource::Fresh => {
-            let mut rng = StdRng::seed_from_u64(app.settings.seed ^ 0x77);
-            for _ in 0..400 {
-                let x0 = app.mixture.sample(&mut rng);
-                let (xt, eps) = forward::noise(s, x0, t, &mut rng);
-                px.push(xt as f32);
-                py.push((-eps / s.sigma(t)) as f32);
-            }
-        }
-    }
+    let (px, py) = training_pairs(app.toy.mixture(), s, &app.toy.source, t, app.settings.seed);
     let ext = exact.iter().map(|v| v.abs()).fold(0.0, f64::max);
     let yr = range_pad(-ext * 1.3 - 0.5, ext * 1.3 + 0.5);
     let p = fig.panel((0.0, 0.0, 1.0, 1.0), xr, yr);
@@ -281,7 +246,7 @@ fn draw_score(app: &App) {
     );
     p.points(&px, &py, "rgba(43,138,62,0.35)", 3.0);
     p.line(&xs, &exact, colors::EXACT, 2.5, true);
-    if let Some(l) = &app.learned {
+    if let Some(l) = &app.toy.learned {
         let learned: Vec<f64> = l.score_at_t.iter().map(|&v| v as f64).collect();
         p.line(&l.xs, &learned, colors::LEARNED, 2.5, false);
         p.badge(&format!(
@@ -296,12 +261,12 @@ fn draw_score(app: &App) {
     ]);
 }
 
-fn draw_field(app: &App) {
+fn draw_field(app: &Session) {
     let Some(fig) = figure("c-field") else { return };
     let s = &app.settings.schedule;
-    let xr = app.exact.x_range;
+    let xr = app.toy.exact.x_range;
     let tr = (T_MIN, s.t_max());
-    let exact = &app.exact.score_field;
+    let exact = &app.toy.exact.score_field;
     // Colour scale: scores grow like 1/sigma^2 near t = 0; clip at a robust maximum.
     let mut mags: Vec<f32> = exact
         .iter()
@@ -319,7 +284,7 @@ fn draw_field(app: &App) {
         ("exact score", (0.33, 0.0, 0.67, 1.0)),
         ("learned − exact", (0.66, 0.0, 1.0, 1.0)),
     ];
-    let learned = app.learned.as_ref().map(|l| &l.score_field);
+    let learned = app.toy.learned.as_ref().map(|l| &l.score_field);
     for (k, (title, frac)) in panels.iter().enumerate() {
         let p = fig.panel(*frac, tr, xr);
         let field: Option<Vec<f32>> = match k {
@@ -334,26 +299,23 @@ fn draw_field(app: &App) {
             None => {}
         }
         // Arrows: the probability-flow ODE's direction in the (t, x) plane, running backwards in
-        // time: dt = -1, dx = -(f x - g^2 F / 2) — the paths of the reverse ODE follow them.
+        // time (`flow_arrows`) — the paths of the reverse ODE follow them.
         if k < 2 {
             if let Some(f) = &field {
-                let (ax, at) = (12usize, 12usize);
                 let px_per_t = (p.px.1 - p.px.0) / (tr.1 - tr.0);
                 let px_per_x = (p.py.1 - p.py.0) / (xr.1 - xr.0);
-                for i in 0..ax {
-                    for j in 0..at {
-                        let xi = ((i as f64 + 0.5) / ax as f64 * (FIELD_NX - 1) as f64) as usize;
-                        let tj = ((j as f64 + 0.5) / at as f64 * (FIELD_NT - 1) as f64) as usize;
-                        let x = xr.0 + (xr.1 - xr.0) * xi as f64 / (FIELD_NX - 1) as f64;
-                        let t = tr.0 + (tr.1 - tr.0) * tj as f64 / (FIELD_NT - 1) as f64;
-                        let score = f[xi * FIELD_NT + tj] as f64;
-                        let v = s.drift(t) * x - 0.5 * s.diffusion2(t) * score;
-                        let (dx_px, dy_px) = (-px_per_t, v * px_per_x); // screen y grows downwards
-                        let len = (dx_px * dx_px + dy_px * dy_px).sqrt().max(1e-9);
-                        let l = 14.0;
-                        if len.is_finite() {
-                            p.arrow(t, x, dx_px / len * l, dy_px / len * l, "rgba(20,20,30,0.6)");
-                        }
+                for a in flow_arrows(s, f, xr) {
+                    let (dx_px, dy_px) = (-px_per_t, a.v * px_per_x); // screen y grows downwards
+                    let len = (dx_px * dx_px + dy_px * dy_px).sqrt().max(1e-9);
+                    let l = 14.0;
+                    if len.is_finite() {
+                        p.arrow(
+                            a.t,
+                            a.x,
+                            dx_px / len * l,
+                            dy_px / len * l,
+                            "rgba(20,20,30,0.6)",
+                        );
                     }
                 }
             }
@@ -365,14 +327,14 @@ fn draw_field(app: &App) {
     }
 }
 
-fn draw_reverse(app: &App) {
+fn draw_reverse(app: &Session, heat: Option<&HtmlCanvasElement>) {
     let Some(fig) = figure("c-reverse") else {
         return;
     };
     let s = &app.settings.schedule;
-    let xr = app.exact.x_range;
+    let xr = app.toy.exact.x_range;
     let tr = (0.0, s.t_max());
-    let Some(l) = &app.learned else {
+    let Some(l) = &app.toy.learned else {
         fig.note("reverse paths appear after the first training steps");
         return;
     };
@@ -394,7 +356,7 @@ fn draw_reverse(app: &App) {
             (0.5, 0.0, 1.0, 1.0)
         };
         let p = fig.panel(frac, tr, xr);
-        heat_background(&p, app);
+        heat_background(&p, heat);
         p.paths(&l.reverse_times, paths, color, 1.0);
         p.axes(
             &format!("{label}, {src}"),
@@ -404,18 +366,21 @@ fn draw_reverse(app: &App) {
     }
 }
 
-fn draw_samples(app: &App) {
+fn draw_samples(app: &Session) {
     let Some(fig) = figure("c-samples") else {
         return;
     };
     let s = &app.settings.schedule;
-    let xr = app.exact.x_range;
-    let Some(l) = &app.learned else {
+    let xr = app.toy.exact.x_range;
+    let Some(l) = &app.toy.learned else {
         fig.note("sample histograms appear after the first training steps");
         return;
     };
     let xs = linspace(xr.0, xr.1, 400);
-    let dens: Vec<f64> = xs.iter().map(|&x| app.mixture.density(s, 0.0, x)).collect();
+    let dens: Vec<f64> = xs
+        .iter()
+        .map(|&x| app.toy.mixture().density(s, 0.0, x))
+        .collect();
     for (k, (label, samples, w1, color)) in [
         (
             &l.sde_label,
@@ -453,14 +418,14 @@ fn draw_samples(app: &App) {
     }
 }
 
-fn draw_loss(app: &App) {
+fn draw_loss(app: &Session) {
     let Some(fig) = figure("c-loss") else { return };
-    if app.losses.len() < 2 {
+    if app.toy.losses.len() < 2 {
         fig.note("the loss curve appears while training");
         return;
     }
-    let xs: Vec<f64> = app.losses.iter().map(|(s, _)| *s as f64).collect();
-    let ys: Vec<f64> = app.losses.iter().map(|(_, l)| *l).collect();
+    let xs: Vec<f64> = app.toy.losses.iter().map(|(s, _)| *s as f64).collect();
+    let ys: Vec<f64> = app.toy.losses.iter().map(|(_, l)| *l).collect();
     // Exponential moving average for a readable trend.
     let mut ema = Vec::with_capacity(ys.len());
     let mut m = ys[0];
@@ -489,7 +454,7 @@ fn draw_loss(app: &App) {
     p.line(&xs, &ema, colors::LEARNED, 2.5, false);
 }
 
-fn draw_schedule(app: &App) {
+fn draw_schedule(app: &Session) {
     let Some(fig) = figure("c-schedule") else {
         return;
     };

@@ -1,0 +1,400 @@
+//! `window.lab`: a thin adapter from JavaScript calls to the session. It converts arguments and
+//! results; what they mean (limits, samplers, models) comes from the settings and sampler tables.
+
+use wasm_bindgen::prelude::*;
+
+use super::controls::{apply_query, load_weights, report, sync_if_changed};
+use super::store::ensure_mnist_data;
+use super::ui::Shared;
+use super::util::{document, next_frame, now};
+use crate::diffusion::{Sampler, SamplerKind};
+use crate::models::ising::lattice::SITES;
+use crate::models::Model;
+use crate::session::drive;
+use crate::settings::{limits, DeviceChoice};
+
+/// The handle `window.lab` wraps.
+#[wasm_bindgen]
+pub struct LabHandle {
+    pub(crate) lab: Shared,
+}
+
+fn opt_f64(opts: &JsValue, key: &str) -> Option<f64> {
+    js_sys::Reflect::get(opts, &JsValue::from_str(key))
+        .ok()
+        .and_then(|v| v.as_f64())
+}
+
+fn opt_str(opts: &JsValue, key: &str) -> Option<String> {
+    js_sys::Reflect::get(opts, &JsValue::from_str(key))
+        .ok()
+        .and_then(|v| v.as_string())
+}
+
+fn js_err(e: impl std::fmt::Display) -> JsValue {
+    JsValue::from_str(&e.to_string())
+}
+
+/// `opts.key` as a whole number from 1 to `max` (`default` when absent).
+fn count(opts: &JsValue, key: &str, default: f64, max: f64) -> Result<u64, JsValue> {
+    let v = opt_f64(opts, key).unwrap_or(default);
+    if !(v.is_finite() && v >= 1.0 && v <= max && v.fract() == 0.0) {
+        return Err(js_err(format!(
+            "{key} must be a whole number from 1 to {max}, got {v}"
+        )));
+    }
+    Ok(v as u64)
+}
+
+/// `opts.sampler` (a name of the sampler table, `default` when absent) with `opts.a` for the
+/// reverse family.
+fn sampler_option(opts: &JsValue, default: &str) -> Result<SamplerKind, JsValue> {
+    let name = opt_str(opts, "sampler").unwrap_or_else(|| default.to_string());
+    let a = opt_f64(opts, "a").unwrap_or(1.0);
+    let (lo, hi) = limits::A;
+    if name == "family" && !(a.is_finite() && (lo..=hi).contains(&a)) {
+        return Err(js_err(format!("a must be between {lo} and {hi}, got {a}")));
+    }
+    SamplerKind::from_name(&name, a).ok_or_else(|| {
+        js_err(format!(
+            "unknown sampler '{name}' (one of {})",
+            SamplerKind::names()
+        ))
+    })
+}
+
+/// `opts.seed`, or one from the clock.
+fn seed_option(opts: &JsValue) -> u64 {
+    opt_f64(opts, "seed")
+        .map(|s| s as u64)
+        .unwrap_or_else(|| (now() * 1000.0) as u64)
+}
+
+/// `{ data, shape }` for `lab.sample`.
+fn samples_object(data: &[f32], shape: &[usize]) -> Result<JsValue, JsValue> {
+    let out = js_sys::Object::new();
+    js_sys::Reflect::set(
+        &out,
+        &JsValue::from_str("data"),
+        &js_sys::Float32Array::from(data),
+    )?;
+    let dims = js_sys::Array::new();
+    for &d in shape {
+        dims.push(&JsValue::from_f64(d as f64));
+    }
+    js_sys::Reflect::set(&out, &JsValue::from_str("shape"), &dims)?;
+    Ok(out.into())
+}
+
+impl LabHandle {
+    /// The model named `model`, unless the lab has stopped.
+    fn check_model(&self, model: &str) -> Result<Model, JsValue> {
+        if let Some(stopped) = self.lab.session.borrow().stopped.clone() {
+            return Err(js_err(stopped));
+        }
+        Model::from_name(model).ok_or_else(|| {
+            js_err(format!(
+                "unknown model '{model}' (available: {})",
+                Model::names()
+            ))
+        })
+    }
+
+    /// Shows `model` (as choosing it would) and loads what it needs (MNIST's digits).
+    async fn show(lab: &Shared, model: Model) -> Result<(), JsValue> {
+        lab.session.borrow_mut().show(model, |_| {});
+        sync_if_changed(lab);
+        if model == Model::Mnist {
+            ensure_mnist_data(lab).await.map_err(js_err)?;
+        }
+        Ok(())
+    }
+}
+
+#[wasm_bindgen]
+impl LabHandle {
+    /// Called by `www/main.js` when the WebGPU device is lost (a driver reset, the GPU process
+    /// crashing, the browser reclaiming it): the lab stops for good in this page and says so, with
+    /// a link to the same settings on the CPU. Nothing the user had is lost: the settings are in
+    /// the URL and the MNIST network's last save is restored from IndexedDB at the next load.
+    #[wasm_bindgen(js_name = gpuLost)]
+    pub fn gpu_lost(&self, reason: String) {
+        let message = format!(
+            "The GPU device was lost ({reason}). WebGPU work cannot go on in this page, so the lab has \
+             stopped. Nothing you set is lost: the settings are in the address bar, and a trained \
+             MNIST network is restored from this browser's storage (its last save) when the page \
+             loads again. Reload to try the GPU again, or "
+        );
+        super::util::log(&message);
+        super::util::set_gpu_lost();
+        self.lab.session.borrow_mut().stop(message.clone());
+        let doc = document();
+        if let Some(el) = doc.get_element_by_id("fatal") {
+            el.set_text_content(Some(&message));
+            if let Ok(link) = doc.create_element("a") {
+                let mut s = self.lab.session.borrow().settings.clone();
+                s.device = DeviceChoice::Cpu;
+                let _ = link.set_attribute("href", &format!("?{}", s.to_query()));
+                link.set_text_content(Some("continue on the CPU"));
+                let _ = el.append_child(&link);
+                let _ = el.append_with_str_1(".");
+            }
+            let _ = el.set_attribute("style", "");
+        }
+    }
+
+    /// "webgpu" or "cpu".
+    #[wasm_bindgen(getter)]
+    pub fn device(&self) -> String {
+        self.lab.session.borrow().device_name.to_string()
+    }
+
+    /// Why this device (e.g. why WebGPU was not used).
+    #[wasm_bindgen(getter, js_name = deviceNote)]
+    pub fn device_note(&self) -> String {
+        self.lab.session.borrow().device_note.clone()
+    }
+
+    /// The settings as a query string (what the URL holds).
+    #[wasm_bindgen(getter)]
+    pub fn settings(&self) -> String {
+        self.lab.session.borrow().settings.to_query()
+    }
+
+    /// Trains `steps` Adam steps; resolves `{ steps, loss, ms, totalSteps }`.
+    pub fn train(&self, model: String, opts: JsValue) -> js_sys::Promise {
+        let checked = self.check_model(&model);
+        let lab = self.lab.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let model = checked?;
+            let steps = count(&opts, "steps", 100.0, 1e7)?;
+            let beta = opt_f64(&opts, "beta");
+            if let Some(b) = beta {
+                let (lo, hi) = limits::BETA;
+                if model == Model::Ising && !(b.is_finite() && (lo..=hi).contains(&b)) {
+                    return Err(js_err(format!(
+                        "beta must be between {lo} and {hi}, got {b}"
+                    )));
+                }
+            }
+            // Training a model shows it (a new beta regenerates the data and starts afresh).
+            lab.session.borrow_mut().show(model, |s| {
+                if let (Some(b), Model::Ising) = (beta, model) {
+                    s.ising.beta = b;
+                }
+            });
+            sync_if_changed(&lab);
+            if model == Model::Mnist {
+                ensure_mnist_data(&lab).await.map_err(js_err)?;
+            }
+            let started = now();
+            let before = {
+                let mut s = lab.session.borrow_mut();
+                s.error = None;
+                s.pending
+                    .push(crate::session::TrainRequest { remaining: steps });
+                s.trained_steps().unwrap_or(0)
+            };
+            // The page loop runs the steps (between frames); wait until this request is done.
+            loop {
+                next_frame().await;
+                let s = lab.session.borrow();
+                if let Some(p) = s.stopped.clone().or_else(super::util::panic_message) {
+                    return Err(js_err(p));
+                }
+                if s.pending.is_empty() && s.trained_steps().is_some() {
+                    break;
+                }
+            }
+            let s = lab.session.borrow();
+            if let Some(e) = &s.error {
+                return Err(js_err(e));
+            }
+            let total = s.trained_steps().unwrap_or(0);
+            let out = js_sys::Object::new();
+            let set = |k: &str, v: f64| {
+                js_sys::Reflect::set(&out, &JsValue::from_str(k), &JsValue::from_f64(v))
+            };
+            set("steps", total.saturating_sub(before) as f64)?;
+            set("totalSteps", total as f64)?;
+            set("loss", s.last_loss())?;
+            set("ms", now() - started)?;
+            Ok(out.into())
+        })
+    }
+
+    /// Draws samples; resolves `{ data: Float32Array, shape }`. Options: `n`, `sampler` (a name
+    /// of the sampler table), `a`, `steps`, `seed`; the toy also `score` ("learned" | "exact"),
+    /// MNIST `digit` and `guidance`.
+    pub fn sample(&self, model: String, opts: JsValue) -> js_sys::Promise {
+        let checked = self.check_model(&model);
+        let lab = self.lab.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let model = checked?;
+            if model != Model::Toy1d {
+                Self::show(&lab, model).await?;
+            }
+            let seed = seed_option(&opts);
+            let cell = &lab.session;
+            match model {
+                Model::Toy1d => {
+                    let n = count(&opts, "n", 1000.0, 1e6)? as usize;
+                    let default_steps = cell.borrow().settings.steps as f64;
+                    let steps = count(&opts, "steps", default_steps, 1e5)? as usize;
+                    let kind = sampler_option(&opts, "sde")?;
+                    let exact = match opt_str(&opts, "score").as_deref().unwrap_or("learned") {
+                        "learned" => false,
+                        "exact" => true,
+                        other => {
+                            return Err(js_err(format!(
+                                "score must be learned or exact, got '{other}'"
+                            )))
+                        }
+                    };
+                    let x = drive::sample_toy(cell, n, Sampler { kind, steps }, exact, seed)
+                        .await
+                        .map_err(js_err)?;
+                    samples_object(&x, &[n])
+                }
+                Model::Ising => {
+                    let n = count(&opts, "n", 1000.0, 1e5)? as usize;
+                    let default_steps = cell.borrow().settings.ising.sampler_steps as f64;
+                    let steps = count(&opts, "steps", default_steps, limits::ISING_STEPS.1)?;
+                    let x = drive::sample_ising(cell, n, Some(steps as usize), seed)
+                        .await
+                        .map_err(js_err)?;
+                    let data: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+                    samples_object(&data, &[n, SITES])
+                }
+                Model::Mnist => {
+                    let n = count(&opts, "n", 16.0, 10_000.0)? as usize;
+                    let (kind, steps, scale) = {
+                        let s = cell.borrow();
+                        let st = &s.settings;
+                        (st.mnist_sampler, st.mnist_steps, st.guidance)
+                    };
+                    let kind = sampler_option(&opts, kind.name())?;
+                    let steps =
+                        count(&opts, "steps", steps as f64, limits::MNIST_STEPS.1)? as usize;
+                    let digit = match opt_f64(&opts, "digit") {
+                        None => None,
+                        Some(d) if (0.0..=9.0).contains(&d) && d.fract() == 0.0 => Some(d as u8),
+                        Some(d) => {
+                            return Err(js_err(format!(
+                                "digit must be a whole number from 0 to 9, got {d}"
+                            )))
+                        }
+                    };
+                    let scale = opt_f64(&opts, "guidance").unwrap_or(scale);
+                    let (lo, hi) = limits::GUIDANCE;
+                    if !(scale.is_finite() && (lo..=hi).contains(&scale)) {
+                        return Err(js_err(format!(
+                            "guidance must be between {lo} and {hi}, got {scale}"
+                        )));
+                    }
+                    let sampler = Sampler { kind, steps };
+                    let x = drive::sample_mnist(cell, n, sampler, digit, scale, seed)
+                        .await
+                        .map_err(js_err)?;
+                    samples_object(&x, &[n, crate::models::mnist::data::PIXELS])
+                }
+            }
+        })
+    }
+
+    /// Exact statistics of the Ising model at the shown beta, and those of `configs` (±1,
+    /// 64 per configuration) against them: `{ tvAbsM, tvEnergy, nnCorrelation,
+    /// exactNnCorrelation, n }`.
+    #[wasm_bindgen(js_name = isingStats)]
+    pub fn ising_stats(&self, configs: &[f32]) -> Result<JsValue, JsValue> {
+        if configs.len() % SITES != 0 {
+            return Err(js_err("configurations must have 64 spins each"));
+        }
+        let mut s = self.lab.session.borrow_mut();
+        let lab = s.ising();
+        let spins: Vec<i8> = configs
+            .iter()
+            .map(|&v| if v > 0.0 { 1 } else { -1 })
+            .collect();
+        let stats = crate::models::ising::lattice::SpinStats::of(&spins);
+        let (tv_m, tv_e) = stats.tv_to(&lab.exact);
+        let out = js_sys::Object::new();
+        let set = |k: &str, v: f64| {
+            js_sys::Reflect::set(&out, &JsValue::from_str(k), &JsValue::from_f64(v))
+        };
+        set("tvAbsM", tv_m)?;
+        set("tvEnergy", tv_e)?;
+        set("nnCorrelation", stats.nn_correlation)?;
+        set("exactNnCorrelation", lab.exact.nn_correlation())?;
+        set("n", stats.n as f64)?;
+        Ok(out.into())
+    }
+
+    /// Exact Wasserstein-1 distance of `samples` to the current data density.
+    pub fn w1(&self, samples: &[f32]) -> f64 {
+        self.lab
+            .session
+            .borrow()
+            .toy
+            .mixture()
+            .wasserstein1(samples)
+    }
+
+    /// A snapshot of the lab's state for tests and the console (`Session::status`, plus the
+    /// page's drawing cost).
+    pub fn status(&self) -> Result<JsValue, JsValue> {
+        let status = self.lab.session.borrow().status();
+        let json = serde_json::to_string(&status).map_err(js_err)?;
+        let out = js_sys::JSON::parse(&json)?;
+        js_sys::Reflect::set(
+            &out,
+            &JsValue::from_str("drawMs"),
+            &JsValue::from_f64(self.lab.ui.borrow().draw_cost),
+        )?;
+        Ok(out)
+    }
+
+    /// Panics on purpose, so the browser tests can check that a panic is shown in the page.
+    #[wasm_bindgen(js_name = panicForTest)]
+    pub fn panic_for_test(&self) -> js_sys::Promise {
+        wasm_bindgen_futures::future_to_promise(async move { panic!("deliberate test panic") })
+    }
+
+    /// Loads weights from bytes (as the file picker does); resolves with a message or rejects.
+    #[wasm_bindgen(js_name = loadWeights)]
+    pub fn load_weights_bytes(&self, bytes: Vec<u8>) -> js_sys::Promise {
+        let lab = self.lab.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let r = load_weights(&lab, &bytes, "the given bytes").await;
+            report(&lab, r.clone());
+            r.map(|m| JsValue::from_str(&m)).map_err(js_err)
+        })
+    }
+
+    /// The network on show as a weights file's bytes; resolves with a `Uint8Array`.
+    #[wasm_bindgen(js_name = exportWeights)]
+    pub fn export_weights(&self) -> js_sys::Promise {
+        let lab = self.lab.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            drive::export(&lab.session)
+                .await
+                .map(|(bytes, _)| js_sys::Uint8Array::from(&bytes[..]).into())
+                .map_err(js_err)
+        })
+    }
+
+    /// Pauses or resumes training in the page loop.
+    #[wasm_bindgen(js_name = setPlaying)]
+    pub fn set_playing(&self, on: bool) {
+        self.lab
+            .session
+            .borrow_mut()
+            .command(crate::session::Command::SetPlaying(on));
+    }
+
+    /// Applies a query string of settings (as the URL would), returning the problems found.
+    #[wasm_bindgen(js_name = applySettings)]
+    pub fn apply_settings(&self, query: &str) -> Vec<String> {
+        apply_query(&self.lab, query)
+    }
+}

@@ -1,0 +1,143 @@
+//! Bytes in and out of the page: fetching files, the MNIST digits, the browser's IndexedDB
+//! store of the MNIST network (`window.difflabStore` in `www/main.js`), and downloads.
+
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use super::ui::Shared;
+use super::util::{document, now, window};
+use crate::models::mnist::data::Digits;
+use crate::session::drive;
+
+/// Where the page fetches the training digits (relative to the page).
+const TRAIN_ASSET: &str = "mnist-train.bin";
+/// The IndexedDB key the MNIST network is kept under.
+const STORE_KEY: &str = "mnist";
+
+#[wasm_bindgen]
+extern "C" {
+    /// `www/main.js`: a small IndexedDB store of byte arrays.
+    #[wasm_bindgen(js_namespace = difflabStore, js_name = put, catch)]
+    fn store_put(key: &str, bytes: &[u8]) -> Result<js_sys::Promise, JsValue>;
+    #[wasm_bindgen(js_namespace = difflabStore, js_name = get, catch)]
+    fn store_get(key: &str) -> Result<js_sys::Promise, JsValue>;
+}
+
+pub async fn array_buffer(promise: js_sys::Promise) -> Result<Vec<u8>, String> {
+    let buf = wasm_bindgen_futures::JsFuture::from(promise)
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    Ok(js_sys::Uint8Array::new(&buf).to_vec())
+}
+
+/// The bytes at `url`.
+pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
+    let resp = wasm_bindgen_futures::JsFuture::from(window().fetch_with_str(url))
+        .await
+        .map_err(|e| format!("could not fetch: {e:?}"))?;
+    let resp: web_sys::Response = resp.dyn_into().map_err(|_| "not a response".to_string())?;
+    if !resp.ok() {
+        return Err(format!("the server answered {}", resp.status()));
+    }
+    array_buffer(resp.array_buffer().map_err(|e| format!("{e:?}"))?).await
+}
+
+/// Offers `bytes` as a download named `name`.
+pub fn save_file(bytes: &[u8], name: &str) -> Result<(), String> {
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+    let opts = web_sys::BlobPropertyBag::new();
+    opts.set_type("application/octet-stream");
+    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &opts)
+        .map_err(|e| format!("{e:?}"))?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|e| format!("{e:?}"))?;
+    let a: web_sys::HtmlAnchorElement = document()
+        .create_element("a")
+        .map_err(|e| format!("{e:?}"))?
+        .dyn_into()
+        .map_err(|_| "no anchor")?;
+    a.set_href(&url);
+    a.set_download(name);
+    a.click();
+    let _ = web_sys::Url::revoke_object_url(&url);
+    Ok(())
+}
+
+/// Fetches and decodes the MNIST training digits once, gives them to the session and restores
+/// the network this browser saved; an error is kept (and shown) and not retried.
+pub async fn ensure_mnist_data(lab: &Shared) -> Result<(), String> {
+    {
+        let mut s = lab.session.borrow_mut();
+        let m = s.mnist();
+        if m.data.is_some() {
+            return Ok(());
+        }
+        if let Some(e) = &m.load_error {
+            return Err(e.clone());
+        }
+    }
+    let result = fetch_bytes(TRAIN_ASSET)
+        .await
+        .and_then(|bytes| Digits::decode(&bytes))
+        .map_err(|e| format!("The MNIST digits ({TRAIN_ASSET}) could not be loaded: {e}."));
+    {
+        let mut s = lab.session.borrow_mut();
+        let device = s.device.clone();
+        if s.mnist().data.is_some() {
+            return Ok(());
+        }
+        match result {
+            Ok(digits) => {
+                s.mnist().set_data(digits, &device);
+                s.dirty = true;
+            }
+            Err(e) => {
+                s.mnist().load_error = Some(e.clone());
+                s.error = Some(e.clone());
+                s.playing = false;
+                s.dirty = true;
+                return Err(e);
+            }
+        }
+    }
+    if let Some(bytes) = stored_mnist().await {
+        drive::restore_mnist(&lab.session, &bytes);
+    }
+    Ok(())
+}
+
+/// The MNIST network this browser saved, if any.
+async fn stored_mnist() -> Option<Vec<u8>> {
+    let promise = store_get(STORE_KEY).ok()?;
+    let value = wasm_bindgen_futures::JsFuture::from(promise).await.ok()?;
+    if value.is_null() || value.is_undefined() {
+        return None;
+    }
+    Some(js_sys::Uint8Array::new(&value).to_vec())
+}
+
+/// Saves the MNIST network to IndexedDB when it has trained since the last save: at once when
+/// training stops, at most every 30 s while it runs (on WebGPU too: the read is asynchronous).
+pub async fn save_mnist_if_due(lab: &Shared) {
+    let steps = {
+        let s = lab.session.borrow();
+        let Some(m) = s.mnist.as_ref() else { return };
+        let steps = m.steps();
+        if m.trainer.is_none()
+            || steps == m.saved_steps
+            || (s.busy() && now() - m.last_save < 30_000.0)
+        {
+            return;
+        }
+        steps
+    };
+    let Ok(bytes) = drive::export_mnist(&lab.session).await else {
+        return;
+    };
+    if let Ok(p) = store_put(STORE_KEY, &bytes) {
+        let _ = wasm_bindgen_futures::JsFuture::from(p).await;
+    }
+    if let Some(m) = lab.session.borrow_mut().mnist.as_mut() {
+        m.saved_steps = steps;
+        m.last_save = now();
+    }
+}
