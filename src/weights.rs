@@ -11,10 +11,10 @@ use burn::store::ModuleRecord;
 use serde::{Deserialize, Serialize};
 
 use crate::diffusion::Schedule;
+use crate::models::ising::net::IsingNet;
 use crate::models::ising::train::IsingConfig;
 use crate::models::mnist::train::{MnistConfig, MnistNet};
 use crate::models::toy1d::train::ScoreModel;
-use crate::nn::ising_net::IsingNet;
 
 const MAGIC: &[u8; 8] = b"DIFFLAB1";
 

@@ -6,7 +6,7 @@ use difflab::models::mnist::data::load_asset;
 use difflab::models::toy1d::mixture::Mixture;
 use difflab::models::toy1d::views::{flow_arrows, Stroke, Terminal, FIELD_NT, FIELD_NX};
 use difflab::models::Model;
-use difflab::session::drive::{self, Cell};
+use difflab::session::{drive, Cell};
 use difflab::session::{Command, Session};
 use difflab::settings::Settings;
 
@@ -127,13 +127,16 @@ fn commands_train_sample_and_round_trip_weights() {
         kind: SamplerKind::DpmSolver2M,
         steps: 20,
     };
-    let x = pollster::block_on(drive::sample_toy(&cell, 5000, sampler, true, 3)).unwrap();
+    let x = pollster::block_on(difflab::session::toy1d::sample(
+        &cell, 5000, sampler, true, 3,
+    ))
+    .unwrap();
     assert!(Mixture::default().wasserstein1(&x) < 0.05);
     // Export, then load into a fresh session with other settings: the file's network is back.
     let (bytes, name) = pollster::block_on(drive::export(&cell)).unwrap();
     assert_eq!(name, "toy1d.weights");
     let other = session("play=0&width=32&model=ising&configs=100");
-    let msg = pollster::block_on(drive::import(&other, &bytes, "test")).unwrap();
+    let msg = drive::import(&other, &bytes, "test").unwrap();
     assert!(msg.contains("trained 50 steps"), "{msg}");
     let s = other.borrow();
     assert_eq!(
@@ -150,7 +153,7 @@ fn commands_train_sample_and_round_trip_weights() {
     drop(s);
     // Garbage changes nothing.
     let before = other.borrow().settings.clone();
-    assert!(pollster::block_on(drive::import(&other, b"garbage", "x")).is_err());
+    assert!(drive::import(&other, b"garbage", "x").is_err());
     assert_eq!(other.borrow().settings, before);
 }
 

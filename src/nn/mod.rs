@@ -1,4 +1,5 @@
-//! Neural networks (burn modules). Model code has no backend type parameter: tensors carry their
+//! Neural networks (burn modules) that more than one model uses; a network made for one model
+//! lives in its folder (the Ising kernel net: `models::ising::net`). Model code has no backend type parameter: tensors carry their
 //! backend in their `Device`, so the same network trains on WebGPU, on the CPU and natively.
 
 pub mod ema;
@@ -7,5 +8,4 @@ pub mod time_embedding;
 
 pub use mlp::{Activation, MlpConfig, ScoreMlp};
 pub mod classifier;
-pub mod ising_net;
 pub mod unet;

@@ -11,6 +11,11 @@
 //! the page draws comes from the models' view data and [`Session::status`].
 
 pub mod drive;
+pub mod ising;
+pub mod mnist;
+pub mod toy1d;
+
+use std::cell::RefCell;
 
 use burn::prelude::Device;
 use serde::{Deserialize, Serialize};
@@ -406,4 +411,29 @@ impl Session {
         }
         st
     }
+}
+
+/// The session as the page and tests hold it.
+pub type Cell = RefCell<Session>;
+
+/// Outcome of one chunk of training.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Chunk {
+    /// Nothing ran (no trainer available, or it was replaced meanwhile).
+    Idle,
+    Ran {
+        steps: u64,
+    },
+    /// The loss diverged; the last good weights were restored and training paused.
+    Diverged,
+}
+
+/// The time budget of one chunk of training on the CPU (ms): the page stays responsive.
+pub const CHUNK_MS: f64 = 30.0;
+
+/// Pauses training and says why after a divergence.
+pub(crate) fn stop_diverged(s: &mut Session, message: String) -> Chunk {
+    s.playing = false;
+    s.error = Some(message);
+    Chunk::Diverged
 }

@@ -380,9 +380,7 @@ pub async fn load_weights(lab: &Shared, bytes: &[u8], origin: &str) -> Result<St
             .await
             .map_err(|e| format!("{origin}: {e}"))?;
     }
-    let result = drive::import(&lab.session, bytes, origin)
-        .await
-        .map_err(|e| format!("{origin}: {e}"));
+    let result = drive::import(&lab.session, bytes, origin).map_err(|e| format!("{origin}: {e}"));
     sync_if_changed(lab);
     result
 }

@@ -10,7 +10,7 @@ use super::util::{document, next_frame, now};
 use crate::diffusion::{Sampler, SamplerKind};
 use crate::models::ising::lattice::SITES;
 use crate::models::Model;
-use crate::session::drive;
+use crate::session::{self, drive};
 use crate::settings::{limits, DeviceChoice};
 
 /// The handle `window.lab` wraps.
@@ -251,7 +251,7 @@ impl LabHandle {
                             )))
                         }
                     };
-                    let x = drive::sample_toy(cell, n, Sampler { kind, steps }, exact, seed)
+                    let x = session::toy1d::sample(cell, n, Sampler { kind, steps }, exact, seed)
                         .await
                         .map_err(js_err)?;
                     samples_object(&x, &[n])
@@ -260,7 +260,7 @@ impl LabHandle {
                     let n = count(&opts, "n", 1000.0, 1e5)? as usize;
                     let default_steps = cell.borrow().settings.ising.sampler_steps as f64;
                     let steps = count(&opts, "steps", default_steps, limits::ISING_STEPS.1)?;
-                    let x = drive::sample_ising(cell, n, Some(steps as usize), seed)
+                    let x = session::ising::sample(cell, n, Some(steps as usize), seed)
                         .await
                         .map_err(js_err)?;
                     let data: Vec<f32> = x.iter().map(|&v| v as f32).collect();
@@ -293,7 +293,7 @@ impl LabHandle {
                         )));
                     }
                     let sampler = Sampler { kind, steps };
-                    let x = drive::sample_mnist(cell, n, sampler, digit, scale, seed)
+                    let x = session::mnist::sample(cell, n, sampler, digit, scale, seed)
                         .await
                         .map_err(js_err)?;
                     samples_object(&x, &[n, crate::models::mnist::data::PIXELS])

@@ -5,15 +5,9 @@
 use wasm_bindgen::{Clamped, JsCast, JsValue};
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 
-/// Colours shared by every plot.
-pub mod colors {
-    pub const INK: &str = "#1d2330";
-    pub const GRID: &str = "rgba(29,35,48,0.10)";
-    pub const EXACT: &str = "#111111";
-    pub const LEARNED: &str = "#d6336c";
-    pub const DATA: &str = "#2b8a3e";
-    pub const PRIOR: &str = "#7048e8";
-}
+pub use crate::figure::{
+    colors, density_color_light, diverging_color, nice_ticks, tick_label, tiles, PlotArea,
+};
 
 /// A canvas prepared for drawing one figure.
 pub struct Figure {
@@ -118,38 +112,6 @@ impl Figure {
     }
 }
 
-/// Where a drawn panel's data coordinates sit on its canvas (CSS pixels, linear axes), kept
-/// after drawing so that pointer handlers map back through the same rule.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct PlotArea {
-    pub px: (f64, f64),
-    pub py: (f64, f64),
-    pub x: (f64, f64),
-    pub y: (f64, f64),
-}
-
-impl PlotArea {
-    /// The canvas x of data value `x`.
-    pub fn to_px(&self, x: f64) -> f64 {
-        self.px.0 + (x - self.x.0) / (self.x.1 - self.x.0) * (self.px.1 - self.px.0)
-    }
-
-    /// The data x under canvas x `px`.
-    pub fn data_x(&self, px: f64) -> f64 {
-        self.x.0 + (px - self.px.0) / (self.px.1 - self.px.0) * (self.x.1 - self.x.0)
-    }
-
-    /// The data y under canvas y `py`.
-    pub fn data_y(&self, py: f64) -> f64 {
-        self.y.0 + (self.py.1 - py) / (self.py.1 - self.py.0) * (self.y.1 - self.y.0)
-    }
-
-    /// Whether a canvas point is over the plot area, or at most `below` pixels under its axis.
-    pub fn contains(&self, px: f64, py: f64, below: f64) -> bool {
-        (self.px.0..=self.px.1).contains(&px) && (self.py.0..=self.py.1 + below).contains(&py)
-    }
-}
-
 /// Axes mapping data coordinates to a rectangle of the canvas.
 pub struct Panel {
     pub ctx: CanvasRenderingContext2d,
@@ -158,41 +120,6 @@ pub struct Panel {
     pub x: (f64, f64),
     pub y: (f64, f64),
     pub log_y: bool,
-}
-
-/// Round-number ticks covering `[lo, hi]`, about `target` of them.
-pub fn nice_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
-    if !(lo.is_finite() && hi.is_finite()) || hi <= lo {
-        return vec![];
-    }
-    let raw = (hi - lo) / target.max(1) as f64;
-    let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
-        .iter()
-        .map(|m| m * mag)
-        .find(|s| *s >= raw)
-        .unwrap_or(10.0 * mag);
-    let first = (lo / step).ceil() * step;
-    let mut out = Vec::new();
-    let mut v = first;
-    while v <= hi + step * 1e-9 {
-        out.push(if v.abs() < step * 1e-9 { 0.0 } else { v });
-        v += step;
-    }
-    out
-}
-
-fn tick_label(v: f64) -> String {
-    if v == 0.0 {
-        return "0".into();
-    }
-    let a = v.abs();
-    if !(1e-3..1e5).contains(&a) {
-        return format!("{v:.0e}");
-    }
-    let s = format!("{v:.3}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    s.replace('-', "−")
 }
 
 impl Panel {
@@ -545,33 +472,6 @@ impl Panel {
     }
 }
 
-/// `count` images of `w × h` values (row-major, row 0 on top) tiled `cols` per row with
-/// one-value gaps (NaN), as a raster (`row 0 at the bottom`, ready for [`raster`]):
-/// `(values, width, height)`.
-pub fn tiles(
-    images: &[f32],
-    w: usize,
-    h: usize,
-    count: usize,
-    cols: usize,
-) -> (Vec<f32>, usize, usize) {
-    let n = (images.len() / (w * h)).min(count);
-    let rows = n.div_ceil(cols.max(1));
-    let (tw, th) = (cols * (w + 1) - 1, (rows * (h + 1)).max(1) - 1);
-    let mut v = vec![f32::NAN; tw * th];
-    for k in 0..n {
-        let (gr, gc) = (k / cols, k % cols);
-        for i in 0..h {
-            for j in 0..w {
-                // raster() puts row 0 at the bottom: flip so image row 0 is on top.
-                let y = th - 1 - (gr * (h + 1) + i);
-                v[y * tw + gc * (w + 1) + j] = images[k * w * h + i * w + j];
-            }
-        }
-    }
-    (v, tw, th)
-}
-
 /// Rasterises `values` (row-major, row 0 at the bottom) into an off-screen canvas of one pixel
 /// per value, to draw (scaled) with [`Panel::image`] as often as needed.
 pub fn raster(
@@ -609,51 +509,4 @@ pub fn raster(
     let ctx: CanvasRenderingContext2d = canvas.get_context("2d").ok()??.dyn_into().ok()?;
     ctx.put_image_data(&image, 0.0, 0.0).ok()?;
     Some(canvas)
-}
-
-/// The perceptually uniform "viridis"-like ramp for densities (v in 0..1).
-pub fn density_color(v: f32) -> [u8; 3] {
-    // Anchor colours of matplotlib's viridis at 0, .25, .5, .75, 1, interpolated linearly.
-    const A: [[f32; 3]; 5] = [
-        [68., 1., 84.],
-        [59., 82., 139.],
-        [33., 145., 140.],
-        [94., 201., 98.],
-        [253., 231., 37.],
-    ];
-    let v = if v.is_finite() {
-        v.clamp(0.0, 1.0)
-    } else {
-        0.0
-    } * 4.0;
-    let i = (v.floor() as usize).min(3);
-    let f = v - i as f32;
-    let mut out = [0u8; 3];
-    for c in 0..3 {
-        out[c] = (A[i][c] + (A[i + 1][c] - A[i][c]) * f) as u8;
-    }
-    out
-}
-
-/// A light version of the density ramp, so paths drawn over it stay visible.
-pub fn density_color_light(v: f32) -> [u8; 3] {
-    let [r, g, b] = density_color(v);
-    let mix = |c: u8| (c as f32 * 0.55 + 255.0 * 0.45) as u8;
-    [mix(r), mix(g), mix(b)]
-}
-
-/// Blue–white–red diverging ramp for signed fields (v in -1..1).
-pub fn diverging_color(v: f32) -> [u8; 3] {
-    let v = if v.is_finite() {
-        v.clamp(-1.0, 1.0)
-    } else {
-        0.0
-    };
-    let (r, g, b) = if v >= 0.0 {
-        (255.0 - 75.0 * v, 255.0 - 200.0 * v, 255.0 - 210.0 * v)
-    } else {
-        let u = -v;
-        (255.0 - 220.0 * u, 255.0 - 150.0 * u, 255.0 - 60.0 * u)
-    };
-    [r as u8, g as u8, b as u8]
 }

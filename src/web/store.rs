@@ -7,7 +7,7 @@ use wasm_bindgen::JsCast;
 use super::ui::Shared;
 use super::util::{document, now, window};
 use crate::models::mnist::data::Digits;
-use crate::session::drive;
+use crate::session;
 
 /// Where the page fetches the training digits (relative to the page).
 const TRAIN_ASSET: &str = "mnist-train.bin";
@@ -100,7 +100,7 @@ pub async fn ensure_mnist_data(lab: &Shared) -> Result<(), String> {
         }
     }
     if let Some(bytes) = stored_mnist().await {
-        drive::restore_mnist(&lab.session, &bytes);
+        session::mnist::restore(&lab.session, &bytes);
     }
     Ok(())
 }
@@ -130,7 +130,7 @@ pub async fn save_mnist_if_due(lab: &Shared) {
         }
         steps
     };
-    let Ok(bytes) = drive::export_mnist(&lab.session).await else {
+    let Ok(bytes) = session::mnist::export(&lab.session).await else {
         return;
     };
     if let Ok(p) = store_put(STORE_KEY, &bytes) {

@@ -6,4 +6,5 @@
 pub mod exact;
 pub mod lab;
 pub mod lattice;
+pub mod net;
 pub mod train;

@@ -20,7 +20,7 @@ use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use crate::models::ising::lattice::{FlipProcess, SITES};
-use crate::nn::ising_net::{IsingNet, IsingNetConfig};
+use crate::models::ising::net::{IsingNet, IsingNetConfig};
 use crate::nn::time_embedding::sinusoidal;
 use crate::nn::Activation;
 use crate::run::{Run, Training};

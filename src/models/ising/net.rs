@@ -13,7 +13,7 @@ use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::models::ising::lattice::{L, SITES};
+use super::lattice::{L, SITES};
 use crate::nn::Activation;
 
 /// Shape of the network.

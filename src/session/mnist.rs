@@ -1,0 +1,305 @@
+//! Small MNIST's async work in the session: training chunks, the guidance classifier, the live
+//! samples, sampling, weights in and out (and restoring a saved network).
+
+use burn::prelude::*;
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+
+use super::{stop_diverged, Cell, Chunk, CHUNK_MS};
+use crate::diffusion::Sampler;
+use crate::models::mnist::data::PIXELS;
+use crate::models::mnist::lab::{describe, generate, MnistLearned, CLASSIFIER_STEPS, LIVE_SAMPLES};
+use crate::models::mnist::train::{ClassifierTrainer, MnistTrainer};
+use crate::models::Model;
+use crate::pacing::run_steps;
+use crate::run::{diverged_message, read_loss, settle, Training};
+
+/// The MNIST network's steps for about `budget_ms`, settled by the shared rule.
+pub async fn chunk(cell: &Cell, max_steps: u64, budget_ms: f64) -> Chunk {
+    let (mut trainer, data, gen, gpu, clock) = {
+        let mut s = cell.borrow_mut();
+        let pace = s.mnist().pace;
+        let gpu = s.gpu_steps(pace);
+        let clock = s.clock;
+        let lab = s.mnist();
+        let Some(t) = lab.trainer.take() else {
+            return Chunk::Idle;
+        };
+        (t, lab.centered.clone(), lab.generation, gpu, clock)
+    };
+    let candidate = trainer.checkpoint();
+    if trainer.steps() == 0 && trainer.run.reference_loss.is_none() {
+        let mut rng = StdRng::seed_from_u64(0x5eed_1055);
+        trainer.run.reference_loss = Some(read_loss(trainer.loss_on(&data, &mut rng)).await);
+    }
+    let (ran, loss, elapsed) =
+        run_steps(clock, gpu, max_steps, budget_ms, || trainer.step(&data)).await;
+    let mut s = cell.borrow_mut();
+    let (device, lr) = (s.device.clone(), s.settings.mnist.learning_rate);
+    let Some(lab) = s.mnist.as_mut() else {
+        return Chunk::Idle;
+    };
+    if lab.generation != gen {
+        return Chunk::Idle;
+    }
+    lab.pace.update(ran, elapsed, budget_ms, gpu.is_some());
+    let outcome = match settle(&mut trainer, candidate, &mut lab.losses, loss) {
+        Ok(()) => Chunk::Ran { steps: ran },
+        Err(restored) => {
+            if restored.is_none() {
+                trainer = MnistTrainer::new(lab.config, &lab.centered, &device);
+            }
+            let reference = trainer.run.reference_loss;
+            let message = diverged_message("MNIST", loss, reference, lr, restored.unwrap_or(0));
+            stop_diverged(&mut s, message)
+        }
+    };
+    let lab = s.mnist();
+    lab.snapshot = Some(trainer.inference_model());
+    lab.snapshot_steps = trainer.steps();
+    lab.trainer = Some(trainer);
+    lab.refresh.dirty = true;
+    s.dirty = true;
+    outcome
+}
+
+/// Trains the guidance classifier for about `budget_ms`, up to [`CLASSIFIER_STEPS`].
+pub async fn classifier_chunk(cell: &Cell, budget_ms: f64) {
+    let (mut clf, data, labels, clock) = {
+        let mut s = cell.borrow_mut();
+        let device = s.device.clone();
+        let clock = s.clock;
+        let lab = s.mnist();
+        let Some(digits) = lab.data.clone() else {
+            return;
+        };
+        let clf = lab.classifier.take().unwrap_or_else(|| {
+            ClassifierTrainer::new(true, lab.config.schedule, lab.config.seed ^ 0xc1f, &device)
+        });
+        (clf, lab.centered.clone(), digits, clock)
+    };
+    let started = clock();
+    let mut last = None;
+    while clf.steps < CLASSIFIER_STEPS {
+        last = Some(clf.step(&data, &labels.labels));
+        if clock() - started > budget_ms {
+            break;
+        }
+    }
+    let loss = match last {
+        Some(l) => Some(read_loss(l).await),
+        None => None,
+    };
+    let mut s = cell.borrow_mut();
+    let Some(lab) = s.mnist.as_mut() else { return };
+    if clf.schedule != lab.config.schedule {
+        return;
+    }
+    if let Some(l) = loss {
+        lab.classifier_loss = l;
+    }
+    if clf.steps >= CLASSIFIER_STEPS {
+        lab.refresh.dirty = true;
+    }
+    lab.classifier = Some(clf);
+    s.dirty = true;
+}
+
+/// Trains the guidance classifier to the end, pausing between chunks.
+pub async fn ensure_classifier(cell: &Cell) -> Result<(), String> {
+    loop {
+        let (done, ready, pause) = {
+            let mut s = cell.borrow_mut();
+            let pause = s.pause.clone();
+            let lab = s.mnist();
+            (
+                lab.classifier_steps() >= CLASSIFIER_STEPS,
+                lab.data.is_some(),
+                pause,
+            )
+        };
+        if !ready {
+            return Err("the MNIST digits are not loaded".into());
+        }
+        if done {
+            return Ok(());
+        }
+        classifier_chunk(cell, CHUNK_MS).await;
+        pause().await;
+    }
+}
+
+/// Recomputes the generated digits from the latest snapshot.
+pub async fn refresh(cell: &Cell) {
+    let (model, sampler, guide, device, gen, steps, seed, data, pause, clock) = {
+        let mut s = cell.borrow_mut();
+        let (device, pause, clock) = (s.device.clone(), s.pause.clone(), s.clock);
+        let sampler = Sampler {
+            kind: s.settings.mnist_sampler,
+            steps: s.settings.mnist_steps,
+        };
+        let (digit, scale, seed) = (s.settings.digit, s.settings.guidance, s.settings.seed);
+        let lab = s.mnist();
+        lab.refresh.dirty = false;
+        let guide = lab.guidance(digit, scale);
+        let (Some(m), Some(data)) = (lab.snapshot.clone(), lab.data.clone()) else {
+            return;
+        };
+        let (gen, steps) = (lab.generation, lab.snapshot_steps);
+        (
+            m, sampler, guide, device, gen, steps, seed, data, pause, clock,
+        )
+    };
+    let started = clock();
+    let (samples, strip) = generate(
+        &model,
+        &sampler,
+        LIVE_SAMPLES,
+        guide.as_ref(),
+        seed ^ 0x5eed,
+        &device,
+        &pause,
+    )
+    .await;
+    let nearest = samples
+        .chunks_exact(PIXELS)
+        .map(|img| data.nearest(img))
+        .collect();
+    let mut s = cell.borrow_mut();
+    let Some(lab) = s.mnist.as_mut() else { return };
+    if lab.generation == gen {
+        lab.learned = Some(MnistLearned {
+            steps,
+            samples,
+            nearest,
+            strip,
+            sampler: sampler.kind,
+            sampler_steps: sampler.steps,
+            digit: guide.map(|g| g.digit),
+        });
+    }
+    lab.refresh.done(started, clock());
+    s.dirty = true;
+}
+
+/// `n` digits (pixels in `[0, 1]`, `n × 784`) with `sampler`, guided toward `digit` at `scale`
+/// (the guidance classifier trains first when it has not).
+pub async fn sample(
+    cell: &Cell,
+    n: usize,
+    sampler: Sampler,
+    digit: Option<u8>,
+    scale: f64,
+    seed: u64,
+) -> Result<Vec<f32>, String> {
+    if digit.is_some() {
+        ensure_classifier(cell).await?;
+    }
+    let (model, guidance, device, pause) = {
+        let mut s = cell.borrow_mut();
+        let (device, pause) = (s.device.clone(), s.pause.clone());
+        let lab = s.mnist();
+        let model = lab
+            .trainer
+            .as_ref()
+            .map(|t| t.inference_model())
+            .or_else(|| lab.snapshot.clone())
+            .ok_or("no network yet")?;
+        (model, lab.guidance(digit, scale), device, pause)
+    };
+    let (x, _) = generate(
+        &model,
+        &sampler,
+        n,
+        guidance.as_ref(),
+        seed,
+        &device,
+        &pause,
+    )
+    .await;
+    Ok(x)
+}
+
+/// The MNIST network (its weight average) as a weights file.
+pub async fn export(cell: &Cell) -> Result<Vec<u8>, String> {
+    let (net, config, steps) = {
+        let s = cell.borrow();
+        let lab = s.mnist.as_ref().ok_or("no MNIST network yet")?;
+        let t = lab
+            .trainer
+            .as_ref()
+            .ok_or("the trainer is busy; try again")?;
+        (t.inference_model().net, t.config, t.steps())
+    };
+    let cpu = crate::weights::to_cpu(&net, config.init_net(&Device::flex())).await?;
+    crate::weights::encode_mnist(&cpu, &config, steps)
+}
+
+/// Loads an MNIST weights file (the digits must be loaded), showing MNIST with the file's
+/// network settings (this page's learning rate and batch are kept).
+pub fn import(cell: &Cell, bytes: &[u8], origin: &str) -> Result<String, String> {
+    let device = cell.borrow().device.clone();
+    let (_, header) = crate::weights::decode_mnist(bytes, &device)?;
+    let mut s = cell.borrow_mut();
+    if s.mnist().data.is_none() {
+        return Err("the MNIST digits are not loaded".into());
+    }
+    // The file's settings, but this page's learning rate and batch.
+    s.show(Model::Mnist, |st| {
+        let keep = (st.mnist.learning_rate, st.mnist.batch);
+        st.mnist = header.config;
+        (st.mnist.learning_rate, st.mnist.batch) = keep;
+        st.seed = header.config.seed;
+    });
+    let lab = s.mnist();
+    let t = lab
+        .trainer
+        .as_ref()
+        .ok_or("the trainer is busy; try again")?;
+    let (net, header) = crate::weights::decode_mnist(bytes, t.device())?;
+    lab.install(net, header.steps)?;
+    s.dirty = true;
+    Ok(format!(
+        "Loaded the MNIST network from {origin}: {} trained {} steps ({}).",
+        describe(&header.config),
+        header.steps,
+        header.config.schedule.label()
+    ))
+}
+
+/// Restores an MNIST network saved earlier (browser storage) if it describes the network the
+/// settings ask for and nothing was trained yet; says what it did in the notices.
+pub fn restore(cell: &Cell, bytes: &[u8]) {
+    let Ok((header, _)) = crate::weights::mnist_header(bytes) else {
+        return;
+    };
+    let mut s = cell.borrow_mut();
+    let mine = s.settings.mnist;
+    if !crate::models::mnist::lab::same_network(&header.config, &mine) {
+        s.notices.push(format!(
+            "This browser holds an MNIST network ({}, {} steps) for other settings; it was not \
+             restored.",
+            describe(&header.config),
+            header.steps
+        ));
+        return;
+    }
+    let lab = s.mnist();
+    let Some(t) = lab.trainer.as_ref() else {
+        return;
+    };
+    if t.steps() > 0 {
+        return;
+    }
+    let Ok((net, _)) = crate::weights::decode_mnist(bytes, t.device()) else {
+        return;
+    };
+    if lab.install(net, header.steps).is_err() {
+        return;
+    }
+    s.notices.push(format!(
+        "Restored the MNIST network saved in this browser ({} steps).",
+        header.steps
+    ));
+    s.dirty = true;
+}
