@@ -203,6 +203,19 @@ fn best_loss(history: &[(u64, f64)]) -> f64 {
 pub trait Training {
     /// The network type (burn module).
     type Net: Module + Clone;
+    /// What a step draws its training batch from (shared cheaply: an `Rc`).
+    type Data: Clone;
+    /// The network with the maps around it, as samplers and views use it.
+    type Model: Clone;
+
+    /// One optimizer step on a batch drawn from `data`; the loss, not read back (on WebGPU
+    /// many steps queue before one read).
+    fn train_step(&mut self, data: &Self::Data) -> Tensor<1>;
+    /// The loss of the current weights on a batch drawn from `data` with `rng` (no step taken):
+    /// how the untrained network's reference loss is measured.
+    fn sample_loss(&self, data: &Self::Data, rng: &mut rand::rngs::StdRng) -> Tensor<1>;
+    /// The model to sample with (the weight average).
+    fn snapshot(&self) -> Self::Model;
 
     /// The network being trained (on the autodiff device).
     fn net(&self) -> &Self::Net;

@@ -35,16 +35,19 @@ fn toy_settings_rebuild_only_what_they_change() {
     assert_eq!(cell.borrow().toy.steps(), 20);
     let (gen, exact_gen) = {
         let s = cell.borrow();
-        (s.toy.generation, s.toy.exact_generation)
+        (s.toy.live.generation, s.toy.exact_generation)
     };
     // An optimiser setting keeps the network and the data.
     let c = cell.borrow_mut().apply_query("play=0&lr=0.005&batch=256");
     assert!(!c.toy.data && !c.toy.network, "{c:?}");
     {
         let s = cell.borrow();
-        assert_eq!((s.toy.generation, s.toy.exact_generation), (gen, exact_gen));
+        assert_eq!(
+            (s.toy.live.generation, s.toy.exact_generation),
+            (gen, exact_gen)
+        );
         assert_eq!(s.toy.steps(), 20, "the network trains on");
-        let t = s.toy.trainer.as_ref().expect("trainer");
+        let t = s.toy.live.trainer.as_ref().expect("trainer");
         assert_eq!((t.config.learning_rate, t.config.batch), (0.005, 256));
     }
     // New data keeps the network (its input scaling follows the data's variance).
@@ -57,7 +60,7 @@ fn toy_settings_rebuild_only_what_they_change() {
         assert_eq!(s.toy.exact_generation, exact_gen + 1);
         assert_eq!(s.toy.steps(), 20);
         let var = s.toy.mixture().variance();
-        assert_eq!(s.toy.trainer.as_ref().unwrap().model.data_var, var);
+        assert_eq!(s.toy.live.trainer.as_ref().unwrap().model.data_var, var);
     }
     // A new shape, schedule or seed starts a fresh network.
     for q in ["width=32", "schedule=vp-linear", "seed=7", "act=silu"] {
@@ -170,7 +173,7 @@ fn a_diverging_learning_rate_pauses_with_a_message_and_good_weights() {
     let error = s.error.clone().expect("divergence is reported");
     assert!(error.contains("diverged"), "{error}");
     assert!(!s.playing, "training paused");
-    assert!(s.toy.losses.iter().all(|(_, l)| l.is_finite()));
+    assert!(s.toy.live.losses.iter().all(|(_, l)| l.is_finite()));
 }
 
 #[test]

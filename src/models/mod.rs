@@ -2,6 +2,7 @@
 //! sampling, as plain Rust that runs natively and in the page.
 
 pub mod ising;
+pub mod live;
 pub mod mnist;
 pub mod toy1d;
 

@@ -1,6 +1,7 @@
 //! Neural networks (burn modules) that more than one model uses; a network made for one model
-//! lives in its folder (the Ising kernel net: `models::ising::net`). Model code has no backend type parameter: tensors carry their
-//! backend in their `Device`, so the same network trains on WebGPU, on the CPU and natively.
+//! lives in its folder (the Ising kernel net: `models::ising::net`). Model code has no backend
+//! type parameter: tensors carry their backend in their `Device`, so the same network trains on
+//! WebGPU, on the CPU and natively.
 
 pub mod ema;
 pub mod mlp;

@@ -1,7 +1,7 @@
 //! The session's turn: train the model on show, refresh its views when due; and the requests
 //! every model answers (weights in and out), dispatched to the model's own module.
 
-use super::{ising, mnist, toy1d, Cell, Chunk, CHUNK_MS};
+use super::{ising, mnist, toy1d, train, Cell, Chunk, CHUNK_MS};
 use crate::models::mnist::lab::CLASSIFIER_STEPS;
 use crate::models::Model;
 
@@ -14,13 +14,13 @@ pub async fn tick(cell: &Cell) {
     }
     let model = cell.borrow().settings.model;
     match model {
-        Model::Toy1d => train_turn(cell, toy1d::chunk).await,
-        Model::Ising => train_turn(cell, ising::chunk).await,
+        Model::Toy1d => train_turn(cell, train::chunk::<toy1d::Toy>).await,
+        Model::Ising => train_turn(cell, train::chunk::<ising::Ising>).await,
         Model::Mnist => {
             if !mnist_ready(cell) {
                 return;
             }
-            train_turn(cell, mnist::chunk).await;
+            train_turn(cell, train::chunk::<mnist::Mnist>).await;
             let wants_classifier = {
                 let mut s = cell.borrow_mut();
                 s.settings.digit.is_some() && s.mnist().classifier_steps() < CLASSIFIER_STEPS
@@ -45,11 +45,11 @@ pub fn refresh_due(cell: &Cell) -> bool {
     let mut s = cell.borrow_mut();
     let (now, busy, scripted) = ((s.clock)(), s.busy(), !s.pending.is_empty());
     match s.settings.model {
-        Model::Toy1d => s.toy.refresh.due(now, busy, scripted),
-        Model::Ising => s.ising().refresh.due(now, busy, scripted),
+        Model::Toy1d => s.toy.live.refresh.due(now, busy, scripted),
+        Model::Ising => s.ising().live.refresh.due(now, busy, scripted),
         Model::Mnist => {
             let m = s.mnist();
-            m.snapshot.is_some() && m.refresh.due(now, busy, scripted)
+            m.live.snapshot.is_some() && m.live.refresh.due(now, busy, scripted)
         }
     }
 }

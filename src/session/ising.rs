@@ -2,63 +2,41 @@
 //! weights.
 
 use burn::prelude::*;
-use rand::rngs::StdRng;
-use rand::SeedableRng;
 
-use super::{stop_diverged, Cell, Chunk};
-use crate::models::ising::lab::{generate, LIVE_SAMPLES};
+use std::rc::Rc;
+
+use super::train::Trains;
+use super::{Cell, Session};
+use crate::models::ising::lab::{generate, IsingLearned, LIVE_SAMPLES};
 use crate::models::ising::train::IsingTrainer;
+use crate::models::live::Live;
 use crate::models::Model;
-use crate::pacing::run_steps;
-use crate::run::{diverged_message, read_loss, settle, Training};
+use crate::run::Training;
 
-/// The Ising network's steps for about `budget_ms`, settled by the shared rule.
-pub async fn chunk(cell: &Cell, max_steps: u64, budget_ms: f64) -> Chunk {
-    let (mut trainer, data, gen, gpu, clock) = {
-        let mut s = cell.borrow_mut();
-        let pace = s.ising().pace;
-        let gpu = s.gpu_steps(pace);
-        let clock = s.clock;
-        let lab = s.ising();
-        let Some(t) = lab.trainer.take() else {
-            return Chunk::Idle;
-        };
-        (t, lab.data.clone(), lab.generation, gpu, clock)
-    };
-    let candidate = trainer.checkpoint();
-    if trainer.steps() == 0 && trainer.run.reference_loss.is_none() {
-        let mut rng = StdRng::seed_from_u64(0x5eed_1055);
-        trainer.run.reference_loss = Some(read_loss(trainer.loss_on(&data, &mut rng)).await);
+/// The Ising model's training in the session.
+pub struct Ising;
+
+impl Trains for Ising {
+    type Trainer = IsingTrainer;
+    type Views = IsingLearned;
+    const NAME: &'static str = "Ising";
+
+    fn live(s: &mut Session) -> Option<&mut Live<IsingTrainer, IsingLearned>> {
+        s.ising.as_mut().map(|l| &mut l.live)
     }
-    let (ran, loss, elapsed) =
-        run_steps(clock, gpu, max_steps, budget_ms, || trainer.step(&data)).await;
-    let mut s = cell.borrow_mut();
-    let (device, lr) = (s.device.clone(), s.settings.ising.learning_rate);
-    let Some(lab) = s.ising.as_mut() else {
-        return Chunk::Idle;
-    };
-    if lab.generation != gen {
-        return Chunk::Idle;
+
+    fn data(s: &mut Session) -> Option<Rc<Vec<i8>>> {
+        s.ising.as_ref().map(|l| l.data.clone())
     }
-    lab.pace.update(ran, elapsed, budget_ms, gpu.is_some());
-    let outcome = match settle(&mut trainer, candidate, &mut lab.losses, loss) {
-        Ok(()) => Chunk::Ran { steps: ran },
-        Err(restored) => {
-            if restored.is_none() {
-                trainer = IsingTrainer::new(lab.config, &device);
-            }
-            let reference = trainer.run.reference_loss;
-            let message = diverged_message("Ising", loss, reference, lr, restored.unwrap_or(0));
-            stop_diverged(&mut s, message)
-        }
-    };
-    let lab = s.ising();
-    lab.snapshot = Some(trainer.inference_model());
-    lab.snapshot_steps = trainer.steps();
-    lab.trainer = Some(trainer);
-    lab.refresh.dirty = true;
-    s.dirty = true;
-    outcome
+
+    fn fresh(s: &mut Session) -> IsingTrainer {
+        let device = s.device.clone();
+        IsingTrainer::new(s.ising().config, &device)
+    }
+
+    fn learning_rate(s: &Session) -> f64 {
+        s.settings.ising.learning_rate
+    }
 }
 
 /// Recomputes the generated configurations and their statistics from the latest snapshot.
@@ -67,16 +45,16 @@ pub async fn refresh(cell: &Cell) {
         let mut s = cell.borrow_mut();
         let (device, pause, clock) = (s.device.clone(), s.pause.clone(), s.clock);
         let lab = s.ising();
-        lab.refresh.dirty = false;
-        let Some(m) = lab.snapshot.clone() else {
+        lab.live.refresh.dirty = false;
+        let Some(m) = lab.live.snapshot.clone() else {
             return;
         };
         (
             m,
             lab.config,
             device,
-            lab.generation,
-            lab.snapshot_steps,
+            lab.live.generation,
+            lab.live.snapshot_steps,
             pause,
             clock,
         )
@@ -86,10 +64,10 @@ pub async fn refresh(cell: &Cell) {
     let (samples, run) = generate(&model, &config, LIVE_SAMPLES, seed, &device, &pause).await;
     let mut s = cell.borrow_mut();
     let Some(lab) = s.ising.as_mut() else { return };
-    if lab.generation == gen {
-        lab.learned = Some(lab.learned_from(steps, samples, run));
+    if lab.live.generation == gen {
+        lab.live.learned = Some(lab.learned_from(steps, samples, run));
     }
-    lab.refresh.done(started, clock());
+    lab.live.refresh.done(started, clock());
     s.dirty = true;
 }
 
@@ -104,12 +82,7 @@ pub async fn sample(
         let mut s = cell.borrow_mut();
         let (device, pause) = (s.device.clone(), s.pause.clone());
         let lab = s.ising();
-        let model = lab
-            .trainer
-            .as_ref()
-            .map(|t| t.inference_model())
-            .or_else(|| lab.snapshot.clone())
-            .ok_or("no network yet")?;
+        let model = lab.live.model().ok_or("no network yet")?;
         (model, lab.config, device, pause)
     };
     if let Some(k) = steps {
@@ -125,6 +98,7 @@ pub async fn export(cell: &Cell) -> Result<Vec<u8>, String> {
         let s = cell.borrow();
         let lab = s.ising.as_ref().ok_or("no Ising network yet")?;
         let t = lab
+            .live
             .trainer
             .as_ref()
             .ok_or("the trainer is busy; try again")?;
@@ -167,16 +141,16 @@ pub fn import(cell: &Cell, bytes: &[u8], origin: &str) -> Result<String, String>
     });
     let lab = s.ising();
     let t = lab
+        .live
         .trainer
         .as_mut()
         .ok_or("the trainer is busy; try again")?;
     let (net, header) = crate::weights::decode_ising(bytes, t.device())?;
     t.install(net, header.steps);
-    lab.snapshot = Some(t.inference_model());
-    lab.snapshot_steps = header.steps;
-    lab.losses.clear();
-    lab.learned = None;
-    lab.refresh.dirty = true;
+    let t = lab.live.trainer.take().expect("checked above");
+    lab.live.put_back(t);
+    lab.live.losses.clear();
+    lab.live.learned = None;
     s.dirty = true;
     Ok(format!(
         "Loaded the Ising network from {origin}: {} channels, {} layers, {}×{} window, \

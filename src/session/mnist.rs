@@ -2,65 +2,45 @@
 //! samples, sampling, weights in and out (and restoring a saved network).
 
 use burn::prelude::*;
-use rand::rngs::StdRng;
-use rand::SeedableRng;
 
-use super::{stop_diverged, Cell, Chunk, CHUNK_MS};
+use std::rc::Rc;
+
+use super::train::Trains;
+use super::{Cell, Session, CHUNK_MS};
 use crate::diffusion::Sampler;
+use crate::models::live::Live;
 use crate::models::mnist::data::PIXELS;
 use crate::models::mnist::lab::{describe, generate, MnistLearned, CLASSIFIER_STEPS, LIVE_SAMPLES};
 use crate::models::mnist::train::{ClassifierTrainer, MnistTrainer};
 use crate::models::Model;
-use crate::pacing::run_steps;
-use crate::run::{diverged_message, read_loss, settle, Training};
+use crate::run::{read_loss, Training};
 
-/// The MNIST network's steps for about `budget_ms`, settled by the shared rule.
-pub async fn chunk(cell: &Cell, max_steps: u64, budget_ms: f64) -> Chunk {
-    let (mut trainer, data, gen, gpu, clock) = {
-        let mut s = cell.borrow_mut();
-        let pace = s.mnist().pace;
-        let gpu = s.gpu_steps(pace);
-        let clock = s.clock;
+/// MNIST's training in the session.
+pub struct Mnist;
+
+impl Trains for Mnist {
+    type Trainer = MnistTrainer;
+    type Views = MnistLearned;
+    const NAME: &'static str = "MNIST";
+
+    fn live(s: &mut Session) -> Option<&mut Live<MnistTrainer, MnistLearned>> {
+        s.mnist.as_mut().map(|l| &mut l.live)
+    }
+
+    fn data(s: &mut Session) -> Option<Rc<Vec<f32>>> {
+        let lab = s.mnist.as_ref()?;
+        lab.data.is_some().then(|| lab.centered.clone())
+    }
+
+    fn fresh(s: &mut Session) -> MnistTrainer {
+        let device = s.device.clone();
         let lab = s.mnist();
-        let Some(t) = lab.trainer.take() else {
-            return Chunk::Idle;
-        };
-        (t, lab.centered.clone(), lab.generation, gpu, clock)
-    };
-    let candidate = trainer.checkpoint();
-    if trainer.steps() == 0 && trainer.run.reference_loss.is_none() {
-        let mut rng = StdRng::seed_from_u64(0x5eed_1055);
-        trainer.run.reference_loss = Some(read_loss(trainer.loss_on(&data, &mut rng)).await);
+        MnistTrainer::new(lab.config, &lab.centered, &device)
     }
-    let (ran, loss, elapsed) =
-        run_steps(clock, gpu, max_steps, budget_ms, || trainer.step(&data)).await;
-    let mut s = cell.borrow_mut();
-    let (device, lr) = (s.device.clone(), s.settings.mnist.learning_rate);
-    let Some(lab) = s.mnist.as_mut() else {
-        return Chunk::Idle;
-    };
-    if lab.generation != gen {
-        return Chunk::Idle;
+
+    fn learning_rate(s: &Session) -> f64 {
+        s.settings.mnist.learning_rate
     }
-    lab.pace.update(ran, elapsed, budget_ms, gpu.is_some());
-    let outcome = match settle(&mut trainer, candidate, &mut lab.losses, loss) {
-        Ok(()) => Chunk::Ran { steps: ran },
-        Err(restored) => {
-            if restored.is_none() {
-                trainer = MnistTrainer::new(lab.config, &lab.centered, &device);
-            }
-            let reference = trainer.run.reference_loss;
-            let message = diverged_message("MNIST", loss, reference, lr, restored.unwrap_or(0));
-            stop_diverged(&mut s, message)
-        }
-    };
-    let lab = s.mnist();
-    lab.snapshot = Some(trainer.inference_model());
-    lab.snapshot_steps = trainer.steps();
-    lab.trainer = Some(trainer);
-    lab.refresh.dirty = true;
-    s.dirty = true;
-    outcome
 }
 
 /// Trains the guidance classifier for about `budget_ms`, up to [`CLASSIFIER_STEPS`].
@@ -99,7 +79,7 @@ pub async fn classifier_chunk(cell: &Cell, budget_ms: f64) {
         lab.classifier_loss = l;
     }
     if clf.steps >= CLASSIFIER_STEPS {
-        lab.refresh.dirty = true;
+        lab.live.refresh.dirty = true;
     }
     lab.classifier = Some(clf);
     s.dirty = true;
@@ -140,12 +120,12 @@ pub async fn refresh(cell: &Cell) {
         };
         let (digit, scale, seed) = (s.settings.digit, s.settings.guidance, s.settings.seed);
         let lab = s.mnist();
-        lab.refresh.dirty = false;
+        lab.live.refresh.dirty = false;
         let guide = lab.guidance(digit, scale);
-        let (Some(m), Some(data)) = (lab.snapshot.clone(), lab.data.clone()) else {
+        let (Some(m), Some(data)) = (lab.live.snapshot.clone(), lab.data.clone()) else {
             return;
         };
-        let (gen, steps) = (lab.generation, lab.snapshot_steps);
+        let (gen, steps) = (lab.live.generation, lab.live.snapshot_steps);
         (
             m, sampler, guide, device, gen, steps, seed, data, pause, clock,
         )
@@ -167,8 +147,8 @@ pub async fn refresh(cell: &Cell) {
         .collect();
     let mut s = cell.borrow_mut();
     let Some(lab) = s.mnist.as_mut() else { return };
-    if lab.generation == gen {
-        lab.learned = Some(MnistLearned {
+    if lab.live.generation == gen {
+        lab.live.learned = Some(MnistLearned {
             steps,
             samples,
             nearest,
@@ -178,7 +158,7 @@ pub async fn refresh(cell: &Cell) {
             digit: guide.map(|g| g.digit),
         });
     }
-    lab.refresh.done(started, clock());
+    lab.live.refresh.done(started, clock());
     s.dirty = true;
 }
 
@@ -199,12 +179,7 @@ pub async fn sample(
         let mut s = cell.borrow_mut();
         let (device, pause) = (s.device.clone(), s.pause.clone());
         let lab = s.mnist();
-        let model = lab
-            .trainer
-            .as_ref()
-            .map(|t| t.inference_model())
-            .or_else(|| lab.snapshot.clone())
-            .ok_or("no network yet")?;
+        let model = lab.live.model().ok_or("no network yet")?;
         (model, lab.guidance(digit, scale), device, pause)
     };
     let (x, _) = generate(
@@ -226,6 +201,7 @@ pub async fn export(cell: &Cell) -> Result<Vec<u8>, String> {
         let s = cell.borrow();
         let lab = s.mnist.as_ref().ok_or("no MNIST network yet")?;
         let t = lab
+            .live
             .trainer
             .as_ref()
             .ok_or("the trainer is busy; try again")?;
@@ -253,6 +229,7 @@ pub fn import(cell: &Cell, bytes: &[u8], origin: &str) -> Result<String, String>
     });
     let lab = s.mnist();
     let t = lab
+        .live
         .trainer
         .as_ref()
         .ok_or("the trainer is busy; try again")?;
@@ -285,7 +262,7 @@ pub fn restore(cell: &Cell, bytes: &[u8]) {
         return;
     }
     let lab = s.mnist();
-    let Some(t) = lab.trainer.as_ref() else {
+    let Some(t) = lab.live.trainer.as_ref() else {
         return;
     };
     if t.steps() > 0 {

@@ -14,6 +14,7 @@ pub mod drive;
 pub mod ising;
 pub mod mnist;
 pub mod toy1d;
+pub mod train;
 
 use std::cell::RefCell;
 
@@ -259,7 +260,7 @@ impl Session {
         changes.mnist = self.mnist.as_mut().map(|l| l.apply(s.mnist, &device));
         // Views that depend on settings alone (the sampler, its steps, the slider's time).
         if let Some(m) = self.mnist.as_mut() {
-            m.refresh.dirty = true;
+            m.live.refresh.dirty = true;
         }
         self.create(s.model);
         self.dirty = true;
@@ -331,7 +332,7 @@ impl Session {
             Model::Mnist => self
                 .mnist
                 .as_ref()
-                .filter(|s| s.trainer.is_some() || s.snapshot.is_some())
+                .filter(|s| s.live.trainer.is_some() || s.live.snapshot.is_some())
                 .map(|s| s.steps()),
         }
     }
@@ -339,9 +340,9 @@ impl Session {
     /// The losses read back by the model on show.
     pub fn losses(&self) -> &[(u64, f64)] {
         match self.settings.model {
-            Model::Toy1d => &self.toy.losses,
-            Model::Ising => self.ising.as_ref().map_or(&[][..], |s| &s.losses[..]),
-            Model::Mnist => self.mnist.as_ref().map_or(&[][..], |s| &s.losses[..]),
+            Model::Toy1d => &self.toy.live.losses,
+            Model::Ising => self.ising.as_ref().map_or(&[][..], |s| &s.live.losses[..]),
+            Model::Mnist => self.mnist.as_ref().map_or(&[][..], |s| &s.live.losses[..]),
         }
     }
 
@@ -375,22 +376,22 @@ impl Session {
         match self.settings.model {
             Model::Toy1d => {
                 let t = &self.toy;
-                st.views_ready = t.learned.is_some();
-                st.views_step = t.learned.as_ref().map_or(-1.0, |l| l.steps as f64);
-                st.refresh_ms = t.refresh.cost;
-                st.steps_per_sec = t.pace.steps_per_sec;
-                st.sde_w1 = t.learned.as_ref().map(|l| l.sde_w1);
-                st.ode_w1 = t.learned.as_ref().map(|l| l.ode_w1);
+                st.views_ready = t.live.learned.is_some();
+                st.views_step = t.live.learned.as_ref().map_or(-1.0, |l| l.steps as f64);
+                st.refresh_ms = t.live.refresh.cost;
+                st.steps_per_sec = t.live.pace.steps_per_sec;
+                st.sde_w1 = t.live.learned.as_ref().map(|l| l.sde_w1);
+                st.ode_w1 = t.live.learned.as_ref().map(|l| l.ode_w1);
             }
             Model::Ising => {
                 if let Some(s) = &self.ising {
-                    st.views_ready = s.learned.is_some();
-                    st.views_step = s.learned.as_ref().map_or(-1.0, |l| l.steps as f64);
-                    st.refresh_ms = s.refresh.cost;
-                    st.steps_per_sec = s.pace.steps_per_sec;
+                    st.views_ready = s.live.learned.is_some();
+                    st.views_step = s.live.learned.as_ref().map_or(-1.0, |l| l.steps as f64);
+                    st.refresh_ms = s.live.refresh.cost;
+                    st.steps_per_sec = s.live.pace.steps_per_sec;
                     st.exact_nn_correlation = Some(s.exact.nn_correlation());
                     st.exact_ms = Some(s.exact_ms);
-                    if let Some(l) = &s.learned {
+                    if let Some(l) = &s.live.learned {
                         st.tv_abs_m = Some(l.tv.0);
                         st.tv_energy = Some(l.tv.1);
                         st.nn_correlation = Some(l.stats.nn_correlation);
@@ -399,13 +400,13 @@ impl Session {
             }
             Model::Mnist => {
                 if let Some(s) = &self.mnist {
-                    st.views_ready = s.learned.is_some();
-                    st.views_step = s.learned.as_ref().map_or(-1.0, |l| l.steps as f64);
-                    st.refresh_ms = s.refresh.cost;
-                    st.steps_per_sec = s.pace.steps_per_sec;
+                    st.views_ready = s.live.learned.is_some();
+                    st.views_step = s.live.learned.as_ref().map_or(-1.0, |l| l.steps as f64);
+                    st.refresh_ms = s.live.refresh.cost;
+                    st.steps_per_sec = s.live.pace.steps_per_sec;
                     st.data_loaded = Some(s.data.is_some());
                     st.classifier_steps = Some(s.classifier_steps());
-                    st.nearest_distance = s.learned.as_ref().and_then(|l| l.mean_nearest());
+                    st.nearest_distance = s.live.learned.as_ref().and_then(|l| l.mean_nearest());
                 }
             }
         }

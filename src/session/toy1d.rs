@@ -1,93 +1,53 @@
 //! The 1D toy's async work in the session: training chunks, the live views, sampling, weights.
 
 use burn::prelude::*;
-use rand::rngs::StdRng;
-use rand::SeedableRng;
 
-use super::{stop_diverged, Cell, Chunk};
+use std::rc::Rc;
+
+use super::train::Trains;
+use super::{Cell, Session};
 use crate::diffusion::Sampler;
+use crate::models::live::Live;
+use crate::models::toy1d::mixture::{Mixture, PairSource};
 use crate::models::toy1d::train::Trainer;
-use crate::models::toy1d::views::{learned_views, run_sampler, Evaluation, LiveSettings};
+use crate::models::toy1d::views::{
+    learned_views, run_sampler, Evaluation, LearnedViews, LiveSettings,
+};
 use crate::models::Model;
-use crate::pacing::run_steps;
-use crate::run::{diverged_message, read_loss, settle, Training};
+use crate::run::Training;
 
-/// The toy's training steps for about `budget_ms` (at most `max_steps`), one loss read-back,
-/// settled by the shared rule ([`settle`]).
-pub async fn chunk(cell: &Cell, max_steps: u64, budget_ms: f64) -> Chunk {
-    let (mut trainer, source, mixture, gen, gpu, clock) = {
-        let mut s = cell.borrow_mut();
-        let gpu = s.gpu_steps(s.toy.pace);
-        let Some(t) = s.toy.trainer.take() else {
-            return Chunk::Idle;
-        };
-        let lab = &s.toy;
-        (
-            t,
-            lab.source.clone(),
-            lab.mixture().clone(),
-            lab.generation,
-            gpu,
-            s.clock,
-        )
-    };
-    // The weights this chunk starts from: good once a loss computed during the chunk is sane.
-    let candidate = trainer.checkpoint();
-    if trainer.steps() == 0 && trainer.run.reference_loss.is_none() {
-        // The untrained network's loss, on a batch of its own (the training batches' random
-        // stream is left alone): the yardstick for "sane" weights.
-        let mut rng = StdRng::seed_from_u64(0x5eed_1055);
-        let batch = source.batch(
-            &mixture,
-            &trainer.model.schedule,
-            trainer.config.batch,
-            trainer.config.time_draw,
-            &mut rng,
-        );
-        trainer.run.reference_loss = Some(read_loss(trainer.loss(&batch)).await);
+/// The toy's training in the session.
+pub struct Toy;
+
+impl Trains for Toy {
+    type Trainer = Trainer;
+    type Views = LearnedViews;
+    const NAME: &'static str = "The 1D toy's";
+
+    fn live(s: &mut Session) -> Option<&mut Live<Trainer, LearnedViews>> {
+        Some(&mut s.toy.live)
     }
-    let (ran, loss, elapsed) = run_steps(clock, gpu, max_steps, budget_ms, || {
-        trainer.step_on(&source, &mixture)
-    })
-    .await;
-    let mut s = cell.borrow_mut();
-    if s.toy.generation != gen {
-        return Chunk::Idle; // the settings replaced this network meanwhile
+
+    fn data(s: &mut Session) -> Option<(Rc<PairSource>, Mixture)> {
+        Some((s.toy.source.clone(), s.toy.mixture().clone()))
     }
-    s.toy.pace.update(ran, elapsed, budget_ms, gpu.is_some());
-    let outcome = match settle(&mut trainer, candidate, &mut s.toy.losses, loss) {
-        Ok(()) => Chunk::Ran { steps: ran },
-        Err(restored) => {
-            if restored.is_none() {
-                // Diverged before any good step: start again from fresh weights.
-                let c = s.toy.config.clone();
-                trainer = Trainer::new(c.train, c.schedule, c.mixture.variance(), &s.device);
-            }
-            let message = diverged_message(
-                "Training",
-                loss,
-                trainer.run.reference_loss,
-                s.settings.train.learning_rate,
-                restored.unwrap_or(0),
-            );
-            stop_diverged(&mut s, message)
-        }
-    };
-    let lab = &mut s.toy;
-    lab.snapshot = Some(trainer.inference_model());
-    lab.snapshot_steps = trainer.steps();
-    lab.trainer = Some(trainer);
-    lab.refresh.dirty = true;
-    s.dirty = true;
-    outcome
+
+    fn fresh(s: &mut Session) -> Trainer {
+        let c = &s.toy.config;
+        Trainer::new(c.train, c.schedule, c.mixture.variance(), &s.device)
+    }
+
+    fn learning_rate(s: &Session) -> f64 {
+        s.settings.train.learning_rate
+    }
 }
 
 /// Recomputes the toy's learned views from its latest snapshot.
 pub async fn refresh(cell: &Cell) {
     let (model, mixture, x_range, live, steps, gen, device, pause, clock) = {
         let mut s = cell.borrow_mut();
-        s.toy.refresh.dirty = false;
-        let Some(m) = s.toy.snapshot.clone() else {
+        s.toy.live.refresh.dirty = false;
+        let Some(m) = s.toy.live.snapshot.clone() else {
             return;
         };
         let st = &s.settings;
@@ -103,8 +63,8 @@ pub async fn refresh(cell: &Cell) {
             s.toy.mixture().clone(),
             s.toy.exact.x_range,
             live,
-            s.toy.snapshot_steps,
-            s.toy.generation,
+            s.toy.live.snapshot_steps,
+            s.toy.live.generation,
             s.device.clone(),
             s.pause.clone(),
             s.clock,
@@ -113,11 +73,11 @@ pub async fn refresh(cell: &Cell) {
     let started = clock();
     let views = learned_views(&model, &mixture, x_range, live, steps, &device, &pause).await;
     let mut s = cell.borrow_mut();
-    if s.toy.generation == gen && s.settings.schedule == model.schedule {
-        s.toy.learned = Some(views);
+    if s.toy.live.generation == gen && s.settings.schedule == model.schedule {
+        s.toy.live.learned = Some(views);
         s.dirty = true;
     }
-    s.toy.refresh.done(started, clock());
+    s.toy.live.refresh.done(started, clock());
 }
 
 /// `n` draws of the toy with `sampler`, from the network (the exact score when `exact`).
@@ -130,13 +90,7 @@ pub async fn sample(
 ) -> Result<Vec<f32>, String> {
     let (model, mixture, device, pause) = {
         let s = cell.borrow();
-        let model = s
-            .toy
-            .trainer
-            .as_ref()
-            .map(|t| t.inference_model())
-            .or_else(|| s.toy.snapshot.clone())
-            .ok_or("no network yet")?;
+        let model = s.toy.live.model().ok_or("no network yet")?;
         (
             model,
             s.toy.mixture().clone(),
@@ -167,6 +121,7 @@ pub async fn export(cell: &Cell) -> Result<Vec<u8>, String> {
         let s = cell.borrow();
         let t = s
             .toy
+            .live
             .trainer
             .as_ref()
             .ok_or("the trainer is busy; try again")?;
@@ -195,15 +150,15 @@ pub fn import(cell: &Cell, bytes: &[u8], origin: &str) -> Result<String, String>
     });
     let lab = &mut s.toy;
     let trainer = lab
+        .live
         .trainer
         .as_mut()
         .ok_or("the trainer is busy; try again")?;
     let (model, _) = crate::weights::decode(bytes, trainer.device())?;
     trainer.install_for(model.net, header.data_var, header.steps);
-    lab.snapshot = Some(trainer.inference_model());
-    lab.snapshot_steps = header.steps;
-    lab.losses.clear();
-    lab.refresh.dirty = true;
+    let trainer = lab.live.trainer.take().expect("checked above");
+    lab.live.put_back(trainer);
+    lab.live.losses.clear();
     s.dirty = true;
     Ok(format!(
         "Loaded weights from {origin}: {}×{} network trained {} steps ({}).",

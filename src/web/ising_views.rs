@@ -42,15 +42,15 @@ pub fn draw_all(app: &Session, _ui: &mut Ui) {
 
 fn status(app: &Session) {
     let Some(s) = app.ising.as_ref() else { return };
-    let metric = match &s.learned {
+    let metric = match &s.live.learned {
         Some(l) => format!("|M| {:.3} · E {:.3}", l.tv.0, l.tv.1),
         None => "–".into(),
     };
     super::views::header_stats(
         app,
         s.steps(),
-        &s.losses,
-        s.pace.steps_per_sec,
+        &s.live.losses,
+        s.live.pace.steps_per_sec,
         "TV to exact",
         &metric,
     );
@@ -76,7 +76,7 @@ fn draw_configs(s: &IsingLab) {
         ));
         p.image_sharp(&img);
     }
-    match &s.learned {
+    match &s.live.learned {
         Some(l) => {
             if let Some((img, aspect)) = grid_raster(&l.samples, count, cols) {
                 let p = fig.aspect_panel((0.5, 0.0, 1.0, 1.0), aspect);
@@ -125,7 +125,7 @@ fn draw_runs(s: &IsingLab) {
         ),
         "step t",
     );
-    match &s.learned {
+    match &s.live.learned {
         Some(l) => {
             let states: Vec<Vec<i8>> = l.reverse_run.iter().map(|(_, x)| x.clone()).collect();
             run_panel(
@@ -170,7 +170,7 @@ fn draw_histograms(s: &IsingLab) {
         .map(|k| (4.0 * k as f64 - 2.0 * SITES as f64) / SITES as f64)
         .collect();
     let exact_e = s.exact.p_energy_levels();
-    let learned = s.learned.as_ref();
+    let learned = s.live.learned.as_ref();
     for (k, (values, exact, train, gen, title, xl, tv)) in [
         (
             &m_values,
@@ -262,6 +262,9 @@ fn draw_histograms(s: &IsingLab) {
 
 fn draw_loss(s: &IsingLab) {
     if let Some(fig) = figure("c-ising-loss") {
-        fig.loss_curve(&s.losses, "Training loss: cross-entropy per spin (nats)");
+        fig.loss_curve(
+            &s.live.losses,
+            "Training loss: cross-entropy per spin (nats)",
+        );
     }
 }

@@ -52,13 +52,14 @@ pub fn draw_all(app: &Session, _ui: &mut Ui) {
     draw_nearest(s);
     draw_strip(s);
     if let Some(fig) = figure("c-mnist-loss") {
-        fig.loss_curve(&s.losses, "Training loss: mean |ε̂ − ε|² per pixel");
+        fig.loss_curve(&s.live.losses, "Training loss: mean |ε̂ − ε|² per pixel");
     }
     status(app, s);
 }
 
 fn status(app: &Session, s: &MnistLab) {
     let metric = s
+        .live
         .learned
         .as_ref()
         .and_then(|l| l.mean_nearest())
@@ -81,8 +82,8 @@ fn status(app: &Session, s: &MnistLab) {
     super::views::header_stats(
         app,
         s.steps(),
-        &s.losses,
-        s.pace.steps_per_sec,
+        &s.live.losses,
+        s.live.pace.steps_per_sec,
         "distance to nearest training digit",
         &metric,
     );
@@ -108,7 +109,7 @@ fn draw_digits(app: &Session, s: &MnistLab) {
         6,
         &format!("Training digits ({} of {})", 36, data.len()),
     );
-    match &s.learned {
+    match &s.live.learned {
         Some(l) => {
             let what = match l.digit {
                 Some(d) => format!(", guided to {d} (scale {})", app.settings.guidance),
@@ -140,7 +141,7 @@ fn draw_nearest(s: &MnistLab) {
     let Some(fig) = figure("c-mnist-nearest") else {
         return;
     };
-    let (Some(l), Some(data)) = (s.learned.as_ref(), s.data.as_ref()) else {
+    let (Some(l), Some(data)) = (s.live.learned.as_ref(), s.data.as_ref()) else {
         fig.note("each generated digit will appear beside its nearest training digit");
         return;
     };
@@ -177,7 +178,7 @@ fn draw_strip(s: &MnistLab) {
     let Some(fig) = figure("c-mnist-strip") else {
         return;
     };
-    let Some(l) = s.learned.as_ref().filter(|l| !l.strip.is_empty()) else {
+    let Some(l) = s.live.learned.as_ref().filter(|l| !l.strip.is_empty()) else {
         fig.note("the denoising strip appears after the first training steps");
         return;
     };

@@ -122,7 +122,7 @@ pub async fn save_mnist_if_due(lab: &Shared) {
         let s = lab.session.borrow();
         let Some(m) = s.mnist.as_ref() else { return };
         let steps = m.steps();
-        if m.trainer.is_none()
+        if m.live.trainer.is_none()
             || steps == m.saved_steps
             || (s.busy() && now() - m.last_save < 30_000.0)
         {

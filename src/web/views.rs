@@ -40,15 +40,15 @@ pub fn draw_all(app: &Session, ui: &mut Ui) {
 }
 
 fn status(app: &Session) {
-    let metric = match &app.toy.learned {
+    let metric = match &app.toy.live.learned {
         Some(l) => format!("SDE {:.3} · ODE {:.3}", l.sde_w1, l.ode_w1),
         None => "–".into(),
     };
     header_stats(
         app,
         app.toy.steps(),
-        &app.toy.losses,
-        app.toy.pace.steps_per_sec,
+        &app.toy.live.losses,
+        app.toy.live.pace.steps_per_sec,
         "W₁ to data",
         &metric,
     );
@@ -246,7 +246,7 @@ fn draw_score(app: &Session) {
     );
     p.points(&px, &py, "rgba(43,138,62,0.35)", 3.0);
     p.line(&xs, &exact, colors::EXACT, 2.5, true);
-    if let Some(l) = &app.toy.learned {
+    if let Some(l) = &app.toy.live.learned {
         let learned: Vec<f64> = l.score_at_t.iter().map(|&v| v as f64).collect();
         p.line(&l.xs, &learned, colors::LEARNED, 2.5, false);
         p.badge(&format!(
@@ -284,7 +284,7 @@ fn draw_field(app: &Session) {
         ("exact score", (0.33, 0.0, 0.67, 1.0)),
         ("learned − exact", (0.66, 0.0, 1.0, 1.0)),
     ];
-    let learned = app.toy.learned.as_ref().map(|l| &l.score_field);
+    let learned = app.toy.live.learned.as_ref().map(|l| &l.score_field);
     for (k, (title, frac)) in panels.iter().enumerate() {
         let p = fig.panel(*frac, tr, xr);
         let field: Option<Vec<f32>> = match k {
@@ -334,7 +334,7 @@ fn draw_reverse(app: &Session, heat: Option<&HtmlCanvasElement>) {
     let s = &app.settings.schedule;
     let xr = app.toy.exact.x_range;
     let tr = (0.0, s.t_max());
-    let Some(l) = &app.toy.learned else {
+    let Some(l) = &app.toy.live.learned else {
         fig.note("reverse paths appear after the first training steps");
         return;
     };
@@ -372,7 +372,7 @@ fn draw_samples(app: &Session) {
     };
     let s = &app.settings.schedule;
     let xr = app.toy.exact.x_range;
-    let Some(l) = &app.toy.learned else {
+    let Some(l) = &app.toy.live.learned else {
         fig.note("sample histograms appear after the first training steps");
         return;
     };
@@ -420,12 +420,12 @@ fn draw_samples(app: &Session) {
 
 fn draw_loss(app: &Session) {
     let Some(fig) = figure("c-loss") else { return };
-    if app.toy.losses.len() < 2 {
+    if app.toy.live.losses.len() < 2 {
         fig.note("the loss curve appears while training");
         return;
     }
-    let xs: Vec<f64> = app.toy.losses.iter().map(|(s, _)| *s as f64).collect();
-    let ys: Vec<f64> = app.toy.losses.iter().map(|(_, l)| *l).collect();
+    let xs: Vec<f64> = app.toy.live.losses.iter().map(|(s, _)| *s as f64).collect();
+    let ys: Vec<f64> = app.toy.live.losses.iter().map(|(_, l)| *l).collect();
     // Exponential moving average for a readable trend.
     let mut ema = Vec::with_capacity(ys.len());
     let mut m = ys[0];

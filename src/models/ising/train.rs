@@ -258,6 +258,21 @@ pub struct IsingTrainer {
 
 impl Training for IsingTrainer {
     type Net = IsingNet;
+    /// The training configurations, `m × SITES` spins.
+    type Data = std::rc::Rc<Vec<i8>>;
+    type Model = IsingModel;
+
+    fn train_step(&mut self, data: &Self::Data) -> Tensor<1> {
+        self.step(data)
+    }
+
+    fn sample_loss(&self, data: &Self::Data, rng: &mut StdRng) -> Tensor<1> {
+        self.loss_on(data, rng)
+    }
+
+    fn snapshot(&self) -> IsingModel {
+        self.inference_model()
+    }
 
     fn net(&self) -> &IsingNet {
         &self.model.net

@@ -12,6 +12,7 @@ use rand::SeedableRng;
 use super::data::{to_pixel, Digits, PIXELS};
 use super::train::{ClassifierTrainer, Guidance, MnistConfig, MnistModel, MnistTrainer, NetKind};
 use crate::diffusion::{Sampler, SamplerKind};
+use crate::models::live::Live;
 use crate::models::toy1d::lab::Applied;
 use crate::pacing::{Pace, Pause, Refresh};
 use crate::run::Training;
@@ -57,16 +58,8 @@ pub struct MnistLab {
     pub centered: Rc<Vec<f32>>,
     /// Why the digits could not be loaded, once that failed.
     pub load_error: Option<String>,
-    /// `None` before the digits load and while a training chunk runs.
-    pub trainer: Option<MnistTrainer>,
-    pub snapshot: Option<MnistModel>,
-    pub snapshot_steps: u64,
-    pub losses: Vec<(u64, f64)>,
-    pub learned: Option<MnistLearned>,
-    /// Bumped whenever the trainer is replaced: work started on an older one is discarded.
-    pub generation: u64,
-    pub refresh: Refresh,
-    pub pace: Pace,
+    /// The network's training and what it generates (no trainer before the digits load).
+    pub live: Live<MnistTrainer, MnistLearned>,
     /// The time-conditioned classifier that guidance follows (`None` while it trains a chunk).
     pub classifier: Option<ClassifierTrainer>,
     pub classifier_loss: f64,
@@ -83,16 +76,9 @@ impl MnistLab {
             data: None,
             centered: Rc::new(Vec::new()),
             load_error: None,
-            trainer: None,
-            snapshot: None,
-            snapshot_steps: 0,
-            losses: Vec::new(),
-            learned: None,
-            generation: 0,
             // Sampling costs seconds: at most every 5 s while training, half as often while a
             // scripted request runs.
-            refresh: Refresh::new(5000.0, 2.0),
-            pace: Pace::new(2, 32),
+            live: Live::new(Refresh::new(5000.0, 2.0), Pace::new(2, 32)),
             classifier: None,
             classifier_loss: f64::NAN,
             saved_steps: 0,
@@ -109,17 +95,15 @@ impl MnistLab {
 
     /// A fresh network (new weights, new optimizer) on the loaded data.
     pub fn reset_trainer(&mut self, device: &Device) {
-        self.generation += 1;
-        self.losses.clear();
-        self.learned = None;
-        self.refresh.dirty = true;
         if self.data.is_none() {
+            // Nothing to train on yet: the views of an earlier network are gone all the same.
+            self.live.generation += 1;
+            self.live.losses.clear();
+            self.live.learned = None;
             return;
         }
-        let trainer = MnistTrainer::new(self.config, &self.centered, device);
-        self.snapshot = Some(trainer.inference_model());
-        self.snapshot_steps = 0;
-        self.trainer = Some(trainer);
+        self.live
+            .start(MnistTrainer::new(self.config, &self.centered, device));
     }
 
     /// Applies a new configuration, rebuilding only what it changes: a fresh network for a new
@@ -134,10 +118,10 @@ impl MnistLab {
         }
         if network {
             self.reset_trainer(device);
-        } else if let Some(t) = self.trainer.as_mut() {
+        } else if let Some(t) = self.live.trainer.as_mut() {
             t.config = new;
         }
-        self.refresh.dirty = true;
+        self.live.refresh.dirty = true;
         Applied {
             data: false,
             network,
@@ -146,10 +130,7 @@ impl MnistLab {
 
     /// Steps trained so far.
     pub fn steps(&self) -> u64 {
-        self.trainer
-            .as_ref()
-            .map(|t| t.steps())
-            .unwrap_or(self.snapshot_steps)
+        self.live.steps()
     }
 
     /// Steps the guidance classifier has trained.
@@ -173,16 +154,15 @@ impl MnistLab {
 
     /// Installs a loaded network trained `steps` steps (decoded on the trainer's device).
     pub fn install(&mut self, net: super::train::MnistNet, steps: u64) -> Result<(), String> {
-        let t = self
+        let mut t = self
+            .live
             .trainer
-            .as_mut()
+            .take()
             .ok_or("the trainer is busy; try again")?;
         t.install(net, steps);
-        self.snapshot = Some(t.inference_model());
-        self.snapshot_steps = steps;
-        self.losses.clear();
+        self.live.put_back(t);
+        self.live.losses.clear();
         self.saved_steps = steps;
-        self.refresh.dirty = true;
         Ok(())
     }
 }

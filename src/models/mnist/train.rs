@@ -377,6 +377,21 @@ pub struct MnistTrainer {
 
 impl Training for MnistTrainer {
     type Net = MnistNet;
+    /// The training digits in model space, `m × 784`.
+    type Data = std::rc::Rc<Vec<f32>>;
+    type Model = MnistModel;
+
+    fn train_step(&mut self, data: &Self::Data) -> Tensor<1> {
+        self.step(data)
+    }
+
+    fn sample_loss(&self, data: &Self::Data, rng: &mut StdRng) -> Tensor<1> {
+        self.loss_on(data, rng)
+    }
+
+    fn snapshot(&self) -> MnistModel {
+        self.inference_model()
+    }
 
     fn net(&self) -> &MnistNet {
         &self.model.net

@@ -9,11 +9,11 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 
 use super::mixture::{DataMode, Mixture, PairSource};
-use super::train::{ScoreModel, TrainConfig, Trainer};
+use super::train::{TrainConfig, Trainer};
 use super::views::{ExactViews, LearnedViews};
 use crate::diffusion::Schedule;
+use crate::models::live::Live;
 use crate::pacing::{Pace, Refresh};
-use crate::run::Training;
 
 /// What the toy's data and network depend on (a part of the lab's settings).
 #[derive(Clone, Debug, PartialEq)]
@@ -40,21 +40,11 @@ pub struct Applied {
 pub struct ToyLab {
     pub config: ToyConfig,
     pub source: Rc<PairSource>,
-    /// `None` while a training chunk runs (the session holds it then).
-    pub trainer: Option<Trainer>,
-    /// The network the views were (or will be) computed from: the weight average.
-    pub snapshot: Option<ScoreModel>,
-    pub snapshot_steps: u64,
-    /// (step, loss) read back after each chunk.
-    pub losses: Vec<(u64, f64)>,
     pub exact: ExactViews,
     /// Bumped whenever `exact` is recomputed (the page caches a raster of it).
     pub exact_generation: u64,
-    pub learned: Option<LearnedViews>,
-    /// Bumped whenever the trainer is replaced: work started on an older one is discarded.
-    pub generation: u64,
-    pub refresh: Refresh,
-    pub pace: Pace,
+    /// The network's training and what the plots show about it.
+    pub live: Live<Trainer, LearnedViews>,
 }
 
 impl ToyLab {
@@ -62,17 +52,10 @@ impl ToyLab {
     pub fn new(config: ToyConfig, device: &Device) -> ToyLab {
         let mut lab = ToyLab {
             source: Rc::new(PairSource::Fresh),
-            trainer: None,
-            snapshot: None,
-            snapshot_steps: 0,
-            losses: Vec::new(),
             exact: ExactViews::default(),
             exact_generation: 0,
-            learned: None,
-            generation: 0,
             // The live plots cost ~1/6 of the time: at most every 1.5 s while training.
-            refresh: Refresh::new(1500.0, 1.0),
-            pace: Pace::new(8, 256),
+            live: Live::new(Refresh::new(1500.0, 1.0), Pace::new(8, 256)),
             config,
         };
         lab.rebuild_data();
@@ -95,23 +78,17 @@ impl ToyLab {
         });
         self.exact = ExactViews::compute(&c.mixture, &c.schedule, &self.source, &mut rng);
         self.exact_generation += 1;
-        if let Some(t) = self.trainer.as_mut() {
+        if let Some(t) = self.live.trainer.as_mut() {
             t.model.data_var = c.mixture.variance();
         }
-        self.refresh.dirty = true;
+        self.live.refresh.dirty = true;
     }
 
     /// A fresh network (new weights, new optimizer).
     pub fn reset_trainer(&mut self, device: &Device) {
-        self.generation += 1;
         let c = &self.config;
         let trainer = Trainer::new(c.train, c.schedule, c.mixture.variance(), device);
-        self.snapshot = Some(trainer.inference_model());
-        self.snapshot_steps = 0;
-        self.trainer = Some(trainer);
-        self.losses.clear();
-        self.learned = None;
-        self.refresh.dirty = true;
+        self.live.start(trainer);
     }
 
     /// Applies a new configuration, rebuilding only what it changes: the data and exact views
@@ -137,22 +114,19 @@ impl ToyLab {
         }
         if network {
             self.reset_trainer(device);
-        } else if let Some(t) = self.trainer.as_mut() {
+        } else if let Some(t) = self.live.trainer.as_mut() {
             t.config.learning_rate = train.learning_rate;
             t.config.batch = train.batch;
             t.config.weighting = train.weighting;
             t.config.lr_decay = train.lr_decay;
             t.config.time_draw = train.time_draw;
         }
-        self.refresh.dirty = true;
+        self.live.refresh.dirty = true;
         Applied { data, network }
     }
 
     /// Steps trained so far.
     pub fn steps(&self) -> u64 {
-        self.trainer
-            .as_ref()
-            .map(|t| t.steps())
-            .unwrap_or(self.snapshot_steps)
+        self.live.steps()
     }
 }

@@ -176,6 +176,22 @@ pub struct Trainer {
 
 impl Training for Trainer {
     type Net = ScoreMlp;
+    /// Where pairs come from, and the data mixture.
+    type Data = (std::rc::Rc<PairSource>, Mixture);
+    type Model = ScoreModel;
+
+    fn train_step(&mut self, (source, mixture): &Self::Data) -> Tensor<1> {
+        self.step_on(source, mixture)
+    }
+
+    fn sample_loss(&self, (source, mixture): &Self::Data, rng: &mut StdRng) -> Tensor<1> {
+        let c = &self.config;
+        self.loss(&source.batch(mixture, &self.model.schedule, c.batch, c.time_draw, rng))
+    }
+
+    fn snapshot(&self) -> ScoreModel {
+        self.inference_model()
+    }
 
     fn net(&self) -> &ScoreMlp {
         &self.model.net

@@ -1,0 +1,89 @@
+//! One training chunk, the same for every model: run steps for a time budget (or a queued number
+//! on WebGPU), read the loss back once, and settle it by the shared divergence rule.
+
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+
+use super::{stop_diverged, Cell, Chunk, Session};
+use crate::models::live::Live;
+use crate::pacing::run_steps;
+use crate::run::{diverged_message, read_loss, settle, Training};
+
+/// How the session reaches one model's training.
+pub trait Trains {
+    type Trainer: Training;
+    type Views;
+    /// The model's name in messages ("{NAME} training diverged").
+    const NAME: &'static str;
+    /// The model's live training state (`None` where the model does not exist yet).
+    fn live(s: &mut Session) -> Option<&mut Live<Self::Trainer, Self::Views>>;
+    /// What its steps draw batches from (`None` before the model has data).
+    fn data(s: &mut Session) -> Option<<Self::Trainer as Training>::Data>;
+    /// A fresh network, for a run that diverged before any weights were good.
+    fn fresh(s: &mut Session) -> Self::Trainer;
+    /// The learning rate the settings give it.
+    fn learning_rate(s: &Session) -> f64;
+}
+
+/// `M`'s training steps for about `budget_ms` (at most `max_steps`), one loss read-back,
+/// settled by [`settle`]: a diverged run goes back to its last good weights (fresh ones when
+/// none were good), pauses and says why.
+pub async fn chunk<M: Trains>(cell: &Cell, max_steps: u64, budget_ms: f64) -> Chunk {
+    let (mut trainer, data, gen, gpu, clock) = {
+        let mut s = cell.borrow_mut();
+        let clock = s.clock;
+        let Some(data) = M::data(&mut s) else {
+            return Chunk::Idle;
+        };
+        let Some(live) = M::live(&mut s) else {
+            return Chunk::Idle;
+        };
+        let (pace, gen) = (live.pace, live.generation);
+        let Some(t) = live.trainer.take() else {
+            return Chunk::Idle;
+        };
+        (t, data, gen, s.gpu_steps(pace), clock)
+    };
+    // The weights this chunk starts from: good once a loss computed during the chunk is sane.
+    let candidate = trainer.checkpoint();
+    if trainer.steps() == 0 && trainer.run().reference_loss.is_none() {
+        // The untrained network's loss, on a batch of its own (the training batches' random
+        // stream is left alone): the yardstick for "sane" weights.
+        let mut rng = StdRng::seed_from_u64(0x5eed_1055);
+        let reference = read_loss(trainer.sample_loss(&data, &mut rng)).await;
+        trainer.parts().1.reference_loss = Some(reference);
+    }
+    let (ran, loss, elapsed) = run_steps(clock, gpu, max_steps, budget_ms, || {
+        trainer.train_step(&data)
+    })
+    .await;
+    let mut s = cell.borrow_mut();
+    let Some(live) = M::live(&mut s) else {
+        return Chunk::Idle;
+    };
+    if live.generation != gen {
+        return Chunk::Idle; // the settings replaced this network meanwhile
+    }
+    live.pace.update(ran, elapsed, budget_ms, gpu.is_some());
+    let outcome = match settle(&mut trainer, candidate, &mut live.losses, loss) {
+        Ok(()) => Chunk::Ran { steps: ran },
+        Err(restored) => {
+            if restored.is_none() {
+                trainer = M::fresh(&mut s);
+            }
+            let message = diverged_message(
+                M::NAME,
+                loss,
+                trainer.run().reference_loss,
+                M::learning_rate(&s),
+                restored.unwrap_or(0),
+            );
+            stop_diverged(&mut s, message)
+        }
+    };
+    if let Some(live) = M::live(&mut s) {
+        live.put_back(trainer);
+    }
+    s.dirty = true;
+    outcome
+}
