@@ -232,3 +232,68 @@ fn view_data_follows_the_exact_mathematics() {
     assert!((a - b).abs() < 0.1 * a, "{a} vs {b}");
     assert!(drawn.density(&schedule, 0.0, -4.7) < 0.02 * a);
 }
+
+/// The requests `window.lab` sends, as plain values (what a worker will receive by message).
+#[test]
+fn requests_are_answered_as_plain_values() {
+    use difflab::session::{Reply, Request, SampleRequest};
+    let cell = session("play=0&configs=300");
+    let train = Request::Train {
+        model: Model::Ising,
+        steps: 10,
+        beta: Some(0.3),
+    };
+    // Requests cross a message boundary as data: they survive a JSON round trip.
+    let json = serde_json::to_string(&train).unwrap();
+    let train: Request = serde_json::from_str(&json).unwrap();
+    let reply = pollster::block_on(drive::handle(&cell, train)).unwrap();
+    assert_eq!(reply, Reply::Queued { before: 0 });
+    {
+        let s = cell.borrow();
+        assert_eq!(s.settings.model, Model::Ising, "training a model shows it");
+        assert_eq!(s.settings.ising.beta, 0.3);
+        assert!(s.settings_version > 0);
+    }
+    run_pending(&cell);
+    assert_eq!(cell.borrow().trained_steps(), Some(10));
+    let sample = Request::Sample(SampleRequest {
+        model: Model::Ising,
+        n: 5,
+        sampler: Sampler {
+            kind: SamplerKind::Ancestral,
+            steps: 8,
+        },
+        seed: 1,
+        exact: false,
+        digit: None,
+        guidance: 0.0,
+    });
+    match pollster::block_on(drive::handle(&cell, sample)).unwrap() {
+        Reply::Samples { data, shape } => {
+            assert_eq!(shape, vec![5, 64]);
+            assert!(data.iter().all(|&v| v == 1.0 || v == -1.0));
+        }
+        other => panic!("{other:?}"),
+    }
+    let Reply::Weights { bytes, name } =
+        pollster::block_on(drive::handle(&cell, Request::Export)).unwrap()
+    else {
+        panic!("weights expected")
+    };
+    assert_eq!(name, "ising.weights");
+    let fresh = session("play=0");
+    let import = Request::Import {
+        bytes,
+        origin: "a test".into(),
+    };
+    let Reply::Loaded { message } = pollster::block_on(drive::handle(&fresh, import)).unwrap()
+    else {
+        panic!("loaded expected")
+    };
+    assert!(message.contains("trained 10 steps at β = 0.3"), "{message}");
+    assert_eq!(fresh.borrow().trained_steps(), Some(10));
+    // A stopped lab refuses every request with its reason.
+    fresh.borrow_mut().stop("the GPU device was lost".into());
+    let refused = pollster::block_on(drive::handle(&fresh, Request::Export)).unwrap_err();
+    assert!(refused.contains("GPU device was lost"));
+}

@@ -1,7 +1,7 @@
 //! The session's turn: train the model on show, refresh its views when due; and the requests
 //! every model answers (weights in and out), dispatched to the model's own module.
 
-use super::{ising, mnist, toy1d, train, Cell, Chunk, CHUNK_MS};
+use super::{ising, mnist, toy1d, train, Cell, Chunk, Reply, Request, TrainRequest, CHUNK_MS};
 use crate::models::mnist::lab::CLASSIFIER_STEPS;
 use crate::models::Model;
 
@@ -105,5 +105,57 @@ pub fn import(cell: &Cell, bytes: &[u8], origin: &str) -> Result<String, String>
         Model::Toy1d => toy1d::import(cell, bytes, origin),
         Model::Ising => ising::import(cell, bytes, origin),
         Model::Mnist => mnist::import(cell, bytes, origin),
+    }
+}
+
+/// Answers a request. MNIST's digits must be in the session (the page loads them) before MNIST
+/// trains, samples or loads a file; a stopped lab refuses every request with its reason.
+pub async fn handle(cell: &Cell, request: Request) -> Result<Reply, String> {
+    if let Some(stopped) = cell.borrow().stopped.clone() {
+        return Err(stopped);
+    }
+    match request {
+        Request::Train { model, steps, beta } => {
+            let mut s = cell.borrow_mut();
+            // Training a model shows it (a new β regenerates the data and starts afresh).
+            s.show(model, |st| {
+                if let (Some(b), Model::Ising) = (beta, model) {
+                    st.ising.beta = b;
+                }
+            });
+            s.error = None;
+            s.pending.push(TrainRequest { remaining: steps });
+            let before = s.trained_steps().unwrap_or(0);
+            Ok(Reply::Queued { before })
+        }
+        Request::Sample(r) => {
+            if r.model != Model::Toy1d {
+                cell.borrow_mut().show(r.model, |_| {});
+            }
+            let (data, shape) = match r.model {
+                Model::Toy1d => {
+                    let x = toy1d::sample(cell, r.n, r.sampler, r.exact, r.seed).await?;
+                    (x, vec![r.n])
+                }
+                Model::Ising => {
+                    let x = ising::sample(cell, r.n, Some(r.sampler.steps), r.seed).await?;
+                    let data = x.iter().map(|&v| v as f32).collect();
+                    (data, vec![r.n, crate::models::ising::lattice::SITES])
+                }
+                Model::Mnist => {
+                    let x =
+                        mnist::sample(cell, r.n, r.sampler, r.digit, r.guidance, r.seed).await?;
+                    (x, vec![r.n, crate::models::mnist::data::PIXELS])
+                }
+            };
+            Ok(Reply::Samples { data, shape })
+        }
+        Request::Export => export(cell).await.map(|(bytes, name)| Reply::Weights {
+            bytes,
+            name: name.into(),
+        }),
+        Request::Import { bytes, origin } => {
+            import(cell, &bytes, &origin).map(|message| Reply::Loaded { message })
+        }
     }
 }

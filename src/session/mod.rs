@@ -51,6 +51,52 @@ pub enum Command {
     NextSeed,
 }
 
+/// What `window.lab` (or a script, or a worker's owner) asks of the lab and waits for. Plain
+/// data, like [`Command`]; [`drive::handle`] answers each with a [`Reply`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Request {
+    /// Show `model` (with a new β for the Ising model) and queue `steps` training steps; the
+    /// page's loop runs them.
+    Train {
+        model: Model,
+        steps: u64,
+        beta: Option<f64>,
+    },
+    /// Draw samples from the network of `model` (shown first).
+    Sample(SampleRequest),
+    /// The network on show as a weights file.
+    Export,
+    /// Load a weights file (any model's), named `origin` in messages.
+    Import { bytes: Vec<u8>, origin: String },
+}
+
+/// What to sample and how.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SampleRequest {
+    pub model: Model,
+    pub n: usize,
+    pub sampler: crate::diffusion::Sampler,
+    pub seed: u64,
+    /// The toy: the exact score instead of the network.
+    pub exact: bool,
+    /// MNIST: guide toward this digit with this scale.
+    pub digit: Option<u8>,
+    pub guidance: f64,
+}
+
+/// The lab's answer to a [`Request`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Reply {
+    /// The steps are queued; the model had trained `before` steps.
+    Queued { before: u64 },
+    /// Samples, row-major with this shape (pixels in `[0, 1]`, spins ±1).
+    Samples { data: Vec<f32>, shape: Vec<usize> },
+    /// A weights file and its name.
+    Weights { bytes: Vec<u8>, name: String },
+    /// A file was loaded: what it held.
+    Loaded { message: String },
+}
+
 /// What applying settings did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Changes {

@@ -11,7 +11,7 @@ use super::util::{document, window};
 use crate::models::toy1d::mixture::{Component, Mixture};
 use crate::models::toy1d::views::{handles, Stroke};
 use crate::models::Model;
-use crate::session::{drive, Command};
+use crate::session::{drive, Command, Reply, Request};
 use crate::settings::Settings;
 
 /// Writes the settings into the URL (without a history entry).
@@ -380,7 +380,15 @@ pub async fn load_weights(lab: &Shared, bytes: &[u8], origin: &str) -> Result<St
             .await
             .map_err(|e| format!("{origin}: {e}"))?;
     }
-    let result = drive::import(&lab.session, bytes, origin).map_err(|e| format!("{origin}: {e}"));
+    let request = Request::Import {
+        bytes: bytes.to_vec(),
+        origin: origin.into(),
+    };
+    let result = match drive::handle(&lab.session, request).await {
+        Ok(Reply::Loaded { message }) => Ok(message),
+        Ok(other) => Err(format!("unexpected reply {other:?}")),
+        Err(e) => Err(format!("{origin}: {e}")),
+    };
     sync_if_changed(lab);
     result
 }

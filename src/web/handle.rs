@@ -10,7 +10,7 @@ use super::util::{document, next_frame, now};
 use crate::diffusion::{Sampler, SamplerKind};
 use crate::models::ising::lattice::SITES;
 use crate::models::Model;
-use crate::session::{self, drive};
+use crate::session::{drive, Reply, Request, SampleRequest};
 use crate::settings::{limits, DeviceChoice};
 
 /// The handle `window.lab` wraps.
@@ -84,6 +84,70 @@ fn samples_object(data: &[f32], shape: &[usize]) -> Result<JsValue, JsValue> {
     }
     js_sys::Reflect::set(&out, &JsValue::from_str("shape"), &dims)?;
     Ok(out.into())
+}
+
+/// `lab.sample`'s options as a request: validated like the settings (a sampler of the table,
+/// counts within the settings' limits, a digit 0–9, a guidance scale within its bounds).
+fn sample_request(lab: &Shared, model: Model, opts: &JsValue) -> Result<SampleRequest, JsValue> {
+    let st = lab.session.borrow().settings.clone();
+    let seed = seed_option(opts);
+    let (n, sampler) = match model {
+        Model::Toy1d => {
+            let n = count(opts, "n", 1000.0, 1e6)? as usize;
+            let steps = count(opts, "steps", st.steps as f64, 1e5)? as usize;
+            let kind = sampler_option(opts, "sde")?;
+            (n, Sampler { kind, steps })
+        }
+        Model::Ising => {
+            let n = count(opts, "n", 1000.0, 1e5)? as usize;
+            let default = st.ising.sampler_steps as f64;
+            let steps = count(opts, "steps", default, limits::ISING_STEPS.1)? as usize;
+            // The Ising model samples with its own plan; only the step count is chosen.
+            let kind = SamplerKind::Ancestral;
+            (n, Sampler { kind, steps })
+        }
+        Model::Mnist => {
+            let n = count(opts, "n", 16.0, 10_000.0)? as usize;
+            let kind = sampler_option(opts, st.mnist_sampler.name())?;
+            let default = st.mnist_steps as f64;
+            let steps = count(opts, "steps", default, limits::MNIST_STEPS.1)? as usize;
+            (n, Sampler { kind, steps })
+        }
+    };
+    let exact = match opt_str(opts, "score").as_deref().unwrap_or("learned") {
+        "learned" => false,
+        "exact" if model == Model::Toy1d => true,
+        other => {
+            return Err(js_err(format!(
+                "score must be learned or exact (the toy's only), got '{other}'"
+            )))
+        }
+    };
+    let digit = match opt_f64(opts, "digit") {
+        None => None,
+        Some(d) if (0.0..=9.0).contains(&d) && d.fract() == 0.0 => Some(d as u8),
+        Some(d) => {
+            return Err(js_err(format!(
+                "digit must be a whole number from 0 to 9, got {d}"
+            )))
+        }
+    };
+    let guidance = opt_f64(opts, "guidance").unwrap_or(st.guidance);
+    let (lo, hi) = limits::GUIDANCE;
+    if !(guidance.is_finite() && (lo..=hi).contains(&guidance)) {
+        return Err(js_err(format!(
+            "guidance must be between {lo} and {hi}, got {guidance}"
+        )));
+    }
+    Ok(SampleRequest {
+        model,
+        n,
+        sampler,
+        seed,
+        exact,
+        digit,
+        guidance,
+    })
 }
 
 impl LabHandle {
@@ -177,24 +241,17 @@ impl LabHandle {
                     )));
                 }
             }
-            // Training a model shows it (a new beta regenerates the data and starts afresh).
-            lab.session.borrow_mut().show(model, |s| {
-                if let (Some(b), Model::Ising) = (beta, model) {
-                    s.ising.beta = b;
-                }
-            });
-            sync_if_changed(&lab);
             if model == Model::Mnist {
+                lab.session.borrow_mut().show(model, |_| {});
                 ensure_mnist_data(&lab).await.map_err(js_err)?;
             }
             let started = now();
-            let before = {
-                let mut s = lab.session.borrow_mut();
-                s.error = None;
-                s.pending
-                    .push(crate::session::TrainRequest { remaining: steps });
-                s.trained_steps().unwrap_or(0)
+            let request = Request::Train { model, steps, beta };
+            let before = match drive::handle(&lab.session, request).await.map_err(js_err)? {
+                Reply::Queued { before } => before,
+                other => return Err(js_err(format!("unexpected reply {other:?}"))),
             };
+            sync_if_changed(&lab);
             // The page loop runs the steps (between frames); wait until this request is done.
             loop {
                 next_frame().await;
@@ -234,70 +291,13 @@ impl LabHandle {
             if model != Model::Toy1d {
                 Self::show(&lab, model).await?;
             }
-            let seed = seed_option(&opts);
-            let cell = &lab.session;
-            match model {
-                Model::Toy1d => {
-                    let n = count(&opts, "n", 1000.0, 1e6)? as usize;
-                    let default_steps = cell.borrow().settings.steps as f64;
-                    let steps = count(&opts, "steps", default_steps, 1e5)? as usize;
-                    let kind = sampler_option(&opts, "sde")?;
-                    let exact = match opt_str(&opts, "score").as_deref().unwrap_or("learned") {
-                        "learned" => false,
-                        "exact" => true,
-                        other => {
-                            return Err(js_err(format!(
-                                "score must be learned or exact, got '{other}'"
-                            )))
-                        }
-                    };
-                    let x = session::toy1d::sample(cell, n, Sampler { kind, steps }, exact, seed)
-                        .await
-                        .map_err(js_err)?;
-                    samples_object(&x, &[n])
-                }
-                Model::Ising => {
-                    let n = count(&opts, "n", 1000.0, 1e5)? as usize;
-                    let default_steps = cell.borrow().settings.ising.sampler_steps as f64;
-                    let steps = count(&opts, "steps", default_steps, limits::ISING_STEPS.1)?;
-                    let x = session::ising::sample(cell, n, Some(steps as usize), seed)
-                        .await
-                        .map_err(js_err)?;
-                    let data: Vec<f32> = x.iter().map(|&v| v as f32).collect();
-                    samples_object(&data, &[n, SITES])
-                }
-                Model::Mnist => {
-                    let n = count(&opts, "n", 16.0, 10_000.0)? as usize;
-                    let (kind, steps, scale) = {
-                        let s = cell.borrow();
-                        let st = &s.settings;
-                        (st.mnist_sampler, st.mnist_steps, st.guidance)
-                    };
-                    let kind = sampler_option(&opts, kind.name())?;
-                    let steps =
-                        count(&opts, "steps", steps as f64, limits::MNIST_STEPS.1)? as usize;
-                    let digit = match opt_f64(&opts, "digit") {
-                        None => None,
-                        Some(d) if (0.0..=9.0).contains(&d) && d.fract() == 0.0 => Some(d as u8),
-                        Some(d) => {
-                            return Err(js_err(format!(
-                                "digit must be a whole number from 0 to 9, got {d}"
-                            )))
-                        }
-                    };
-                    let scale = opt_f64(&opts, "guidance").unwrap_or(scale);
-                    let (lo, hi) = limits::GUIDANCE;
-                    if !(scale.is_finite() && (lo..=hi).contains(&scale)) {
-                        return Err(js_err(format!(
-                            "guidance must be between {lo} and {hi}, got {scale}"
-                        )));
-                    }
-                    let sampler = Sampler { kind, steps };
-                    let x = session::mnist::sample(cell, n, sampler, digit, scale, seed)
-                        .await
-                        .map_err(js_err)?;
-                    samples_object(&x, &[n, crate::models::mnist::data::PIXELS])
-                }
+            let request = sample_request(&lab, model, &opts)?;
+            match drive::handle(&lab.session, Request::Sample(request))
+                .await
+                .map_err(js_err)?
+            {
+                Reply::Samples { data, shape } => samples_object(&data, &shape),
+                other => Err(js_err(format!("unexpected reply {other:?}"))),
             }
         })
     }
@@ -376,10 +376,13 @@ impl LabHandle {
     pub fn export_weights(&self) -> js_sys::Promise {
         let lab = self.lab.clone();
         wasm_bindgen_futures::future_to_promise(async move {
-            drive::export(&lab.session)
+            match drive::handle(&lab.session, Request::Export)
                 .await
-                .map(|(bytes, _)| js_sys::Uint8Array::from(&bytes[..]).into())
-                .map_err(js_err)
+                .map_err(js_err)?
+            {
+                Reply::Weights { bytes, .. } => Ok(js_sys::Uint8Array::from(&bytes[..]).into()),
+                other => Err(js_err(format!("unexpected reply {other:?}"))),
+            }
         })
     }
 
