@@ -92,9 +92,19 @@ async fn train_turn(cell: &Cell, chunk: impl AsyncFn(&Cell, u64, f64) -> Chunk) 
 pub async fn export(cell: &Cell) -> Result<(Vec<u8>, &'static str), String> {
     let model = cell.borrow().settings.model;
     match model {
-        Model::Toy1d => toy1d::export(cell).await.map(|b| (b, "toy1d.weights")),
-        Model::Ising => ising::export(cell).await.map(|b| (b, "ising.weights")),
-        Model::Mnist => mnist::export(cell).await.map(|b| (b, "mnist.weights")),
+        Model::Toy1d => train::export::<toy1d::Toy>(cell).await,
+        Model::Ising => train::export::<ising::Ising>(cell).await,
+        Model::Mnist => train::export::<mnist::Mnist>(cell).await,
+    }
+    .map(|bytes| (bytes, model_file(model)))
+}
+
+/// The file name a model's weights are offered under.
+fn model_file(model: Model) -> &'static str {
+    match model {
+        Model::Toy1d => "toy1d.weights",
+        Model::Ising => "ising.weights",
+        Model::Mnist => "mnist.weights",
     }
 }
 

@@ -5,9 +5,10 @@ use burn::prelude::*;
 
 use std::rc::Rc;
 
-use super::train::Trains;
+use super::train::{Encoder, Trains};
 use super::{Cell, Session};
 use crate::models::ising::lab::{generate, IsingLearned, LIVE_SAMPLES};
+use crate::models::ising::net::IsingNet;
 use crate::models::ising::train::IsingTrainer;
 use crate::models::live::Live;
 use crate::models::Model;
@@ -36,6 +37,15 @@ impl Trains for Ising {
 
     fn learning_rate(s: &Session) -> f64 {
         s.settings.ising.learning_rate
+    }
+
+    fn cpu_twin(t: &IsingTrainer) -> IsingNet {
+        t.config.net().init(&Device::flex())
+    }
+
+    fn encoder(t: &IsingTrainer) -> Encoder<IsingNet> {
+        let (config, steps) = (t.config, t.steps());
+        Box::new(move |net| crate::weights::encode_ising(net, &config, steps))
     }
 }
 
@@ -90,22 +100,6 @@ pub async fn sample(
     }
     let (x, _) = generate(&model, &config, n, seed, &device, &pause).await;
     Ok(x)
-}
-
-/// The Ising network as a weights file (read back into a CPU copy first).
-pub async fn export(cell: &Cell) -> Result<Vec<u8>, String> {
-    let (net, config, steps) = {
-        let s = cell.borrow();
-        let lab = s.ising.as_ref().ok_or("no Ising network yet")?;
-        let t = lab
-            .live
-            .trainer
-            .as_ref()
-            .ok_or("the trainer is busy; try again")?;
-        (t.inference_model().net, t.config, t.steps())
-    };
-    let cpu = crate::weights::to_cpu(&net, config.net().init(&Device::flex())).await?;
-    crate::weights::encode_ising(&cpu, &config, steps)
 }
 
 /// Loads an Ising weights file, showing the model with the file's settings (this page's

@@ -5,12 +5,13 @@ use burn::prelude::*;
 
 use std::rc::Rc;
 
-use super::train::Trains;
+use super::train::{Encoder, Trains};
 use super::{Cell, Session, CHUNK_MS};
 use crate::diffusion::Sampler;
 use crate::models::live::Live;
 use crate::models::mnist::data::PIXELS;
 use crate::models::mnist::lab::{describe, generate, MnistLearned, CLASSIFIER_STEPS, LIVE_SAMPLES};
+use crate::models::mnist::train::MnistNet;
 use crate::models::mnist::train::{ClassifierTrainer, MnistTrainer};
 use crate::models::Model;
 use crate::run::{read_loss, Training};
@@ -40,6 +41,15 @@ impl Trains for Mnist {
 
     fn learning_rate(s: &Session) -> f64 {
         s.settings.mnist.learning_rate
+    }
+
+    fn cpu_twin(t: &MnistTrainer) -> MnistNet {
+        t.config.init_net(&Device::flex())
+    }
+
+    fn encoder(t: &MnistTrainer) -> Encoder<MnistNet> {
+        let (config, steps) = (t.config, t.steps());
+        Box::new(move |net| crate::weights::encode_mnist(net, &config, steps))
     }
 }
 
@@ -193,22 +203,6 @@ pub async fn sample(
     )
     .await;
     Ok(x)
-}
-
-/// The MNIST network (its weight average) as a weights file.
-pub async fn export(cell: &Cell) -> Result<Vec<u8>, String> {
-    let (net, config, steps) = {
-        let s = cell.borrow();
-        let lab = s.mnist.as_ref().ok_or("no MNIST network yet")?;
-        let t = lab
-            .live
-            .trainer
-            .as_ref()
-            .ok_or("the trainer is busy; try again")?;
-        (t.inference_model().net, t.config, t.steps())
-    };
-    let cpu = crate::weights::to_cpu(&net, config.init_net(&Device::flex())).await?;
-    crate::weights::encode_mnist(&cpu, &config, steps)
 }
 
 /// Loads an MNIST weights file (the digits must be loaded), showing MNIST with the file's

@@ -4,16 +4,18 @@ use burn::prelude::*;
 
 use std::rc::Rc;
 
-use super::train::Trains;
+use super::train::{Encoder, Trains};
 use super::{Cell, Session};
 use crate::diffusion::Sampler;
 use crate::models::live::Live;
 use crate::models::toy1d::mixture::{Mixture, PairSource};
 use crate::models::toy1d::train::Trainer;
+use crate::models::toy1d::train::{net_config, ScoreModel};
 use crate::models::toy1d::views::{
     learned_views, run_sampler, Evaluation, LearnedViews, LiveSettings,
 };
 use crate::models::Model;
+use crate::nn::ScoreMlp;
 use crate::run::Training;
 
 /// The toy's training in the session.
@@ -39,6 +41,22 @@ impl Trains for Toy {
 
     fn learning_rate(s: &Session) -> f64 {
         s.settings.train.learning_rate
+    }
+
+    fn cpu_twin(t: &Trainer) -> ScoreMlp {
+        let c = &t.config;
+        net_config(c.width, c.depth, c.activation).init(&Device::flex())
+    }
+
+    fn encoder(t: &Trainer) -> Encoder<ScoreMlp> {
+        let (model, c, steps) = (t.inference_model(), t.config, t.steps());
+        Box::new(move |net| {
+            let cpu = ScoreModel {
+                net: net.clone(),
+                ..model
+            };
+            crate::weights::encode(&cpu, c.width, c.depth, c.activation, steps)
+        })
     }
 }
 
@@ -113,25 +131,6 @@ pub async fn sample(
     )
     .await;
     Ok(x)
-}
-
-/// The toy's network as a weights file (read back into a CPU copy first).
-pub async fn export(cell: &Cell) -> Result<Vec<u8>, String> {
-    let (model, c, steps) = {
-        let s = cell.borrow();
-        let t = s
-            .toy
-            .live
-            .trainer
-            .as_ref()
-            .ok_or("the trainer is busy; try again")?;
-        (t.inference_model(), t.config, t.steps())
-    };
-    let twin = crate::models::toy1d::train::net_config(c.width, c.depth, c.activation)
-        .init(&Device::flex());
-    let net = crate::weights::to_cpu(&model.net, twin).await?;
-    let cpu = crate::models::toy1d::train::ScoreModel { net, ..model };
-    crate::weights::encode(&cpu, c.width, c.depth, c.activation, steps)
 }
 
 /// Loads a toy weights file, showing the toy with the file's network settings. Nothing changes

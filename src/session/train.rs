@@ -23,6 +23,29 @@ pub trait Trains {
     fn fresh(s: &mut Session) -> Self::Trainer;
     /// The learning rate the settings give it.
     fn learning_rate(s: &Session) -> f64;
+    /// A network of the same shape on the CPU, for reading the weights back into.
+    fn cpu_twin(t: &Self::Trainer) -> <Self::Trainer as Training>::Net;
+    /// What encodes the weights file of `t`'s network once it is read back (its settings and
+    /// step count taken now, while the trainer is at hand).
+    fn encoder(t: &Self::Trainer) -> Encoder<<Self::Trainer as Training>::Net>;
+}
+
+/// Encodes a weights file from the CPU copy of a network.
+pub type Encoder<N> = Box<dyn FnOnce(&N) -> Result<Vec<u8>, String>>;
+
+/// `M`'s network (its weight average) as a weights file, read back asynchronously into a CPU
+/// copy first (so on WebGPU too).
+pub async fn export<M: Trains>(cell: &Cell) -> Result<Vec<u8>, String> {
+    let (net, twin, encode) = {
+        let mut s = cell.borrow_mut();
+        let live = M::live(&mut s).ok_or("no network yet")?;
+        let t = live
+            .trainer
+            .as_ref()
+            .ok_or("the trainer is busy; try again")?;
+        (t.inference_net(), M::cpu_twin(t), M::encoder(t))
+    };
+    encode(&crate::weights::to_cpu(&net, twin).await?)
 }
 
 /// `M`'s training steps for about `budget_ms` (at most `max_steps`), one loss read-back,

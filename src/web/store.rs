@@ -130,7 +130,7 @@ pub async fn save_mnist_if_due(lab: &Shared) {
         }
         steps
     };
-    let Ok(bytes) = session::mnist::export(&lab.session).await else {
+    let Ok(bytes) = session::train::export::<session::mnist::Mnist>(&lab.session).await else {
         return;
     };
     if let Ok(p) = store_put(STORE_KEY, &bytes) {
