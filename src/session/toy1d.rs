@@ -12,7 +12,7 @@ use crate::models::toy1d::mixture::{Mixture, PairSource};
 use crate::models::toy1d::train::Trainer;
 use crate::models::toy1d::train::{net_config, ScoreModel};
 use crate::models::toy1d::views::{
-    learned_views, run_sampler, Evaluation, LearnedViews, LiveSettings,
+    learned_views, run_sampler, Evaluation, LearnedViews, LiveSettings, Start,
 };
 use crate::models::Model;
 use crate::nn::ScoreMlp;
@@ -75,6 +75,7 @@ pub async fn refresh(cell: &Cell) {
             steps: st.steps,
             exact_score: st.exact_score,
             seed: st.seed,
+            quantiles: true,
         };
         (
             m,
@@ -127,6 +128,7 @@ pub async fn sample(
         0,
         seed,
         Evaluation::Direct,
+        Start::Draws,
         &pause,
     )
     .await;

@@ -5,12 +5,13 @@
 
 use burn::prelude::Device;
 use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
 use super::mixture::{grid, histogram, linspace, plot_range, Component, Mixture, PairSource};
 use super::train::{ScoreModel, ScoreTable};
-use crate::diffusion::sampler::{draw_prior, reverse_times};
+use crate::diffusion::sampler::{draw_prior, prior_quantiles, reverse_times};
 use crate::diffusion::schedule::T_MIN;
 use crate::diffusion::{forward, Sampler, SamplerKind, Schedule};
 use crate::pacing::Pause;
@@ -313,8 +314,18 @@ pub enum Evaluation<'a> {
     Table(&'a ScoreTable),
 }
 
-/// Runs `sampler` on `n` prior draws with the network `model` (the exact score when `None`);
-/// records the first `paths` particles at every step; pauses between steps.
+/// Where a reverse run starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Start {
+    /// Random draws from the prior (seeded).
+    Draws,
+    /// The prior's quantiles ([`prior_quantiles`]): with a deterministic sampler, the generated
+    /// distribution's quantiles, free of Monte Carlo noise.
+    Quantiles,
+}
+
+/// Runs `sampler` from `n` prior points (`start`) with the network `model` (the exact score
+/// when `None`); records the first `paths` particles at every step; pauses between steps.
 #[allow(clippy::too_many_arguments)]
 pub async fn run_sampler(
     model: Option<&ScoreModel>,
@@ -326,11 +337,19 @@ pub async fn run_sampler(
     paths: usize,
     seed: u64,
     evaluation: Evaluation<'_>,
+    start: Start,
     pause: &Pause,
 ) -> (Vec<f32>, Vec<Vec<f32>>) {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut x = vec![0.0f32; n];
-    draw_prior(schedule, &mut x, &mut rng);
+    match start {
+        Start::Draws => draw_prior(schedule, &mut x, &mut rng),
+        Start::Quantiles => {
+            // In a seeded order, so the recorded paths are a spread of quantiles, not the tail.
+            prior_quantiles(schedule, &mut x);
+            x.shuffle(&mut rng);
+        }
+    }
     let mut recorded: Vec<Vec<f32>> = vec![Vec::with_capacity(sampler.steps + 1); paths.min(n)];
     let observe = |_k: usize, _t: f64, xs: &[f32]| {
         for (p, &v) in recorded.iter_mut().zip(xs) {
@@ -363,6 +382,8 @@ pub struct LiveSettings {
     pub steps: usize,
     pub exact_score: bool,
     pub seed: u64,
+    /// A deterministic panel starts from the prior's quantiles (see [`Start::Quantiles`]).
+    pub quantiles: bool,
 }
 
 /// Everything the plots show about the network `model` (a snapshot at step `steps`): the score
@@ -414,6 +435,11 @@ pub async fn learned_views(
     )
     .await;
     let run = async |kind: SamplerKind, seed: u64| {
+        let start = if kind.is_stochastic() || !live.quantiles {
+            Start::Draws
+        } else {
+            Start::Quantiles
+        };
         let sampler = Sampler {
             kind,
             steps: live.steps,
@@ -428,6 +454,7 @@ pub async fn learned_views(
             PATHS,
             seed,
             Evaluation::Table(&table),
+            start,
             pause,
         )
         .await
