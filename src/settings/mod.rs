@@ -114,8 +114,8 @@ impl Default for Settings {
             weights: None,
             ising: IsingConfig::default(),
             mnist: MnistConfig::default(),
-            mnist_sampler: SamplerKind::Ddim,
-            mnist_steps: 50,
+            mnist_sampler: SamplerKind::DpmSolver2M,
+            mnist_steps: 20,
             digit: None,
             guidance: 3.0,
         }
@@ -152,8 +152,11 @@ pub fn sampler_name(c: SamplerChoice) -> &'static str {
 }
 
 /// The samplers MNIST offers, by their names in the sampler table, the default first (the reverse
-/// family's general member needs a parameter the MNIST view has no control for).
-pub const MNIST_SAMPLERS: [&str; 5] = ["ddim", "dpm2m", "ddpm", "sde", "ode"];
+/// family's general member needs a parameter the MNIST view has no control for). DPM-Solver++
+/// with 20 steps is the default: on a natively trained MLP (3000 steps, 300 samples) it matched
+/// DDIM with 50 (71.7% confidently classified both, Fréchet distance 378 vs 382) at 40% of the
+/// network evaluations, and the live view refreshes 2.5× as often for it.
+pub const MNIST_SAMPLERS: [&str; 5] = ["dpm2m", "ddim", "ddpm", "sde", "ode"];
 
 /// The MNIST samplers' kinds, in [`MNIST_SAMPLERS`]' order.
 pub fn mnist_samplers() -> [SamplerKind; 5] {

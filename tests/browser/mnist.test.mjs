@@ -49,7 +49,7 @@ test("guidance trains its classifier and samples; bad values are refused with a 
   const { page, errors } = await openLab(cpu, "?model=mnist&play=0&mch=8&mlevels=1&mbatch=8&msteps=4&mch=1000&msampler=foo&digit=12");
   const notes = await page.textContent("#messages");
   assert.match(notes, /mch=1000 is outside/);
-  assert.match(notes, /msampler=foo is not one of ddim, dpm2m/);
+  assert.match(notes, /msampler=foo is not one of dpm2m, ddim/);
   assert.match(notes, /digit=12 is outside/);
   await page.evaluate(() => lab.train("mnist", { steps: 2 }));
   const t0 = Date.now();
