@@ -372,12 +372,27 @@ impl Panel {
     }
 
     /// A title above the panel (for panels without axes).
+    /// The panel's title above its top-left corner; a title longer than the canvas leaves room
+    /// for is set smaller (down to 10 px) rather than cut off at the edge.
     pub fn title(&self, title: &str) {
         let c = &self.ctx;
         c.set_fill_style_str(colors::INK);
-        c.set_font("600 14px system-ui, sans-serif");
         c.set_text_align("left");
         c.set_text_baseline("alphabetic");
+        let room = c
+            .canvas()
+            .and_then(|canvas| web_sys::window().map(|w| (canvas, w.device_pixel_ratio())))
+            .map(|(canvas, dpr)| canvas.width() as f64 / dpr.max(1.0) - self.px.0 - 6.0)
+            .unwrap_or(f64::INFINITY);
+        let mut size = 14.0;
+        loop {
+            c.set_font(&format!("600 {size}px system-ui, sans-serif"));
+            let wide = c.measure_text(title).map(|m| m.width()).unwrap_or(0.0);
+            if wide <= room || size <= 10.0 {
+                break;
+            }
+            size -= 1.0;
+        }
         let _ = c.fill_text(title, self.px.0, self.py.0 - 9.0);
     }
 
