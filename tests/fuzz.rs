@@ -96,3 +96,17 @@ fn write_weights_seeds() {
         fs::write(dir.join(name), bytes).unwrap();
     }
 }
+
+/// Found by fuzzing (`cargo xtask fuzz weights`, after about 6 minutes), the exact bytes: an
+/// Ising file whose record holds a U32 tensor for a float parameter made burn panic ("Expected
+/// float dtype, got U32") while loading. Now refused before burn loads it.
+#[test]
+fn a_record_tensor_of_another_dtype_is_refused() {
+    let crash = include_bytes!("fuzz/weights-u32-tensor.weights");
+    difflab::fuzz::weights(crash);
+    let device = burn::prelude::Device::flex();
+    let err = difflab::weights::decode_ising(crash, &device)
+        .err()
+        .expect("refused");
+    assert!(err.contains("U32") && err.contains("not f32"), "{err}");
+}
