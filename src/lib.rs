@@ -3,6 +3,7 @@
 
 pub mod diffusion;
 pub mod figure;
+pub mod fuzz;
 pub mod models;
 pub mod nn;
 pub mod pacing;

