@@ -304,10 +304,6 @@ impl Session {
             .as_mut()
             .map(|l| l.apply(s.ising, &device, clock));
         changes.mnist = self.mnist.as_mut().map(|l| l.apply(s.mnist, &device));
-        // Views that depend on settings alone (the sampler, its steps, the slider's time).
-        if let Some(m) = self.mnist.as_mut() {
-            m.live.refresh.dirty = true;
-        }
         self.create(s.model);
         self.dirty = true;
         changes

@@ -120,6 +120,27 @@ fn control_value(e: &web_sys::Element) -> Option<(String, String)> {
 }
 
 fn fill_controls(settings: &Settings) {
+    // Every numeric control's limits come from the settings table (the time slider's maximum
+    // follows the schedule), so the page cannot accept what the URL parser would refuse; index.html
+    // holds none of its own. Set before the values: a slider clamps a value to its range and step.
+    for limit in crate::settings::form_limits(settings) {
+        let Ok(list) = document().query_selector_all(&format!(
+            "#controls input[name=\"{0}\"], [form=controls][name=\"{0}\"]",
+            limit.key
+        )) else {
+            continue;
+        };
+        for i in 0..list.length() {
+            if let Some(input) = list
+                .get(i)
+                .and_then(|n| n.dyn_into::<web_sys::HtmlInputElement>().ok())
+            {
+                input.set_min(&limit.min.to_string());
+                input.set_max(&limit.max.to_string());
+                input.set_step(&limit.step.map_or("any".to_string(), |s| s.to_string()));
+            }
+        }
+    }
     let pairs = settings.all_pairs();
     for e in controls() {
         let Some(name) = e.get_attribute("name") else {
@@ -156,26 +177,6 @@ fn fill_controls(settings: &Settings) {
                 let _ = e
                     .style()
                     .set_property("display", if ou { "" } else { "none" });
-            }
-        }
-    }
-    // Every numeric control's limits come from the settings table (the time slider's maximum
-    // follows the schedule): the page cannot accept what the URL parser would refuse.
-    for limit in crate::settings::form_limits(settings) {
-        let Ok(list) = document().query_selector_all(&format!(
-            "#controls input[name=\"{0}\"], [form=controls][name=\"{0}\"]",
-            limit.key
-        )) else {
-            continue;
-        };
-        for i in 0..list.length() {
-            if let Some(input) = list
-                .get(i)
-                .and_then(|n| n.dyn_into::<web_sys::HtmlInputElement>().ok())
-            {
-                input.set_min(&limit.min.to_string());
-                input.set_max(&limit.max.to_string());
-                input.set_step(&limit.step.map_or("any".to_string(), |s| s.to_string()));
             }
         }
     }
