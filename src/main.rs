@@ -25,6 +25,7 @@ use difflab::diffusion::sampler::draw_prior;
 use difflab::diffusion::{Sampler, SamplerKind};
 use difflab::models::toy1d::mixture::{Mixture, PairSource};
 use difflab::models::toy1d::train::{ScoreModel, TrainConfig, Trainer};
+use difflab::models::Model;
 use difflab::settings::Settings;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -46,6 +47,23 @@ fn num<T: std::str::FromStr>(args: &[String], key: &str, default: T) -> Result<T
 }
 
 /// The page's settings from `--query` and `--set KEY=VALUE`, warning about rejected values.
+/// The device of `--device cpu|wgpu` (default cpu): burn's CPU backend on every core, or its
+/// native wgpu backend on the best adapter wgpu finds (Vulkan, Metal or DX12; set
+/// `WGPU_BACKEND`, `VK_ICD_FILENAMES` to choose). Weights trained on either load in the page.
+fn device_arg(args: &[String]) -> Result<Device, String> {
+    match arg(args, "--device").as_deref() {
+        None | Some("cpu") => Ok(Device::flex()),
+        Some("wgpu") => {
+            let device = Device::wgpu_options()
+                .init()
+                .map_err(|e| format!("--device wgpu: no usable GPU adapter ({e:?})"))?;
+            eprintln!("device: wgpu ({device:?})");
+            Ok(device)
+        }
+        Some(other) => Err(format!("--device {other}: one of cpu, wgpu")),
+    }
+}
+
 fn settings_from(args: &[String]) -> Result<Settings, String> {
     let (settings, problems) = Settings::from_args(args)?;
     for p in problems {
@@ -86,12 +104,13 @@ fn main() {
         Some("ising") => ising(&args),
         Some("mnist") => mnist(&args),
         Some("mnist-eval") => mnist_eval(&args),
+        Some("half") => half(&args),
         Some("keys") => {
             print_keys();
             Ok(())
         }
         _ => Err(
-            "usage: difflab train|sample|bench|ising|mnist|mnist-eval|keys [options] (see src/main.rs)"
+            "usage: difflab train|sample|bench|ising|mnist|mnist-eval|half|keys [options] (see src/main.rs)"
                 .into(),
         ),
     };
@@ -101,11 +120,30 @@ fn main() {
     }
 }
 
+/// `difflab half IN OUT`: the weights file IN with its tensors in half precision (what the
+/// site ships as pretrained networks), checked to load back.
+fn half(args: &[String]) -> Result<(), String> {
+    let [_, from, to] = args else {
+        return Err("usage: difflab half IN.weights OUT.weights".into());
+    };
+    let bytes = std::fs::read(from).map_err(|e| format!("{from}: {e}"))?;
+    let small = difflab::weights::to_half(&bytes)?;
+    let device = Device::flex();
+    match difflab::weights::model_of(&small)? {
+        Model::Toy1d => difflab::weights::decode(&small, &device).map(|_| ()),
+        Model::Ising => difflab::weights::decode_ising(&small, &device).map(|_| ()),
+        Model::Mnist => difflab::weights::decode_mnist(&small, &device).map(|_| ()),
+    }?;
+    std::fs::write(to, &small).map_err(|e| format!("{to}: {e}"))?;
+    println!("wrote {to}: {} bytes (from {})", small.len(), bytes.len());
+    Ok(())
+}
+
 fn train(args: &[String]) -> Result<(), String> {
     let settings = settings_from(args)?;
     let steps: u64 = num(args, "--steps", 3000)?;
     let out = arg(args, "--out").unwrap_or_else(|| "toy1d.weights".into());
-    let device = Device::flex();
+    let device = device_arg(args)?;
     let mut trainer = Trainer::new(
         settings.train,
         settings.schedule,
@@ -139,7 +177,7 @@ fn train(args: &[String]) -> Result<(), String> {
 fn sample(args: &[String]) -> Result<(), String> {
     let path = arg(args, "--weights").ok_or("--weights FILE is required")?;
     let bytes = std::fs::read(&path).map_err(|e| format!("reading {path}: {e}"))?;
-    let device = Device::flex();
+    let device = device_arg(args)?;
     let (model, header) = difflab::weights::decode(&bytes, &device)?;
     let n: usize = num(args, "--n", 10_000)?;
     let steps: usize = num(args, "--steps", 200)?;
@@ -182,12 +220,12 @@ pub fn sample_model(
 fn ising(args: &[String]) -> Result<(), String> {
     use difflab::models::ising::exact::{density_of_states, IsingExact};
     use difflab::models::ising::lattice::{gibbs_samples, SpinStats};
-    use difflab::models::ising::train::IsingTrainer;
+    use difflab::models::ising::train::{IsingConfig, IsingTrainer};
     let settings = settings_from(args)?;
     let config = settings.ising;
     let steps: u64 = num(args, "--steps", 3000)?;
     let n: usize = num(args, "--n", 5000)?;
-    let device = Device::flex();
+    let device = device_arg(args)?;
     let started = Instant::now();
     let exact = IsingExact::new(8, config.beta, &density_of_states(8));
     println!(
@@ -207,7 +245,25 @@ fn ising(args: &[String]) -> Result<(), String> {
         started.elapsed().as_secs_f64(),
         ds.nn_correlation
     );
+    let mut config = config;
+    let loaded = match arg(args, "--weights") {
+        Some(path) => {
+            let bytes = std::fs::read(&path).map_err(|e| format!("{path}: {e}"))?;
+            let (net, header) = difflab::weights::decode_ising(&bytes, &device)?;
+            println!("loaded {path}: {} steps", header.steps);
+            // The file's network and process; the sampler's steps stay this run's.
+            config = IsingConfig {
+                sampler_steps: config.sampler_steps,
+                ..header.config
+            };
+            Some((net, header.steps))
+        }
+        None => None,
+    };
     let mut trainer = IsingTrainer::new(config, &device);
+    if let Some((net, steps)) = loaded {
+        trainer.install(net, steps);
+    }
     let started = Instant::now();
     let mut loss = f64::NAN;
     for k in 0..steps {
@@ -222,6 +278,11 @@ fn ising(args: &[String]) -> Result<(), String> {
         1000.0 * train_s / steps.max(1) as f64
     );
     let model = trainer.inference_model();
+    if let Some(path) = arg(args, "--save") {
+        let bytes = difflab::weights::encode_ising(&model.net, &config, trainer.steps())?;
+        std::fs::write(&path, bytes).map_err(|e| format!("{path}: {e}"))?;
+        println!("wrote {path} ({} steps)", trainer.steps());
+    }
     let plan = model.plan(&config);
     let started = Instant::now();
     let x = pollster::block_on(model.sample(
@@ -281,9 +342,9 @@ fn write_png_grid(path: &str, images: &[f32], cols: usize) -> Result<(), String>
 }
 
 fn mnist(args: &[String]) -> Result<(), String> {
-    use difflab::models::mnist::data::{load_asset, to_pixel, Quality};
+    use difflab::models::mnist::data::{load_asset, to_pixel};
     use difflab::models::mnist::train::{
-        classify, ClassifierTrainer, Guidance, MnistConfig, MnistTrainer, NetKind,
+        ClassifierTrainer, Guidance, MnistConfig, MnistTrainer, NetKind,
     };
     let train = load_asset("mnist-train.bin")?;
     let data = train.centered();
@@ -303,12 +364,14 @@ fn mnist(args: &[String]) -> Result<(), String> {
     let steps: u64 = num(args, "--steps", 2000)?;
     let n: usize = num(args, "--n", 100)?;
     let sample_steps: usize = num(args, "--sample-steps", 50)?;
+    // Also writes the network every so many steps (`--save` with the step count in its name).
+    let save_every: u64 = num(args, "--save-every", 0)?;
     let samplers = arg(args, "--sampler")
         .unwrap_or_else(|| "ddim".into())
         .split(',')
         .map(|name| sampler_arg(args, name, sample_steps))
         .collect::<Result<Vec<_>, _>>()?;
-    let device = Device::flex();
+    let device = device_arg(args)?;
     if let Some(path) = arg(args, "--weights") {
         let bytes = std::fs::read(&path).map_err(|e| format!("{path}: {e}"))?;
         let (header, _) = difflab::weights::mnist_header(&bytes)?;
@@ -346,6 +409,18 @@ fn mnist(args: &[String]) -> Result<(), String> {
                 started.elapsed().as_secs_f64()
             );
             avg = 0.0;
+        }
+        if save_every > 0 && (k + 1) % save_every == 0 && k + 1 < steps {
+            if let Some(path) = arg(args, "--save") {
+                let path = path.replace(".weights", &format!("-{}.weights", trainer.steps()));
+                let bytes = difflab::weights::encode_mnist(
+                    &trainer.inference_model().net,
+                    &trainer.config,
+                    trainer.steps(),
+                )?;
+                std::fs::write(&path, bytes).map_err(|e| format!("{path}: {e}"))?;
+                println!("wrote {path}");
+            }
         }
     }
     let train_s = started.elapsed().as_secs_f64();
@@ -415,20 +490,19 @@ fn mnist(args: &[String]) -> Result<(), String> {
         runs.push((sampler.kind.label(), x));
     }
     if args.iter().any(|a| a == "--eval") {
-        let (c, p_train, f_train) = evaluator(&device)?;
+        let eval = evaluator(&device)?;
         for (label, x) in &runs {
-            let (p, f) = pollster::block_on(classify(&c, x, &device));
-            let q = Quality::measure(&p, &f, &f_train, 256);
+            let q = eval.quality(x, &device);
             println!(
                 "generated, {label}: {}",
                 serde_json::to_string(&q).unwrap_or_default()
             );
         }
         // The same measure on n real training digits: the floor the sample size allows.
-        let k = n.min(train.len());
-        let real = Quality::measure(&p_train[..k * 10], &f_train[..k * 256], &f_train, 256);
+        let real = eval.real_floor(n);
         println!(
-            "{k} real training digits: {}",
+            "{} real training digits: {}",
+            real.n,
             serde_json::to_string(&real).unwrap_or_default()
         );
     }
@@ -535,43 +609,23 @@ fn bench_mnist(device: &Device) -> Result<(), String> {
     Ok(())
 }
 
-/// The measuring classifier: trained (3,000 Adam steps) on the 8,000 held-out digits, never on
-/// the 2,000 the diffusion model learns from. Returns it with its class probabilities and
-/// features on those 2,000 training digits (the reference of the Fréchet distance), and prints
-/// its accuracy on them.
-fn evaluator(
-    device: &Device,
-) -> Result<(difflab::nn::classifier::DigitClassifier, Vec<f32>, Vec<f32>), String> {
-    use difflab::models::mnist::data::load_asset;
-    use difflab::models::mnist::train::{classify, ClassifierTrainer};
-    let train = load_asset("mnist-train.bin")?;
-    let held = load_asset("mnist-heldout.bin")?;
-    let held_x = held.centered();
-    let started = Instant::now();
-    let mut clf = ClassifierTrainer::new(false, Default::default(), 11, device);
-    for _ in 0..3000 {
-        let _ = clf.step(&held_x, &held.labels);
-    }
-    let c = clf.classifier();
-    let (p_train, f_train) = pollster::block_on(classify(&c, &train.centered(), device));
-    let accuracy = p_train
-        .chunks_exact(10)
-        .zip(&train.labels)
-        .filter(|(p, &l)| p.iter().cloned().fold(f32::MIN, f32::max) == p[l as usize])
-        .count() as f64
-        / train.len() as f64;
-    println!(
-        "evaluation classifier (trained on the held-out digits): {:.1} s, accuracy on the 2000 training digits {accuracy:.3}",
-        started.elapsed().as_secs_f64(),
-    );
-    Ok((c, p_train, f_train))
-}
-
 /// `difflab mnist-eval samples.json`: the quality measures of digits produced elsewhere (the
 /// page's `lab.sample("mnist")` data as a JSON array of n × 784 pixels in [0, 1]).
+/// The measuring classifier (`models::mnist::eval`), saying how long it took and how well it
+/// classifies the training digits.
+fn evaluator(device: &Device) -> Result<difflab::models::mnist::eval::Evaluator, String> {
+    let started = Instant::now();
+    let eval = difflab::models::mnist::eval::Evaluator::new(device)?;
+    println!(
+        "evaluation classifier (trained on the held-out digits): {:.1} s, accuracy on the 2000 training digits {:.3}",
+        started.elapsed().as_secs_f64(),
+        eval.accuracy
+    );
+    Ok(eval)
+}
+
 fn mnist_eval(args: &[String]) -> Result<(), String> {
-    use difflab::models::mnist::data::{to_model, Quality};
-    use difflab::models::mnist::train::classify;
+    use difflab::models::mnist::data::to_model;
     let path = args
         .get(1)
         .ok_or("usage: difflab mnist-eval samples.json")?;
@@ -585,9 +639,7 @@ fn mnist_eval(args: &[String]) -> Result<(), String> {
     }
     let x: Vec<f32> = pixels.iter().map(|&p| to_model(p)).collect();
     let device = Device::flex();
-    let (c, _, f_train) = evaluator(&device)?;
-    let (p, f) = pollster::block_on(classify(&c, &x, &device));
-    let q = Quality::measure(&p, &f, &f_train, 256);
+    let q = evaluator(&device)?.quality(&x, &device);
     println!("{}", serde_json::to_string(&q).unwrap_or_default());
     Ok(())
 }

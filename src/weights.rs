@@ -8,6 +8,7 @@
 use burn::module::Module;
 use burn::prelude::*;
 use burn::store::ModuleRecord;
+use burn::tensor::DType;
 use serde::{Deserialize, Serialize};
 
 use crate::diffusion::Schedule;
@@ -127,22 +128,121 @@ fn unframe(bytes: &[u8]) -> Result<(&[u8], usize), String> {
     Ok((body, 12 + len))
 }
 
-/// Loads the record that starts at `offset` of a file into `net` (a freshly built module of
-/// the architecture the header describes).
-fn load_record<M: Module>(net: M, bytes: &[u8], offset: usize) -> Result<M, String> {
-    let record = || burn::tensor::Bytes::from_bytes_vec(bytes[offset..].to_vec());
-    // The lab writes f32 tensors only, and burn panics loading a tensor of another kind (an
-    // integer one) into a float parameter (found by fuzzing): refuse any other dtype first.
-    let tensors = burn_pack::Reader::from_bytes(record())
-        .and_then(|r| r.into_tensors())
-        .map_err(|e| format!("the weights file's tensors are unreadable: {e}"))?;
-    if let Some(t) = tensors.iter().find(|t| t.dtype != burn::tensor::DType::F32) {
+/// The record's tensors, each checked to be f32 or f16 (burn panics loading a tensor of another
+/// kind, an integer one, into a float parameter: found by fuzzing), and its metadata.
+fn record_tensors(
+    record: &[u8],
+) -> Result<(Vec<burn_pack::Tensor>, Vec<(String, String)>), String> {
+    let unreadable =
+        |e: burn_pack::Error| format!("the weights file's tensors are unreadable: {e}");
+    let reader =
+        burn_pack::Reader::from_bytes(burn::tensor::Bytes::from_bytes_vec(record.to_vec()))
+            .map_err(unreadable)?;
+    let metadata = reader
+        .metadata()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let tensors = reader.into_tensors().map_err(unreadable)?;
+    if let Some(t) = tensors
+        .iter()
+        .find(|t| !matches!(t.dtype, DType::F32 | DType::F16))
+    {
         return Err(format!(
-            "the weights file's tensor {} holds {:?} values, not f32",
+            "the weights file's tensor {} holds {:?} values, not f32 or f16",
             t.name, t.dtype
         ));
     }
-    let record = ModuleRecord::from_bytes(record())
+    Ok((tensors, metadata))
+}
+
+/// The record with every tensor converted by `convert` to `dtype` (its values' little-endian
+/// bytes in, the converted bytes out), keeping names, shapes, ids and metadata.
+fn recode(
+    record: &[u8],
+    dtype: DType,
+    convert: impl Fn(DType, &[u8]) -> Result<Vec<u8>, String>,
+) -> Result<Vec<u8>, String> {
+    let (tensors, metadata) = record_tensors(record)?;
+    let mut out = Vec::with_capacity(tensors.len());
+    for t in tensors {
+        let (name, from, shape, id, bytes) = t
+            .into_parts()
+            .map_err(|e| format!("the weights file's tensors are unreadable: {e}"))?;
+        let converted = convert(from, &bytes).map_err(|e| format!("tensor {name}: {e}"))?;
+        out.push(burn_pack::Tensor::new(
+            name,
+            dtype,
+            shape,
+            id,
+            burn::tensor::Bytes::from_bytes_vec(converted),
+        ));
+    }
+    let writer = metadata
+        .iter()
+        .fold(burn_pack::Writer::new(out), |w, (k, v)| {
+            w.with_metadata(k, v)
+        });
+    Ok(writer
+        .into_bytes()
+        .map_err(|e| format!("writing the record failed: {e}"))?
+        .to_vec())
+}
+
+/// Every value of a tensor's bytes as f32, from f32 or f16.
+fn widen(dtype: DType, bytes: &[u8]) -> Result<Vec<u8>, String> {
+    match dtype {
+        DType::F32 => Ok(bytes.to_vec()),
+        DType::F16 => Ok(bytes
+            .chunks_exact(2)
+            .flat_map(|b| {
+                half::f16::from_le_bytes([b[0], b[1]])
+                    .to_f32()
+                    .to_le_bytes()
+            })
+            .collect()),
+        other => Err(format!("{other:?} values")),
+    }
+}
+
+/// The same weights file with its tensors stored in half precision (IEEE f16: 11 significant
+/// bits, a relative error of at most 2⁻¹¹ per weight): half the size, for the pretrained
+/// networks the site ships. Loading widens them back to f32. A weight beyond f16's range
+/// (±65504) is refused rather than turned into infinity.
+pub fn to_half(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    let (_, offset) = unframe(bytes)?;
+    let record = recode(&bytes[offset..], DType::F16, |dtype, b| {
+        let values = widen(dtype, b)?;
+        values
+            .chunks_exact(4)
+            .map(|v| {
+                let x = f32::from_le_bytes([v[0], v[1], v[2], v[3]]);
+                let h = half::f16::from_f32(x);
+                if h.is_finite() || !x.is_finite() {
+                    Ok(h.to_le_bytes())
+                } else {
+                    Err(format!("the weight {x} is beyond half precision's range"))
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(|v| v.concat())
+    })?;
+    let mut out = bytes[..offset].to_vec();
+    out.extend_from_slice(&record);
+    Ok(out)
+}
+
+/// Loads the record that starts at `offset` of a file into `net` (a freshly built module of
+/// the architecture the header describes). f16 tensors (the shipped pretrained networks) are
+/// widened to f32 first.
+fn load_record<M: Module>(net: M, bytes: &[u8], offset: usize) -> Result<M, String> {
+    let (tensors, _) = record_tensors(&bytes[offset..])?;
+    let record = if tensors.iter().any(|t| t.dtype == DType::F16) {
+        recode(&bytes[offset..], DType::F32, widen)?
+    } else {
+        bytes[offset..].to_vec()
+    };
+    let record = ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(record))
         .map_err(|e| format!("the weights file's tensors are unreadable: {e}"))?;
     net.try_load_record(record)
         .map_err(|e| format!("the weights do not fit the network they describe: {e}"))

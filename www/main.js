@@ -71,6 +71,7 @@ const lab = {
   isingStats(configs) { return lab.handle.isingStats(configs); },
   async exportWeights() { return lab.handle.exportWeights(); },
   async loadWeights(bytes) { return lab.handle.loadWeights(bytes); },
+  async loadPretrained() { return lab.handle.loadPretrained(); },
   setPlaying(on) { lab.handle.setPlaying(!!on); },
   applySettings(query) { return lab.handle.applySettings(query); },
   get settings() { return lab.handle.settings; },

@@ -99,8 +99,9 @@ pub async fn export(cell: &Cell) -> Result<(Vec<u8>, &'static str), String> {
     .map(|bytes| (bytes, model_file(model)))
 }
 
-/// The file name a model's weights are offered under.
-fn model_file(model: Model) -> &'static str {
+/// The file name a model's weights are offered under (and the site's pretrained network's, in
+/// `pretrained/`).
+pub fn model_file(model: Model) -> &'static str {
     match model {
         Model::Toy1d => "toy1d.weights",
         Model::Ising => "ising.weights",
@@ -116,6 +117,26 @@ pub fn import(cell: &Cell, bytes: &[u8], origin: &str) -> Result<String, String>
         Model::Ising => ising::import(cell, bytes, origin),
         Model::Mnist => mnist::import(cell, bytes, origin),
     }
+}
+
+/// Loads the site's pretrained network (`pretrained/<model>.weights`, made by `cargo xtask
+/// pretrain`) as a weights file. The toy's network learned the default mixture, so the toy's
+/// data return to it; the Ising and MNIST files carry their settings as every weights file does.
+/// Nothing changes unless the whole file is valid.
+pub fn import_pretrained(cell: &Cell, bytes: &[u8]) -> Result<String, String> {
+    let origin = "the pretrained network";
+    let mut data_note = "";
+    if crate::weights::model_of(bytes)? == Model::Toy1d {
+        let device = cell.borrow().device.clone();
+        crate::weights::decode(bytes, &device)?;
+        let default = crate::models::toy1d::mixture::Mixture::default();
+        let mut s = cell.borrow_mut();
+        if s.settings.mixture != default {
+            s.show(Model::Toy1d, |st| st.mixture = default);
+            data_note = " The data are back to the default two modes, which it learned.";
+        }
+    }
+    import(cell, bytes, origin).map(|m| format!("{m}{data_note} Reset trains one from scratch."))
 }
 
 /// Answers a request. MNIST's digits must be in the session (the page loads them) before MNIST

@@ -238,39 +238,66 @@ pub fn import(cell: &Cell, bytes: &[u8], origin: &str) -> Result<String, String>
     ))
 }
 
-/// Restores an MNIST network saved earlier (browser storage) if it describes the network the
-/// settings ask for and nothing was trained yet; says what it did in the notices.
-pub fn restore(cell: &Cell, bytes: &[u8]) {
+/// Where a network offered to a fresh MNIST view comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Offered {
+    /// The network this browser saved (IndexedDB).
+    Saved,
+    /// The site's pretrained network (`pretrained/mnist.weights`).
+    Pretrained,
+}
+
+/// Installs a network saved earlier (browser storage) or the site's pretrained one if it
+/// describes the network the settings ask for and nothing was trained yet; says what it did in
+/// the notices. Returns whether it installed it.
+pub fn restore(cell: &Cell, bytes: &[u8], offered: Offered) -> bool {
     let Ok((header, _)) = crate::weights::mnist_header(bytes) else {
-        return;
+        return false;
     };
     let mut s = cell.borrow_mut();
     let mine = s.settings.mnist;
     if !crate::models::mnist::lab::same_network(&header.config, &mine) {
-        s.notices.push(format!(
-            "This browser holds an MNIST network ({}, {} steps) for other settings; it was not \
-             restored.",
-            describe(&header.config),
-            header.steps
-        ));
-        return;
+        s.notices.push(match offered {
+            Offered::Saved => format!(
+                "This browser holds an MNIST network ({}, {} steps) for other settings; it was not \
+                 restored.",
+                describe(&header.config),
+                header.steps
+            ),
+            Offered::Pretrained => format!(
+                "The pretrained MNIST network is a {}, seed {}, on the {} schedule; these \
+                 settings ask for another network, which trains from scratch.",
+                describe(&header.config),
+                header.config.seed,
+                header.config.schedule.label()
+            ),
+        });
+        return false;
     }
     let lab = s.mnist();
     let Some(t) = lab.live.trainer.as_ref() else {
-        return;
+        return false;
     };
     if t.steps() > 0 {
-        return;
+        return false;
     }
     let Ok((net, _)) = crate::weights::decode_mnist(bytes, t.device()) else {
-        return;
+        return false;
     };
     if lab.install(net, header.steps).is_err() {
-        return;
+        return false;
     }
-    s.notices.push(format!(
-        "Restored the MNIST network saved in this browser ({} steps).",
-        header.steps
-    ));
+    s.notices.push(match offered {
+        Offered::Saved => format!(
+            "Restored the MNIST network saved in this browser ({} steps).",
+            header.steps
+        ),
+        Offered::Pretrained => format!(
+            "Started from the pretrained network ({} steps, trained natively by `cargo xtask \
+             pretrain`); Reset trains one from scratch.",
+            header.steps
+        ),
+    });
     s.dirty = true;
+    true
 }

@@ -5,7 +5,7 @@
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::store::{array_buffer, ensure_mnist_data, save_file};
+use super::store::{array_buffer, ensure_mnist_data, fetch_bytes, save_file};
 use super::ui::Shared;
 use super::util::{document, window};
 use crate::models::toy1d::mixture::{Component, Mixture};
@@ -394,6 +394,21 @@ pub async fn load_weights(lab: &Shared, bytes: &[u8], origin: &str) -> Result<St
     result
 }
 
+/// Loads the site's pretrained network for the model on show (MNIST's once its digits are in).
+pub async fn load_pretrained(lab: &Shared) -> Result<String, String> {
+    let model = lab.session.borrow().settings.model;
+    let url = super::store::pretrained_url(model);
+    let bytes = fetch_bytes(&url)
+        .await
+        .map_err(|e| format!("the pretrained network ({url}): {e}"))?;
+    if model == Model::Mnist {
+        ensure_mnist_data(lab).await?;
+    }
+    let result = drive::import_pretrained(&lab.session, &bytes);
+    sync_if_changed(lab);
+    result
+}
+
 /// Shows the outcome of loading weights in the messages.
 pub fn report(lab: &Shared, result: Result<String, String>) {
     let mut s = lab.session.borrow_mut();
@@ -423,6 +438,16 @@ fn bind_weights(lab: &Shared) {
                     Ok(bytes) => load_weights(&l, &bytes, &name).await,
                     Err(e) => Err(format!("{name}: could not read the file ({e})")),
                 };
+                report(&l, result);
+            });
+        });
+    }
+    if let Some(button) = document().get_element_by_id("pretrained") {
+        let l = lab.clone();
+        listen(&button, "click", move |_| {
+            let l = l.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let result = load_pretrained(&l).await;
                 report(&l, result);
             });
         });

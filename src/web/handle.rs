@@ -371,6 +371,18 @@ impl LabHandle {
         })
     }
 
+    /// Loads the site's pretrained network for the model on show (as the Pretrained button
+    /// does); resolves with a message or rejects.
+    #[wasm_bindgen(js_name = loadPretrained)]
+    pub fn load_pretrained(&self) -> js_sys::Promise {
+        let lab = self.lab.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let r = super::controls::load_pretrained(&lab).await;
+            report(&lab, r.clone());
+            r.map(|m| JsValue::from_str(&m)).map_err(js_err)
+        })
+    }
+
     /// The network on show as a weights file's bytes; resolves with a `Uint8Array`.
     #[wasm_bindgen(js_name = exportWeights)]
     pub fn export_weights(&self) -> js_sys::Promise {

@@ -7,7 +7,9 @@ use wasm_bindgen::JsCast;
 use super::ui::Shared;
 use super::util::{document, now, window};
 use crate::models::mnist::data::Digits;
+use crate::models::Model;
 use crate::session;
+use crate::session::mnist::Offered;
 
 /// Where the page fetches the training digits (relative to the page).
 const TRAIN_ASSET: &str = "mnist-train.bin";
@@ -99,10 +101,31 @@ pub async fn ensure_mnist_data(lab: &Shared) -> Result<(), String> {
             }
         }
     }
+    // This browser's own network wins; else, unless the URL names a weights file, the site's
+    // pretrained one, so that digits appear within seconds.
     if let Some(bytes) = stored_mnist().await {
-        session::mnist::restore(&lab.session, &bytes);
+        session::mnist::restore(&lab.session, &bytes, Offered::Saved);
+    } else if lab.session.borrow().settings.weights.is_none() {
+        let url = pretrained_url(Model::Mnist);
+        match fetch_bytes(&url).await {
+            Ok(bytes) => {
+                session::mnist::restore(&lab.session, &bytes, Offered::Pretrained);
+            }
+            Err(e) => {
+                let mut s = lab.session.borrow_mut();
+                s.notices.push(format!(
+                    "No pretrained MNIST network ({url}: {e}); the network trains from scratch."
+                ));
+                s.dirty = true;
+            }
+        }
     }
     Ok(())
+}
+
+/// Where the site's pretrained network for `model` lies (relative to the page).
+pub fn pretrained_url(model: Model) -> String {
+    format!("pretrained/{}", session::drive::model_file(model))
 }
 
 /// The MNIST network this browser saved, if any.

