@@ -1,6 +1,6 @@
 // In-page benchmarks (run by `cargo xtask bench`): training steps/s on the CPU device (and on
 // WebGPU through SwiftShader, which measures the path, not a GPU), sampling throughput, and the
-// time from navigation to the first drawn plot.
+// time from navigation to the first drawn plot, and to the pretrained MNIST digits.
 import { launch, LAB_URL } from "./harness.mjs";
 
 async function measure(webgpu) {
@@ -79,4 +79,22 @@ for (const [net, query, n] of [["U-Net (defaults)", "", 10], ["MLP 3x512", "&mne
     console.log(`bench: in-page (cpu) MNIST guidance classifier, 1,000 steps: ${((Date.now() - t1) / 1000).toFixed(1)} s`);
   }
   await browser.close();
+}
+
+// Opening the MNIST view as a student does (`?model=mnist`, every default, this browser holding
+// no saved network): time from navigation to the pretrained network's digits drawn, three fresh
+// browsers.
+{
+  const times = [];
+  for (let k = 0; k < 3; k++) {
+    const browser = await launch();
+    const page = await browser.newPage();
+    await page.goto(LAB_URL + "?model=mnist");
+    await page.evaluate(() => window.lab.ready);
+    await page.waitForFunction(() => lab.status().viewsStep >= 1000, null, { timeout: 120_000, polling: 50 });
+    times.push(await page.evaluate(() => performance.now() / 1000));
+    await browser.close();
+  }
+  times.sort((a, b) => a - b);
+  console.log(`bench: in-page (cpu) MNIST view opened to pretrained digits drawn: ${times.map((t) => t.toFixed(2)).join(", ")} s (3 loads)`);
 }
