@@ -397,6 +397,14 @@ fn mnist(args: &[String]) -> Result<(), String> {
         burn::module::Module::num_params(&trainer.model.net),
         config.batch
     );
+    // Writes the network (its weight average) as a weights file the page loads.
+    let save = |trainer: &MnistTrainer, path: &str| -> Result<(), String> {
+        let net = &trainer.inference_model().net;
+        let bytes = difflab::weights::encode_mnist(net, &trainer.config, trainer.steps())?;
+        std::fs::write(path, bytes).map_err(|e| format!("{path}: {e}"))?;
+        println!("wrote {path} ({} steps)", trainer.steps());
+        Ok(())
+    };
     let started = Instant::now();
     let mut avg = 0.0;
     for k in 0..steps {
@@ -414,14 +422,10 @@ fn mnist(args: &[String]) -> Result<(), String> {
         }
         if save_every > 0 && (k + 1) % save_every == 0 && k + 1 < steps {
             if let Some(path) = arg(args, "--save") {
-                let path = path.replace(".weights", &format!("-{}.weights", trainer.steps()));
-                let bytes = difflab::weights::encode_mnist(
-                    &trainer.inference_model().net,
-                    &trainer.config,
-                    trainer.steps(),
+                save(
+                    &trainer,
+                    &path.replace(".weights", &format!("-{}.weights", trainer.steps())),
                 )?;
-                std::fs::write(&path, bytes).map_err(|e| format!("{path}: {e}"))?;
-                println!("wrote {path}");
             }
         }
     }
@@ -431,13 +435,7 @@ fn mnist(args: &[String]) -> Result<(), String> {
         1000.0 * train_s / steps.max(1) as f64
     );
     if let Some(path) = arg(args, "--save") {
-        let bytes = difflab::weights::encode_mnist(
-            &trainer.inference_model().net,
-            &trainer.config,
-            trainer.steps(),
-        )?;
-        std::fs::write(&path, bytes).map_err(|e| format!("{path}: {e}"))?;
-        println!("wrote {path} ({} steps)", trainer.steps());
+        save(&trainer, &path)?;
     }
     let guidance = match arg(args, "--digit") {
         None => None,
