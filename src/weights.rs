@@ -156,14 +156,14 @@ fn record_tensors(
     Ok((tensors, metadata))
 }
 
-/// The record with every tensor converted by `convert` to `dtype` (its values' little-endian
-/// bytes in, the converted bytes out), keeping names, shapes, ids and metadata.
+/// A record's tensors (as [`record_tensors`] read them) converted by `convert` to `dtype` (each
+/// tensor's little-endian bytes in, the converted bytes out), keeping names, shapes, ids and
+/// metadata.
 fn recode(
-    record: &[u8],
+    (tensors, metadata): (Vec<burn_pack::Tensor>, Vec<(String, String)>),
     dtype: DType,
     convert: impl Fn(DType, &[u8]) -> Result<Vec<u8>, String>,
 ) -> Result<Vec<u8>, String> {
-    let (tensors, metadata) = record_tensors(record)?;
     let mut out = Vec::with_capacity(tensors.len());
     for t in tensors {
         let (name, from, shape, id, bytes) = t
@@ -211,7 +211,7 @@ fn widen(dtype: DType, bytes: &[u8]) -> Result<Vec<u8>, String> {
 /// (±65504) is refused rather than turned into infinity.
 pub fn to_half(bytes: &[u8]) -> Result<Vec<u8>, String> {
     let (_, offset) = unframe(bytes)?;
-    let record = recode(&bytes[offset..], DType::F16, |dtype, b| {
+    let record = recode(record_tensors(&bytes[offset..])?, DType::F16, |dtype, b| {
         let values = widen(dtype, b)?;
         values
             .chunks_exact(4)
@@ -236,9 +236,10 @@ pub fn to_half(bytes: &[u8]) -> Result<Vec<u8>, String> {
 /// the architecture the header describes). f16 tensors (the shipped pretrained networks) are
 /// widened to f32 first.
 fn load_record<M: Module>(net: M, bytes: &[u8], offset: usize) -> Result<M, String> {
-    let (tensors, _) = record_tensors(&bytes[offset..])?;
-    let record = if tensors.iter().any(|t| t.dtype == DType::F16) {
-        recode(&bytes[offset..], DType::F32, widen)?
+    let read = record_tensors(&bytes[offset..])?;
+    let record = if read.0.iter().any(|t| t.dtype == DType::F16) {
+        // Read once: the tensors just checked are the ones widened.
+        recode(read, DType::F32, widen)?
     } else {
         bytes[offset..].to_vec()
     };
