@@ -4,6 +4,7 @@
 pub mod diffusion;
 pub mod figure;
 pub mod fuzz;
+pub mod lecture;
 pub mod models;
 pub mod nn;
 pub mod pacing;

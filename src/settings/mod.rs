@@ -92,6 +92,8 @@ pub struct Settings {
     pub digit: Option<u8>,
     /// Classifier-guidance scale.
     pub guidance: f64,
+    /// Presenter mode's slide (1-based, `lecture::SLIDES`); 0: the ordinary page.
+    pub present: usize,
 }
 
 impl Default for Settings {
@@ -118,6 +120,7 @@ impl Default for Settings {
             mnist_steps: 20,
             digit: None,
             guidance: 3.0,
+            present: 0,
         }
     }
 }
@@ -275,7 +278,11 @@ impl Settings {
             .filter(|k| all || k.applies(self))
             .filter_map(|k| {
                 let v = k.value(self)?;
-                (all || Some(&v) != k.value(&defaults).as_ref()).then(|| (k.name.to_string(), v))
+                // While presenting the model is always written: a model named explicitly wins
+                // over the slide (see `from_pairs`), so a printed query reads back the same.
+                let model_while_presenting = k.name == "model" && self.present > 0;
+                (all || model_while_presenting || Some(&v) != k.value(&defaults).as_ref())
+                    .then(|| (k.name.to_string(), v))
             })
             .collect()
     }
@@ -319,6 +326,17 @@ impl Settings {
         s.ising.seed = s.seed;
         s.mnist.seed = s.seed;
         s.t_view = s.t_view.min(s.schedule.t_max());
+        // A slide belongs to one model: a model named explicitly moves the lecture to its
+        // first slide; otherwise the slide shows its model (so `?present=8` is a bookmark).
+        if let Some(slide) = crate::lecture::slide(s.present) {
+            if slide.model != s.model {
+                if pairs.iter().any(|(k, _)| k == "model") {
+                    s.present = crate::lecture::first_slide_of(s.model);
+                } else {
+                    s.model = slide.model;
+                }
+            }
+        }
         for (k, _) in pairs {
             if key(k).is_none() {
                 problems.push(format!("unknown setting '{k}' ignored"));

@@ -116,7 +116,7 @@ const MNIST: Option<Model> = Some(Model::Mnist);
 /// Each row: URL key, panel, label, then bounds and field (numbers), values, URL names and field
 /// (choices), or printer and parser (text). Steps other than 1 (whole) and any (real) are the
 /// sliders'.
-static TABLE: [Key; 45] = [
+static TABLE: [Key; 46] = [
     choice!("model", SHARED, "model", Model::ALL, Model::name, model),
     // Also the training runs' seeds: `Settings::from_pairs` copies it into them.
     number!("seed", SHARED, "seed", |_| limits::SEED, seed),
@@ -411,6 +411,14 @@ static TABLE: [Key; 45] = [
         guidance
     )
     .step(0.5),
+    // Before `model` would be more natural, but a slide's model is settled after parsing.
+    number!(
+        "present",
+        SHARED,
+        "presenter mode's slide (0: off)",
+        |_| (0.0, crate::lecture::SLIDES.len() as f64),
+        present
+    ),
     // Last, as links have always ended with it (a long URL is easier to read at the end).
     Key::text(
         "weights",

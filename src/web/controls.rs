@@ -38,6 +38,7 @@ pub fn sync_page(lab: &Shared) {
     write_url(&settings);
     fill_controls(&settings);
     lab.ui.borrow_mut().settings_version = version;
+    super::present::sync(lab);
 }
 
 /// Syncs the page when the session changed its settings from inside (a loaded file, a model
@@ -192,7 +193,9 @@ fn on_controls_changed(lab: &Shared) {
     dedupe_visible(&mut pairs);
     // URL-only settings are kept.
     for (k, v) in lab.session.borrow().settings.all_pairs() {
-        if (k == "device" || k == "weights") && !pairs.iter().any(|(pk, _)| *pk == k) {
+        if (k == "device" || k == "weights" || k == "present")
+            && !pairs.iter().any(|(pk, _)| *pk == k)
+        {
             pairs.push((k, v));
         }
     }
@@ -261,6 +264,7 @@ pub fn bind(lab: &Shared) {
     }
     bind_data_gestures(lab);
     bind_weights(lab);
+    super::present::bind(lab);
 }
 
 /// A new data mixture goes through the settings like any control (URL, rebuilt views); an

@@ -8,6 +8,7 @@ mod handle;
 mod ising_views;
 mod mnist_views;
 mod plot;
+mod present;
 mod store;
 mod ui;
 mod util;

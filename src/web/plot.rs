@@ -9,17 +9,31 @@ pub use crate::figure::{
     colors, density_color_light, diverging_color, nice_ticks, tick_label, tiles, PlotArea,
 };
 
+thread_local! {
+    /// Presenter mode draws every plot zoomed (text, margins and lines; see `web::present`).
+    static ZOOM: std::cell::Cell<f64> = const { std::cell::Cell::new(1.0) };
+}
+
+/// Sets the zoom of every figure drawn from now on (1: the ordinary page).
+pub fn set_zoom(zoom: f64) {
+    ZOOM.with(|z| z.set(zoom.max(1.0)));
+}
+
 /// A canvas prepared for drawing one figure.
 pub struct Figure {
     pub ctx: CanvasRenderingContext2d,
+    /// The figure's size in its drawing units (CSS pixels divided by the zoom).
     pub width: f64,
     pub height: f64,
+    /// Drawing units per CSS pixel.
+    pub zoom: f64,
 }
 
 impl Figure {
     /// Sizes the canvas backing store to its CSS box times `devicePixelRatio` and clears it.
     pub fn new(canvas: &HtmlCanvasElement) -> Option<Figure> {
         let dpr = web_sys::window()?.device_pixel_ratio().max(1.0);
+        let zoom = ZOOM.with(|z| z.get());
         let rect = canvas.get_bounding_client_rect();
         let (w, h) = (rect.width().max(50.0), rect.height().max(50.0));
         let (bw, bh) = ((w * dpr).round() as u32, (h * dpr).round() as u32);
@@ -28,7 +42,9 @@ impl Figure {
             canvas.set_height(bh);
         }
         let ctx: CanvasRenderingContext2d = canvas.get_context("2d").ok()??.dyn_into().ok()?;
-        ctx.set_transform(dpr, 0.0, 0.0, dpr, 0.0, 0.0).ok()?;
+        ctx.set_transform(dpr * zoom, 0.0, 0.0, dpr * zoom, 0.0, 0.0)
+            .ok()?;
+        let (w, h) = (w / zoom, h / zoom);
         ctx.clear_rect(0.0, 0.0, w, h);
         ctx.set_fill_style_str("#ffffff");
         ctx.fill_rect(0.0, 0.0, w, h);
@@ -36,6 +52,7 @@ impl Figure {
             ctx,
             width: w,
             height: h,
+            zoom,
         })
     }
 
@@ -53,6 +70,7 @@ impl Figure {
             x,
             y,
             log_y: false,
+            zoom: self.zoom,
         }
     }
 
@@ -120,18 +138,37 @@ pub struct Panel {
     pub x: (f64, f64),
     pub y: (f64, f64),
     pub log_y: bool,
+    /// The figure's zoom (drawing units per CSS pixel).
+    pub zoom: f64,
 }
 
 impl Panel {
-    pub fn sx(&self, x: f64) -> f64 {
-        self.area().to_px(x)
+    /// A line width no thinner than 2 CSS pixels while presenting (a projector washes thin
+    /// lines out); as asked otherwise.
+    fn width(&self, width: f64) -> f64 {
+        if self.zoom > 1.0 {
+            width.max(2.0 / self.zoom)
+        } else {
+            width
+        }
     }
 
-    /// The panel's mapping, to keep for pointer handlers.
-    pub fn area(&self) -> PlotArea {
+    pub fn sx(&self, x: f64) -> f64 {
         PlotArea {
             px: self.px,
             py: self.py,
+            x: self.x,
+            y: self.y,
+        }
+        .to_px(x)
+    }
+
+    /// The panel's mapping in CSS pixels (drawing units times the zoom), to keep for pointer
+    /// handlers.
+    pub fn area(&self) -> PlotArea {
+        PlotArea {
+            px: (self.px.0 * self.zoom, self.px.1 * self.zoom),
+            py: (self.py.0 * self.zoom, self.py.1 * self.zoom),
             x: self.x,
             y: self.y,
         }
@@ -161,7 +198,7 @@ impl Panel {
     /// Grid, axes, tick labels, title and axis labels.
     pub fn axes(&self, title: &str, xlabel: &str, ylabel: &str) {
         let c = &self.ctx;
-        c.set_line_width(1.0);
+        c.set_line_width(self.width(1.0));
         c.set_font("12px system-ui, sans-serif");
         c.set_fill_style_str(colors::INK);
         c.set_text_align("center");
@@ -169,7 +206,7 @@ impl Panel {
         // Tick labels stay inside the canvas (the last one may sit on the plot's right edge).
         let right = c
             .canvas()
-            .map(|cv| cv.client_width() as f64)
+            .map(|cv| cv.client_width() as f64 / self.zoom)
             .filter(|w| *w > 0.0)
             .unwrap_or(f64::INFINITY)
             - 2.0;
@@ -222,10 +259,8 @@ impl Panel {
             self.px.1 - self.px.0,
             self.py.1 - self.py.0,
         );
-        c.set_font("600 14px system-ui, sans-serif");
-        c.set_text_align("left");
-        c.set_text_baseline("bottom");
-        let _ = c.fill_text(title, self.px.0, self.py.0 - 8.0);
+        self.title(title);
+        c.set_fill_style_str(colors::INK);
         c.set_font("13px system-ui, sans-serif");
         c.set_text_align("center");
         c.set_text_baseline("top");
@@ -243,7 +278,7 @@ impl Panel {
         self.clip();
         let c = &self.ctx;
         c.set_stroke_style_str(color);
-        c.set_line_width(width);
+        c.set_line_width(self.width(width));
         c.set_line_join("round");
         if dash {
             let _ = c.set_line_dash(&js_sys::Array::of2(
@@ -275,7 +310,7 @@ impl Panel {
         self.clip();
         let c = &self.ctx;
         c.set_stroke_style_str(color);
-        c.set_line_width(width);
+        c.set_line_width(self.width(width));
         c.begin_path();
         for p in paths {
             let mut pen = false;
@@ -371,29 +406,49 @@ impl Panel {
         self.ctx.set_image_smoothing_enabled(true);
     }
 
-    /// A title above the panel (for panels without axes).
     /// The panel's title above its top-left corner; a title longer than the canvas leaves room
-    /// for is set smaller (down to 10 px) rather than cut off at the edge.
+    /// for is set smaller (down to 10 px, or 18 CSS px while presenting) rather than cut off at
+    /// the edge.
     pub fn title(&self, title: &str) {
         let c = &self.ctx;
         c.set_fill_style_str(colors::INK);
         c.set_text_align("left");
         c.set_text_baseline("alphabetic");
+        // Up to the canvas's edge, and no further than the next panel's title (panels side by
+        // side are 70 units apart: this panel's right margin and the next one's left).
         let room = c
             .canvas()
             .and_then(|canvas| web_sys::window().map(|w| (canvas, w.device_pixel_ratio())))
-            .map(|(canvas, dpr)| canvas.width() as f64 / dpr.max(1.0) - self.px.0 - 6.0)
-            .unwrap_or(f64::INFINITY);
+            .map(|(canvas, dpr)| canvas.width() as f64 / dpr.max(1.0) / self.zoom - self.px.0 - 6.0)
+            .unwrap_or(f64::INFINITY)
+            .min(self.px.1 - self.px.0 + 60.0);
+        let smallest = if self.zoom > 1.0 {
+            18.0 / self.zoom
+        } else {
+            10.0
+        };
         let mut size = 14.0;
+        let wide = |text: &str| c.measure_text(text).map(|m| m.width()).unwrap_or(0.0);
         loop {
             c.set_font(&format!("600 {size}px system-ui, sans-serif"));
-            let wide = c.measure_text(title).map(|m| m.width()).unwrap_or(0.0);
-            if wide <= room || size <= 10.0 {
+            if wide(title) <= room || size <= smallest {
                 break;
             }
             size -= 1.0;
         }
-        let _ = c.fill_text(title, self.px.0, self.py.0 - 9.0);
+        // Still too long at the smallest size: cut at a word, marked with an ellipsis (never
+        // overlapping the next panel).
+        let mut text = title.to_string();
+        while wide(&text) > room {
+            match text.trim_end_matches('…').trim_end().rfind(' ') {
+                Some(cut) if cut > 0 => {
+                    text.truncate(cut);
+                    text.push('…');
+                }
+                _ => break,
+            }
+        }
+        let _ = c.fill_text(&text, self.px.0, self.py.0 - 9.0);
     }
 
     /// An arrow from (x, y) along a direction given in screen pixels.
@@ -409,7 +464,7 @@ impl Panel {
         let c = &self.ctx;
         c.set_stroke_style_str(color);
         c.set_fill_style_str(color);
-        c.set_line_width(1.3);
+        c.set_line_width(self.width(1.3));
         c.begin_path();
         c.move_to(sx, sy);
         c.line_to(ex, ey);
@@ -474,6 +529,7 @@ impl Panel {
 
     /// A readout on the given line (0 = top) of the panel's top-left inside corner.
     pub fn badge_at(&self, line: usize, text: &str) {
+        self.clip(); // a long readout stays in its panel
         let c = &self.ctx;
         let y = self.py.0 + 6.0 + 24.0 * line as f64;
         c.set_font("600 13px system-ui, sans-serif");
@@ -484,6 +540,7 @@ impl Panel {
         c.set_text_align("left");
         c.set_text_baseline("middle");
         let _ = c.fill_text(text, self.px.0 + 12.0, y + 10.0);
+        c.restore();
     }
 }
 
