@@ -234,11 +234,16 @@ fn draw_histograms(s: &IsingLab) {
         p.points(&xs32, &ys32, colors::EXACT, 4.0);
         let n_gen = learned.map(|l| l.stats.n).unwrap_or(0);
         if k == 0 {
-            p.legend(&[
-                ("exact (transfer matrix)", colors::EXACT, false),
-                ("training set", "rgba(43,138,62,0.6)", false),
-                (&format!("generated ({n_gen})"), colors::LEARNED, false),
-            ]);
+            // Below the readouts in the top-left corner (a narrow panel puts them side by
+            // side), above the exact curve's tail.
+            p.legend_at(
+                &[
+                    ("exact (transfer matrix)", colors::EXACT, false),
+                    ("training set", "rgba(43,138,62,0.6)", false),
+                    (&format!("generated ({n_gen})"), colors::LEARNED, false),
+                ],
+                0.3,
+            );
         }
         if let Some(tv) = tv {
             p.badge(&format!("TV to exact = {tv:.3}"));

@@ -204,14 +204,31 @@ fn draw_strip(s: &MnistLab) {
     ctx.set_text_align("center");
     ctx.set_text_baseline("top");
     let col_w = (p.px.1 - p.px.0) / cols as f64;
-    for (c, (t, _)) in l.strip.iter().enumerate() {
-        let x = p.px.0 + col_w * (c as f64 + 0.5);
-        let label = if *t >= 0.1 {
+    let label = |t: f64| {
+        if t >= 0.1 {
             format!("{t:.2}")
         } else {
             format!("{t:.3}")
-        };
-        let _ = ctx.fill_text(&label, x, p.py.1 + 4.0);
+        }
+    };
+    // Every column's time if the labels fit side by side (small tiles, or zoomed text while
+    // presenting: every other one, and so on).
+    let widest = l
+        .strip
+        .iter()
+        .map(|(t, _)| {
+            ctx.measure_text(&label(*t))
+                .map(|m| m.width())
+                .unwrap_or(30.0)
+        })
+        .fold(0.0, f64::max);
+    let every = ((widest + 6.0) / col_w).ceil().max(1.0) as usize;
+    for (c, (t, _)) in l.strip.iter().enumerate() {
+        if c % every != 0 {
+            continue;
+        }
+        let x = p.px.0 + col_w * (c as f64 + 0.5);
+        let _ = ctx.fill_text(&label(*t), x, p.py.1 + 4.0);
     }
     let _ = ctx.fill_text("t", p.px.0 - 14.0, p.py.1 + 4.0);
 }

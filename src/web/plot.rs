@@ -264,7 +264,9 @@ impl Panel {
         c.set_font("13px system-ui, sans-serif");
         c.set_text_align("center");
         c.set_text_baseline("top");
-        let _ = c.fill_text(xlabel, (self.px.0 + self.px.1) / 2.0, self.py.1 + 22.0);
+        // No wider than the panel and its margins (panels side by side: the next one's label).
+        let xlabel = fit(c, xlabel, self.px.1 - self.px.0 + 60.0);
+        let _ = c.fill_text(&xlabel, (self.px.0 + self.px.1) / 2.0, self.py.1 + 22.0);
         c.save();
         let _ = c.translate(self.px.0 - 44.0, (self.py.0 + self.py.1) / 2.0);
         let _ = c.rotate(-std::f64::consts::FRAC_PI_2);
@@ -436,19 +438,7 @@ impl Panel {
             }
             size -= 1.0;
         }
-        // Still too long at the smallest size: cut at a word, marked with an ellipsis (never
-        // overlapping the next panel).
-        let mut text = title.to_string();
-        while wide(&text) > room {
-            match text.trim_end_matches('…').trim_end().rfind(' ') {
-                Some(cut) if cut > 0 => {
-                    text.truncate(cut);
-                    text.push('…');
-                }
-                _ => break,
-            }
-        }
-        let _ = c.fill_text(&text, self.px.0, self.py.0 - 9.0);
+        let _ = c.fill_text(&fit(c, title, room), self.px.0, self.py.0 - 9.0);
     }
 
     /// An arrow from (x, y) along a direction given in screen pixels.
@@ -533,6 +523,8 @@ impl Panel {
         let c = &self.ctx;
         let y = self.py.0 + 6.0 + 24.0 * line as f64;
         c.set_font("600 13px system-ui, sans-serif");
+        let text = fit(c, text, self.px.1 - self.px.0 - 24.0);
+        let text = text.as_str();
         let w = c.measure_text(text).map(|m| m.width()).unwrap_or(100.0) + 12.0;
         c.set_fill_style_str("rgba(255,255,255,0.85)");
         c.fill_rect(self.px.0 + 6.0, y, w, 20.0);
@@ -542,6 +534,23 @@ impl Panel {
         let _ = c.fill_text(text, self.px.0 + 12.0, y + 10.0);
         c.restore();
     }
+}
+
+/// `text` in the context's font, cut at a word and marked with an ellipsis where it is wider
+/// than `room` (never overlapping what is beside it).
+fn fit(c: &CanvasRenderingContext2d, text: &str, room: f64) -> String {
+    let wide = |text: &str| c.measure_text(text).map(|m| m.width()).unwrap_or(0.0);
+    let mut text = text.to_string();
+    while wide(&text) > room {
+        match text.trim_end_matches('…').trim_end().rfind(' ') {
+            Some(cut) if cut > 0 => {
+                text.truncate(cut);
+                text.push('…');
+            }
+            _ => break,
+        }
+    }
+    text
 }
 
 /// Rasterises `values` (row-major, row 0 at the bottom) into an off-screen canvas of one pixel

@@ -45,7 +45,7 @@ fn zoom() -> f64 {
         .ok()
         .and_then(|h| h.as_f64())
         .unwrap_or(720.0);
-    1.5 * (height / 720.0).clamp(1.0, 1.6)
+    1.5 * (height / 720.0).clamp(1.0, 1.3)
 }
 
 /// Shows the slide the session's settings name (or the ordinary page).

@@ -691,6 +691,7 @@ fn test(args: &[String]) -> Result {
                 "ising.test.mjs",
                 "mnist.test.mjs",
                 "pretrained.test.mjs",
+                "present.test.mjs",
             ])
             .env("LAB_URL", &url)
             .env("WGPU_WEIGHTS", &wgpu_weights)
