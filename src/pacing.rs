@@ -85,9 +85,17 @@ pub async fn run_steps(
     (ran, loss, clock() - started)
 }
 
+/// While the user watches a model train, no learned panel shows a network older than this much
+/// training (wall time between the end of one refresh and the start of the next, in which the
+/// page only trains and draws): with one more chunk of training (at most one MNIST step, ~0.5 s
+/// on a slow machine) a panel never lags the header by more than 2 s of training.
+pub const MAX_LAG_MS: f64 = 1500.0;
+
 /// When a model's learned views (samples drawn from a snapshot of the network) are due again.
 /// Sampling costs time that training would otherwise get: while training, a model refreshes at
-/// most every `busy_ms` and spends at most about 1/(1 + `cost_factor`) of the time on it.
+/// most every `busy_ms` and spends at most about a sixth of the time on it — unless that would
+/// leave the panels more than [`MAX_LAG_MS`] of training behind, which wins (a model whose
+/// views cost more than 0.3 s then spends more than a sixth of its time on them).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Refresh {
     /// Something the views show changed since the last refresh.
@@ -115,12 +123,17 @@ impl Refresh {
     }
 
     /// Whether the views are due at `now`: dirty, and the interval since the last refresh is at
-    /// least five times its cost (and `busy_ms` while training, 200 ms idle).
+    /// least five times its cost (and `busy_ms` while training, 200 ms idle), but never more
+    /// than [`MAX_LAG_MS`] while the user watches training. A scripted request
+    /// (`lab.train`, whose caller waits for its steps, not the panels) keeps the longer
+    /// interval.
     pub fn due(&self, now: f64, training: bool, scripted: bool) -> bool {
         let interval = if scripted {
             self.scripted_factor * (5.0 * self.cost).max(self.busy_ms)
+        } else if training {
+            (5.0 * self.cost).max(self.busy_ms).min(MAX_LAG_MS)
         } else {
-            (5.0 * self.cost).max(if training { self.busy_ms } else { 200.0 })
+            (5.0 * self.cost).max(200.0)
         };
         self.dirty && now - self.last > interval
     }
@@ -152,6 +165,12 @@ mod tests {
         slow.done(0.0, 1000.0);
         assert!(!slow.due(5900.0, false, false));
         assert!(slow.due(6100.0, false, false));
+        // While the user watches training, a slow refresh (1 s, so five times its cost is 5 s)
+        // or a long interval (5 s) is due again after MAX_LAG_MS: panels stay within 2 s.
+        let mut watched = Refresh::new(5000.0, 2.0);
+        watched.done(0.0, 1000.0);
+        assert!(!watched.due(1000.0 + MAX_LAG_MS - 10.0, true, false));
+        assert!(watched.due(1000.0 + MAX_LAG_MS + 10.0, true, false));
         // Scripted requests refresh half as often for a factor of 2.
         let mut s = Refresh::new(5000.0, 2.0);
         s.done(0.0, 0.0);

@@ -3,7 +3,7 @@
 
 use web_sys::HtmlCanvasElement;
 
-use super::plot::{raster, tiles, Figure};
+use super::plot::{describe, raster, tiles, Figure};
 use super::ui::Ui;
 use super::util::{element, set_text};
 use crate::models::mnist::data::{PIXELS, SIDE};
@@ -53,6 +53,11 @@ pub fn draw_all(app: &Session, _ui: &mut Ui) {
     draw_strip(s);
     if let Some(fig) = figure("c-mnist-loss") {
         fig.loss_curve(&s.live.losses, "Training loss: mean |ε̂ − ε|² per pixel");
+        describe(
+            "c-mnist-loss",
+            &super::ising_views::loss_text(&s.live.losses, "mean |ε̂ − ε|² per pixel"),
+            None,
+        );
     }
     status(app, s);
 }
@@ -134,6 +139,26 @@ fn draw_digits(app: &Session, s: &MnistLab) {
             p.title("Generated digits appear after the first training steps");
         }
     }
+    let learned = s.live.learned.as_ref();
+    describe(
+        "c-mnist-digits",
+        &format!(
+            "36 of the {} training digits{}",
+            data.len(),
+            learned
+                .map(|l| format!(
+                    ", beside 16 digits generated after {} steps with {} in {} steps{}",
+                    l.steps,
+                    l.sampler.label(),
+                    l.sampler_steps,
+                    l.digit
+                        .map(|d| format!(", guided toward {d}"))
+                        .unwrap_or_default()
+                ))
+                .unwrap_or_default()
+        ),
+        learned.map(|l| l.steps),
+    );
 }
 
 /// Generated digit | nearest training digit pairs, with their distance.
@@ -143,6 +168,11 @@ fn draw_nearest(s: &MnistLab) {
     };
     let (Some(l), Some(data)) = (s.live.learned.as_ref(), s.data.as_ref()) else {
         fig.note("each generated digit will appear beside its nearest training digit");
+        describe(
+            "c-mnist-nearest",
+            "Generated digits beside their nearest training digits: none yet",
+            None,
+        );
         return;
     };
     let pairs = l.nearest.len().min(8);
@@ -156,8 +186,20 @@ fn draw_nearest(s: &MnistLab) {
         return;
     };
     let p = fig.aspect_panel((0.0, 0.0, 1.0, 0.92), w as f64 / h as f64);
-    p.title(
-        "Memorisation check: generated | nearest of the 2,000 training digits (pixel distance)",
+    p.title(&format!(
+        "Memorisation check after {} steps: generated | nearest of the 2,000 training digits (pixel distance)",
+        l.steps
+    ));
+    let shown = &l.nearest[..pairs];
+    describe(
+        "c-mnist-nearest",
+        &format!(
+            "{pairs} digits generated after {} steps, each beside its nearest training digit: pixel distances {:.2} to {:.2}",
+            l.steps,
+            shown.iter().map(|n| n.1 as f64).fold(f64::INFINITY, f64::min),
+            shown.iter().map(|n| n.1 as f64).fold(0.0, f64::max)
+        ),
+        Some(l.steps),
     );
     p.image_sharp(&img);
     // Distances under each pair.
@@ -196,7 +238,20 @@ fn draw_strip(s: &MnistLab) {
         return;
     };
     let p = fig.aspect_panel((0.0, 0.04, 1.0, 1.0), w as f64 / h as f64);
-    p.title("Progressive denoising: x_t from noise (left) to digit (right)");
+    p.title(&format!(
+        "Progressive denoising after {} steps: x_t from noise (left) to digit (right)",
+        l.steps
+    ));
+    describe(
+        "c-mnist-strip",
+        &format!(
+            "The reverse process of {rows} samples of the network after {} steps, from Gaussian noise at t = {:.2} to digits at t = {:.3}",
+            l.steps,
+            l.strip.first().map_or(1.0, |s| s.0),
+            l.strip.last().map_or(0.0, |s| s.0)
+        ),
+        Some(l.steps),
+    );
     p.image_sharp(&img);
     let ctx = &fig.ctx;
     ctx.set_fill_style_str(super::plot::colors::INK);

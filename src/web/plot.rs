@@ -536,6 +536,24 @@ impl Panel {
     }
 }
 
+/// Gives canvas `id` its text alternative (`role="img"` and an `aria-label` saying what it shows:
+/// what a screen reader reads, and what a test can check) and, for a figure drawn from the
+/// network, the training step it shows (`data-step`; none: nothing learned is drawn).
+pub fn describe(id: &str, text: &str, step: Option<u64>) {
+    let Some(c) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(id))
+    else {
+        return;
+    };
+    let _ = c.set_attribute("role", "img");
+    let _ = c.set_attribute("aria-label", text);
+    let _ = match step {
+        Some(s) => c.set_attribute("data-step", &s.to_string()),
+        None => c.remove_attribute("data-step"),
+    };
+}
+
 /// `text` in the context's font, cut at a word and marked with an ellipsis where it is wider
 /// than `room` (never overlapping what is beside it).
 fn fit(c: &CanvasRenderingContext2d, text: &str, room: f64) -> String {

@@ -2,7 +2,7 @@
 
 use web_sys::HtmlCanvasElement;
 
-use super::plot::{colors, density_color_light, diverging_color, raster, Figure, Panel};
+use super::plot::{colors, density_color_light, describe, diverging_color, raster, Figure, Panel};
 use super::ui::Ui;
 use super::util::{element, set_text};
 use crate::diffusion::schedule::T_MIN;
@@ -150,6 +150,15 @@ fn draw_data(app: &Session) -> Option<super::plot::PlotArea> {
         ("exact density", colors::EXACT, false),
         ("training x₀ (histogram)", "rgba(43,138,62,0.6)", false),
     ]);
+    let modes = app.toy.mixture().components().len();
+    describe(
+        "c-data",
+        &format!(
+            "The data density p₀(x), a mixture of {modes} Gaussian modes, with a histogram of {} training samples; drag a mode to move it",
+            app.toy.exact.data_x0.len()
+        ),
+        None,
+    );
     Some(p.area())
 }
 
@@ -184,6 +193,15 @@ fn draw_forward(app: &Session, heat: Option<&HtmlCanvasElement>) {
         "time t",
         "x",
     );
+    describe(
+        "c-forward",
+        &format!(
+            "{} forward paths from the data to the prior over time, {}, drawn over the exact density p(x, t)",
+            e.forward_paths.len(),
+            app.settings.schedule.label()
+        ),
+        None,
+    );
 }
 
 fn draw_terminal(app: &Session) {
@@ -216,6 +234,14 @@ fn draw_terminal(app: &Session) {
     p.line(&term.xs, &term.p_t, colors::EXACT, 2.5, false);
     p.line(&term.xs, &term.prior, colors::PRIOR, 2.5, true);
     p.badge(&format!("TV(p_T, prior) = {:.4}", term.tv));
+    describe(
+        "c-terminal",
+        &format!(
+            "Where the forward process ends at T = {t} against the prior N(0, {pv}): total variation {:.4}",
+            term.tv
+        ),
+        None,
+    );
     p.legend(&[
         ("exact p_T", colors::EXACT, false),
         (&format!("prior N(0, {pv})"), colors::PRIOR, true),
@@ -254,6 +280,19 @@ fn draw_score(app: &Session) {
             l.steps, l.t_view
         ));
     }
+    let learned = app.toy.live.learned.as_ref();
+    describe(
+        "c-score",
+        &match learned {
+            Some(l) => format!(
+                "Score F(x, t) at t = {t:.3}: the network after {} steps against the exact score, over {} training pairs",
+                l.steps,
+                px.len()
+            ),
+            None => format!("Exact score F(x, t) at t = {t:.3} over {} training pairs; the network's appears after the first steps", px.len()),
+        },
+        learned.map(|l| l.steps),
+    );
     p.legend(&[
         ("learned", colors::LEARNED, false),
         ("exact", colors::EXACT, true),
@@ -321,10 +360,21 @@ fn draw_field(app: &Session) {
             }
         }
         p.axes(title, "time t", "x");
-        if field.is_none() {
-            p.badge("training…");
+        match (k, app.toy.live.learned.as_ref()) {
+            (1, _) => {}
+            (_, Some(l)) => p.badge(&format!("step {}", l.steps)),
+            (_, None) => p.badge("training…"),
         }
     }
+    let learned = app.toy.live.learned.as_ref();
+    describe(
+        "c-field",
+        &match learned {
+            Some(l) => format!("The score over time and x: learned after {} steps, exact, and their difference, with the probability-flow ODE's directions", l.steps),
+            None => "The exact score over time and x with the probability-flow ODE's directions; the learned one appears after the first steps".into(),
+        },
+        learned.map(|l| l.steps),
+    );
 }
 
 fn draw_reverse(app: &Session, heat: Option<&HtmlCanvasElement>) {
@@ -336,6 +386,11 @@ fn draw_reverse(app: &Session, heat: Option<&HtmlCanvasElement>) {
     let tr = (0.0, s.t_max());
     let Some(l) = &app.toy.live.learned else {
         fig.note("reverse paths appear after the first training steps");
+        describe(
+            "c-reverse",
+            "Reverse paths: none yet (they appear after the first training steps)",
+            None,
+        );
         return;
     };
     let src = if l.exact_score {
@@ -363,7 +418,19 @@ fn draw_reverse(app: &Session, heat: Option<&HtmlCanvasElement>) {
             "time t (integrated from T down to 0)",
             "x",
         );
+        p.badge(&format!("step {}", l.steps));
     }
+    describe(
+        "c-reverse",
+        &format!(
+            "{} reverse paths of the {} and {} with the {src} after {} training steps, over the exact density",
+            l.sde_paths.len(),
+            l.sde_label,
+            l.ode_label,
+            l.steps
+        ),
+        Some(l.steps),
+    );
 }
 
 fn draw_samples(app: &Session) {
@@ -374,6 +441,11 @@ fn draw_samples(app: &Session) {
     let xr = app.toy.exact.x_range;
     let Some(l) = &app.toy.live.learned else {
         fig.note("sample histograms appear after the first training steps");
+        describe(
+            "c-samples",
+            "Generated samples: none yet (they appear after the first training steps)",
+            None,
+        );
         return;
     };
     let xs = linspace(xr.0, xr.1, 400);
@@ -415,13 +487,32 @@ fn draw_samples(app: &Session) {
         p.bars(&edges, &hist, color);
         p.line(&xs, &dens, colors::EXACT, 2.5, false);
         p.badge(&format!("W₁ to the true density = {w1:.4}"));
+        p.badge_at(1, &format!("step {}", l.steps));
     }
+    describe(
+        "c-samples",
+        &format!(
+            "Histograms of {} samples after {} training steps against the true density: {} W₁ {:.4}, {} W₁ {:.4}",
+            l.sde_samples.len(),
+            l.steps,
+            l.sde_label,
+            l.sde_w1,
+            l.ode_label,
+            l.ode_w1
+        ),
+        Some(l.steps),
+    );
 }
 
 fn draw_loss(app: &Session) {
     let Some(fig) = figure("c-loss") else { return };
     if app.toy.live.losses.len() < 2 {
         fig.note("the loss curve appears while training");
+        describe(
+            "c-loss",
+            "Training loss: none yet (the curve appears while training)",
+            None,
+        );
         return;
     }
     let xs: Vec<f64> = app.toy.live.losses.iter().map(|(s, _)| *s as f64).collect();
@@ -452,6 +543,16 @@ fn draw_loss(app: &Session) {
     p.axes("Training loss (denoising score matching)", "step", "loss");
     p.line(&xs, &ys, "rgba(214,51,108,0.3)", 1.0, false);
     p.line(&xs, &ema, colors::LEARNED, 2.5, false);
+    describe(
+        "c-loss",
+        &format!(
+            "Training loss over {} steps, last {:.4} (moving average {:.4})",
+            xs[xs.len() - 1],
+            ys[ys.len() - 1],
+            ema[ema.len() - 1]
+        ),
+        None,
+    );
 }
 
 fn draw_schedule(app: &Session) {
@@ -475,5 +576,18 @@ fn draw_schedule(app: &Session) {
     p.legend_at(
         &[("α_t", colors::DATA, false), ("σ_t", colors::PRIOR, false)],
         0.5,
+    );
+    describe(
+        "c-schedule",
+        &format!(
+            "The schedule {}: α_t falls from {:.2} to {:.3} and σ_t rises from {:.2} to {:.3} between t = 0 and {}",
+            s.name(),
+            a[0],
+            a[a.len() - 1],
+            sg[0],
+            sg[sg.len() - 1],
+            s.t_max()
+        ),
+        None,
     );
 }

@@ -692,6 +692,7 @@ fn test(args: &[String]) -> Result {
                 "mnist.test.mjs",
                 "pretrained.test.mjs",
                 "present.test.mjs",
+                "panels.test.mjs",
             ])
             .env("LAB_URL", &url)
             .env("WGPU_WEIGHTS", &wgpu_weights)
