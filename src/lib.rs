@@ -2,6 +2,7 @@
 //! references) and the networks build and test natively; `web` is the browser shell.
 
 pub mod diffusion;
+pub mod export;
 pub mod figure;
 pub mod fuzz;
 pub mod lecture;

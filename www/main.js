@@ -72,6 +72,10 @@ const lab = {
   async exportWeights() { return lab.handle.exportWeights(); },
   async loadWeights(bytes) { return lab.handle.loadWeights(bytes); },
   async loadPretrained() { return lab.handle.loadPretrained(); },
+  // A figure as "png" (twice its size), or a sample figure's samples as "csv" or "npy".
+  async exportFigure(id, format = "png") { return lab.handle.exportFigure(id, format); },
+  // The samples lab.sample returned last, as "csv" or "npy".
+  exportSamples(format = "csv") { return lab.handle.exportSamples(format); },
   setPlaying(on) { lab.handle.setPlaying(!!on); },
   applySettings(query) { return lab.handle.applySettings(query); },
   get settings() { return lab.handle.settings; },

@@ -179,6 +179,15 @@ pub async fn handle(cell: &Cell, request: Request) -> Result<Reply, String> {
                     (x, vec![r.n, crate::models::mnist::data::PIXELS])
                 }
             };
+            let mut s = cell.borrow_mut();
+            let steps = s.trained_steps().unwrap_or(0);
+            s.last_samples = Some(super::samples::Samples {
+                model: r.model,
+                data: data.clone(),
+                shape: shape.clone(),
+                names: None,
+                steps,
+            });
             Ok(Reply::Samples { data, shape })
         }
         Request::Export => export(cell).await.map(|(bytes, name)| Reply::Weights {

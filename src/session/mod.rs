@@ -13,6 +13,7 @@
 pub mod drive;
 pub mod ising;
 pub mod mnist;
+pub mod samples;
 pub mod toy1d;
 pub mod train;
 
@@ -174,6 +175,8 @@ pub struct Session {
     pub ising: Option<IsingLab>,
     /// Created the first time MNIST is shown (its digits arrive later).
     pub mnist: Option<MnistLab>,
+    /// The last samples `lab.sample` returned (to export as CSV or NPY).
+    pub last_samples: Option<samples::Samples>,
 }
 
 impl Settings {
@@ -216,6 +219,7 @@ impl Session {
             dirty: true,
             settings_version: 0,
             stopped: None,
+            last_samples: None,
             toy,
             ising: None,
             mnist: None,

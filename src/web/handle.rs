@@ -398,6 +398,45 @@ impl LabHandle {
         })
     }
 
+    /// A figure as `png` (twice its on-screen size) or the samples it shows as `csv` or `npy`
+    /// (the sample figures: `c-samples`, `c-ising-configs`, `c-mnist-digits`); resolves with a
+    /// `Uint8Array`.
+    #[wasm_bindgen(js_name = exportFigure)]
+    pub fn export_figure(&self, id: String, format: String) -> js_sys::Promise {
+        let lab = self.lab.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let bytes = match format.as_str() {
+                "png" => super::export::png(&lab, &id).await,
+                "csv" | "npy" => {
+                    let model = lab.session.borrow().settings.model;
+                    if super::export::sample_figure(model) != id {
+                        Err(format!(
+                            "'{id}' shows no samples to export (the {} view's are in {})",
+                            model.name(),
+                            super::export::sample_figure(model)
+                        ))
+                    } else {
+                        super::export::samples(&lab, false).and_then(|s| s.encode(&format))
+                    }
+                }
+                other => Err(format!(
+                    "a figure exports as png, csv or npy, not '{other}'"
+                )),
+            }
+            .map_err(js_err)?;
+            Ok(js_sys::Uint8Array::from(&bytes[..]).into())
+        })
+    }
+
+    /// The samples `lab.sample` returned last, as `csv` or `npy`.
+    #[wasm_bindgen(js_name = exportSamples)]
+    pub fn export_samples(&self, format: &str) -> Result<js_sys::Uint8Array, JsValue> {
+        let bytes = super::export::samples(&self.lab, true)
+            .and_then(|s| s.encode(format))
+            .map_err(js_err)?;
+        Ok(js_sys::Uint8Array::from(&bytes[..]))
+    }
+
     /// Pauses or resumes training in the page loop.
     #[wasm_bindgen(js_name = setPlaying)]
     pub fn set_playing(&self, on: bool) {

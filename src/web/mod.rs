@@ -4,6 +4,7 @@
 
 mod controls;
 mod device;
+mod export;
 mod handle;
 mod ising_views;
 mod mnist_views;
@@ -78,13 +79,18 @@ fn draw_if_due(lab: &Shared) {
         lab.session.borrow_mut().dirty = false;
         let s = lab.session.borrow();
         let started = now();
-        match s.settings.model {
-            Model::Toy1d => views::draw_all(&s, &mut ui),
-            Model::Ising => ising_views::draw_all(&s, &mut ui),
-            Model::Mnist => mnist_views::draw_all(&s, &mut ui),
-        }
+        draw_all(&s, &mut ui);
         ui.last_draw = now();
         ui.draw_cost = ui.last_draw - started;
+    }
+}
+
+/// Draws every figure of the model on show (and its header figures).
+fn draw_all(s: &Session, ui: &mut Ui) {
+    match s.settings.model {
+        Model::Toy1d => views::draw_all(s, ui),
+        Model::Ising => ising_views::draw_all(s, ui),
+        Model::Mnist => mnist_views::draw_all(s, ui),
     }
 }
 
@@ -124,6 +130,7 @@ pub async fn start() -> Result<LabHandle, JsValue> {
     install_panic_hook();
     controls::sync_page(&lab);
     controls::bind(&lab);
+    export::bind(&lab);
     let url = lab.session.borrow().settings.weights.clone();
     if let Some(url) = url {
         let result = match store::fetch_bytes(&url).await {

@@ -14,6 +14,21 @@ thread_local! {
     static ZOOM: std::cell::Cell<f64> = const { std::cell::Cell::new(1.0) };
 }
 
+thread_local! {
+    /// While a figure is exported: its canvas id, the off-screen canvas it is drawn into instead
+    /// and the pixels per CSS pixel (every other figure is skipped meanwhile).
+    static EXPORT: std::cell::RefCell<Option<(String, HtmlCanvasElement, f64)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Draws the figure of canvas `id` into `target` at `ratio` pixels per CSS pixel while `draw`
+/// runs (the page's drawing of every figure; the others are skipped).
+pub fn export_into(id: &str, target: &HtmlCanvasElement, ratio: f64, draw: impl FnOnce()) {
+    EXPORT.with(|e| *e.borrow_mut() = Some((id.to_string(), target.clone(), ratio)));
+    draw();
+    EXPORT.with(|e| *e.borrow_mut() = None);
+}
+
 /// Sets the zoom of every figure drawn from now on (1: the ordinary page).
 pub fn set_zoom(zoom: f64) {
     ZOOM.with(|z| z.set(zoom.max(1.0)));
@@ -32,16 +47,24 @@ pub struct Figure {
 impl Figure {
     /// Sizes the canvas backing store to its CSS box times `devicePixelRatio` and clears it.
     pub fn new(canvas: &HtmlCanvasElement) -> Option<Figure> {
-        let dpr = web_sys::window()?.device_pixel_ratio().max(1.0);
+        let exporting = EXPORT.with(|e| e.borrow().clone());
+        let (target, dpr) = match exporting {
+            Some((id, target, ratio)) if id == canvas.id() => (target, ratio),
+            Some(_) => return None,
+            None => (
+                canvas.clone(),
+                web_sys::window()?.device_pixel_ratio().max(1.0),
+            ),
+        };
         let zoom = ZOOM.with(|z| z.get());
         let rect = canvas.get_bounding_client_rect();
         let (w, h) = (rect.width().max(50.0), rect.height().max(50.0));
         let (bw, bh) = ((w * dpr).round() as u32, (h * dpr).round() as u32);
-        if canvas.width() != bw || canvas.height() != bh {
-            canvas.set_width(bw);
-            canvas.set_height(bh);
+        if target.width() != bw || target.height() != bh {
+            target.set_width(bw);
+            target.set_height(bh);
         }
-        let ctx: CanvasRenderingContext2d = canvas.get_context("2d").ok()??.dyn_into().ok()?;
+        let ctx: CanvasRenderingContext2d = target.get_context("2d").ok()??.dyn_into().ok()?;
         ctx.set_transform(dpr * zoom, 0.0, 0.0, dpr * zoom, 0.0, 0.0)
             .ok()?;
         let (w, h) = (w / zoom, h / zoom);
@@ -71,6 +94,7 @@ impl Figure {
             y,
             log_y: false,
             zoom: self.zoom,
+            canvas_w: self.width,
         }
     }
 
@@ -140,6 +164,8 @@ pub struct Panel {
     pub log_y: bool,
     /// The figure's zoom (drawing units per CSS pixel).
     pub zoom: f64,
+    /// The figure's width in drawing units.
+    pub canvas_w: f64,
 }
 
 impl Panel {
@@ -204,12 +230,7 @@ impl Panel {
         c.set_text_align("center");
         c.set_text_baseline("top");
         // Tick labels stay inside the canvas (the last one may sit on the plot's right edge).
-        let right = c
-            .canvas()
-            .map(|cv| cv.client_width() as f64 / self.zoom)
-            .filter(|w| *w > 0.0)
-            .unwrap_or(f64::INFINITY)
-            - 2.0;
+        let right = self.canvas_w - 2.0;
         for t in nice_ticks(
             self.x.0,
             self.x.1,
@@ -418,12 +439,7 @@ impl Panel {
         c.set_text_baseline("alphabetic");
         // Up to the canvas's edge, and no further than the next panel's title (panels side by
         // side are 70 units apart: this panel's right margin and the next one's left).
-        let room = c
-            .canvas()
-            .and_then(|canvas| web_sys::window().map(|w| (canvas, w.device_pixel_ratio())))
-            .map(|(canvas, dpr)| canvas.width() as f64 / dpr.max(1.0) / self.zoom - self.px.0 - 6.0)
-            .unwrap_or(f64::INFINITY)
-            .min(self.px.1 - self.px.0 + 60.0);
+        let room = (self.canvas_w - self.px.0 - 6.0).min(self.px.1 - self.px.0 + 60.0);
         let smallest = if self.zoom > 1.0 {
             18.0 / self.zoom
         } else {

@@ -693,6 +693,7 @@ fn test(args: &[String]) -> Result {
                 "pretrained.test.mjs",
                 "present.test.mjs",
                 "panels.test.mjs",
+                "export.test.mjs",
             ])
             .env("LAB_URL", &url)
             .env("WGPU_WEIGHTS", &wgpu_weights)
