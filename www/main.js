@@ -60,6 +60,14 @@ if (globalThis.GPUAdapter?.prototype?.requestDevice) {
   };
 }
 
+// A 2D-canvas context that records SVG (svgcanvas from the npm registry, copied to www/vendor/
+// by the build and loaded on first use): figures export as SVG through the drawing code that
+// draws them on screen.
+window.difflabSvgContext = async (width, height) => {
+  const { Context } = await import("./vendor/svgcanvas.js");
+  return new Context({ width, height });
+};
+
 const lab = {
   device: null,
   deviceNote: null,
@@ -72,7 +80,7 @@ const lab = {
   async exportWeights() { return lab.handle.exportWeights(); },
   async loadWeights(bytes) { return lab.handle.loadWeights(bytes); },
   async loadPretrained() { return lab.handle.loadPretrained(); },
-  // A figure as "png" (twice its size), or a sample figure's samples as "csv" or "npy".
+  // A figure as "png" (twice its size) or "svg", or a sample figure's samples as "csv" or "npy".
   async exportFigure(id, format = "png") { return lab.handle.exportFigure(id, format); },
   // The samples lab.sample returned last, as "csv" or "npy".
   exportSamples(format = "csv") { return lab.handle.exportSamples(format); },

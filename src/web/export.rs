@@ -1,15 +1,16 @@
 //! Figures and samples leaving the page: every figure as a PNG at twice its on-screen size (for
-//! slides), the samples a figure shows and those `lab.sample` returned as CSV or NPY
+//! slides) and as SVG (papers, lecture notes), the samples a figure shows and those `lab.sample` returned as CSV or NPY
 //! (`crate::export`). A small toolbar on each figure offers them; `lab.exportFigure` and
 //! `lab.exportSamples` return the same bytes.
 
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Element, HtmlCanvasElement};
 
 use super::controls::listen;
+use super::plot::ExportTarget;
 use super::store::{fetch_bytes, save_file};
 use super::ui::Shared;
-use super::util::document;
+use super::util::{document, window};
 use crate::models::Model;
 use crate::session::samples::{shown, Samples};
 
@@ -45,7 +46,8 @@ pub async fn png(lab: &Shared, id: &str) -> Result<Vec<u8>, String> {
     {
         let s = lab.session.borrow();
         let mut ui = lab.ui.borrow_mut();
-        super::plot::export_into(id, &target, PNG_SCALE, || super::draw_all(&s, &mut ui));
+        let to = ExportTarget::Canvas(target.clone(), PNG_SCALE);
+        super::plot::export_into(id, to, || super::draw_all(&s, &mut ui));
     }
     // The page's own figures redraw as usual (the export skipped them).
     lab.session.borrow_mut().dirty = true;
@@ -56,6 +58,60 @@ pub async fn png(lab: &Shared, id: &str) -> Result<Vec<u8>, String> {
         .to_data_url_with_type("image/png")
         .map_err(|e| format!("{e:?}"))?;
     fetch_bytes(&url).await
+}
+
+/// The figure of canvas `id` as an SVG document: the same drawing calls as on screen, made on a
+/// context that records them (svgcanvas, loaded from `www/vendor/` by `window.difflabSvgContext`
+/// the first time), in CSS pixels; text stays text.
+pub async fn svg(lab: &Shared, id: &str) -> Result<Vec<u8>, String> {
+    let canvas = document()
+        .get_element_by_id(id)
+        .ok_or_else(|| format!("no figure '{id}'"))?;
+    let shown = canvas.get_bounding_client_rect();
+    if shown.width() < 1.0 {
+        return Err(format!(
+            "figure '{id}' is not on show (it belongs to another model)"
+        ));
+    }
+    let js = |e: JsValue| e.as_string().unwrap_or_else(|| format!("{e:?}"));
+    let make: js_sys::Function = js_sys::Reflect::get(&window(), &"difflabSvgContext".into())
+        .map_err(js)?
+        .dyn_into()
+        .map_err(|_| "the page's SVG export is missing (www/main.js)")?;
+    let promise: js_sys::Promise = make
+        .call2(
+            &JsValue::NULL,
+            &shown.width().round().into(),
+            &shown.height().round().into(),
+        )
+        .map_err(js)?
+        .dyn_into()
+        .map_err(|_| "difflabSvgContext returned no promise")?;
+    let recorder = wasm_bindgen_futures::JsFuture::from(promise)
+        .await
+        .map_err(|e| {
+            format!(
+                "loading the SVG exporter (www/vendor/svgcanvas.js): {}",
+                js(e)
+            )
+        })?;
+    {
+        let s = lab.session.borrow();
+        let mut ui = lab.ui.borrow_mut();
+        let to = ExportTarget::Context(recorder.clone().unchecked_into());
+        super::plot::export_into(id, to, || super::draw_all(&s, &mut ui));
+    }
+    lab.session.borrow_mut().dirty = true;
+    let serialize: js_sys::Function = js_sys::Reflect::get(&recorder, &"getSerializedSvg".into())
+        .map_err(js)?
+        .dyn_into()
+        .map_err(|_| "the SVG recorder has no getSerializedSvg")?;
+    let text = serialize
+        .call0(&recorder)
+        .map_err(js)?
+        .as_string()
+        .ok_or("the SVG recorder returned no text")?;
+    Ok(text.into_bytes())
 }
 
 /// The samples to export: `lab.sample`'s last (`last`) or the sample figure's.
@@ -76,6 +132,10 @@ async fn save(lab: &Shared, id: &str, format: &str) -> Result<(), String> {
         "png" => {
             let bytes = png(lab, id).await?;
             save_file(&bytes, &format!("{id}.png"))
+        }
+        "svg" => {
+            let bytes = svg(lab, id).await?;
+            save_file(&bytes, &format!("{id}.svg"))
         }
         _ => {
             let s = samples(lab, false)?;
@@ -112,7 +172,14 @@ pub fn bind(lab: &Shared) {
         let _ = bar.set_attribute("class", "fig-tools");
         let _ = bar.set_attribute("role", "group");
         let _ = bar.set_attribute("aria-label", "export this figure");
-        let mut formats = vec![("png", "PNG", "save this figure as a PNG at twice its size")];
+        let mut formats = vec![
+            ("png", "PNG", "save this figure as a PNG at twice its size"),
+            (
+                "svg",
+                "SVG",
+                "save this figure as SVG (vector graphics, text as text)",
+            ),
+        ];
         if Model::ALL.iter().any(|m| sample_figure(*m) == id) {
             formats.push(("csv", "CSV", "save the samples this figure shows as CSV"));
             formats.push((

@@ -398,7 +398,7 @@ impl LabHandle {
         })
     }
 
-    /// A figure as `png` (twice its on-screen size) or the samples it shows as `csv` or `npy`
+    /// A figure as `png` (twice its on-screen size) or `svg`, or the samples it shows as `csv` or `npy`
     /// (the sample figures: `c-samples`, `c-ising-configs`, `c-mnist-digits`); resolves with a
     /// `Uint8Array`.
     #[wasm_bindgen(js_name = exportFigure)]
@@ -407,6 +407,7 @@ impl LabHandle {
         wasm_bindgen_futures::future_to_promise(async move {
             let bytes = match format.as_str() {
                 "png" => super::export::png(&lab, &id).await,
+                "svg" => super::export::svg(&lab, &id).await,
                 "csv" | "npy" => {
                     let model = lab.session.borrow().settings.model;
                     if super::export::sample_figure(model) != id {
@@ -420,7 +421,7 @@ impl LabHandle {
                     }
                 }
                 other => Err(format!(
-                    "a figure exports as png, csv or npy, not '{other}'"
+                    "a figure exports as png, svg, csv or npy, not '{other}'"
                 )),
             }
             .map_err(js_err)?;

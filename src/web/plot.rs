@@ -14,17 +14,28 @@ thread_local! {
     static ZOOM: std::cell::Cell<f64> = const { std::cell::Cell::new(1.0) };
 }
 
+/// Where an exported figure is drawn instead of its canvas.
+#[derive(Clone)]
+pub enum ExportTarget {
+    /// An off-screen canvas, at this many pixels per CSS pixel (PNG).
+    Canvas(HtmlCanvasElement, f64),
+    /// A context with the 2D canvas's API that records what is drawn (SVG: svgcanvas), in CSS
+    /// pixels.
+    Context(CanvasRenderingContext2d),
+}
+
 thread_local! {
-    /// While a figure is exported: its canvas id, the off-screen canvas it is drawn into instead
-    /// and the pixels per CSS pixel (every other figure is skipped meanwhile).
-    static EXPORT: std::cell::RefCell<Option<(String, HtmlCanvasElement, f64)>> =
+    /// While a figure is exported: its canvas id and where it is drawn instead (every other
+    /// figure is skipped meanwhile).
+    static EXPORT: std::cell::RefCell<Option<(String, ExportTarget)>> =
         const { std::cell::RefCell::new(None) };
 }
 
-/// Draws the figure of canvas `id` into `target` at `ratio` pixels per CSS pixel while `draw`
-/// runs (the page's drawing of every figure; the others are skipped).
-pub fn export_into(id: &str, target: &HtmlCanvasElement, ratio: f64, draw: impl FnOnce()) {
-    EXPORT.with(|e| *e.borrow_mut() = Some((id.to_string(), target.clone(), ratio)));
+/// Draws the figure of canvas `id` into `target` while `draw` runs (the page's drawing of every
+/// figure; the others are skipped): one description of each chart, on screen, in a PNG of any
+/// size and in SVG.
+pub fn export_into(id: &str, target: ExportTarget, draw: impl FnOnce()) {
+    EXPORT.with(|e| *e.borrow_mut() = Some((id.to_string(), target)));
     draw();
     EXPORT.with(|e| *e.borrow_mut() = None);
 }
@@ -47,24 +58,29 @@ pub struct Figure {
 impl Figure {
     /// Sizes the canvas backing store to its CSS box times `devicePixelRatio` and clears it.
     pub fn new(canvas: &HtmlCanvasElement) -> Option<Figure> {
-        let exporting = EXPORT.with(|e| e.borrow().clone());
-        let (target, dpr) = match exporting {
-            Some((id, target, ratio)) if id == canvas.id() => (target, ratio),
-            Some(_) => return None,
-            None => (
-                canvas.clone(),
-                web_sys::window()?.device_pixel_ratio().max(1.0),
-            ),
-        };
         let zoom = ZOOM.with(|z| z.get());
         let rect = canvas.get_bounding_client_rect();
         let (w, h) = (rect.width().max(50.0), rect.height().max(50.0));
-        let (bw, bh) = ((w * dpr).round() as u32, (h * dpr).round() as u32);
-        if target.width() != bw || target.height() != bh {
-            target.set_width(bw);
-            target.set_height(bh);
-        }
-        let ctx: CanvasRenderingContext2d = target.get_context("2d").ok()??.dyn_into().ok()?;
+        // A canvas sized to its CSS box times `dpr`, and its context.
+        let sized = |target: &HtmlCanvasElement, dpr: f64| {
+            let (bw, bh) = ((w * dpr).round() as u32, (h * dpr).round() as u32);
+            if target.width() != bw || target.height() != bh {
+                target.set_width(bw);
+                target.set_height(bh);
+            }
+            target
+                .get_context("2d")
+                .ok()
+                .flatten()
+                .and_then(|c| c.dyn_into::<CanvasRenderingContext2d>().ok())
+                .map(|c| (c, dpr))
+        };
+        let (ctx, dpr) = match EXPORT.with(|e| e.borrow().clone()) {
+            Some((id, _)) if id != canvas.id() => return None,
+            Some((_, ExportTarget::Canvas(target, ratio))) => sized(&target, ratio)?,
+            Some((_, ExportTarget::Context(ctx))) => (ctx, 1.0),
+            None => sized(canvas, web_sys::window()?.device_pixel_ratio().max(1.0))?,
+        };
         ctx.set_transform(dpr * zoom, 0.0, 0.0, dpr * zoom, 0.0, 0.0)
             .ok()?;
         let (w, h) = (w / zoom, h / zoom);

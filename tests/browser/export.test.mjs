@@ -1,6 +1,6 @@
 // Browser tests of figures and samples leaving the page (src/web/export.rs, src/export.rs):
 // every figure of every model exports as a PNG of twice its on-screen size that decodes to a
-// drawn image; the toolbar's buttons download; CSV and NPY hold exactly the samples `lab.sample`
+// drawn image, and as SVG that parses and holds the figure's text; the toolbar's buttons download; CSV and NPY hold exactly the samples `lab.sample`
 // returned (and a sample figure's CSV the samples it shows); misuse is refused with a reason.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -42,6 +42,15 @@ function parseNpy(buf) {
   return { descr, shape, data };
 }
 
+/// A piece of each figure's title (or label) that its SVG must hold as text.
+const TITLES = {
+  "c-forward": "forward paths", "c-data": "Data p₀(x)", "c-terminal": "Terminal marginal", "c-score": "Score F(x, t)",
+  "c-field": "exact score", "c-reverse": "reverse SDE", "c-samples": "W₁ to the true density", "c-loss": "Training loss",
+  "c-schedule": "Schedule", "c-ising-configs": "Training data", "c-ising-runs": "Forward", "c-ising-hist": "Magnetisation",
+  "c-ising-loss": "Training loss", "c-mnist-digits": "Training digits", "c-mnist-nearest": "Memorisation check",
+  "c-mnist-strip": "Progressive denoising", "c-mnist-loss": "Training loss",
+};
+
 const bytesOf = async (page, expr, ...args) => Buffer.from(await page.evaluate(async ([expr, args]) => Array.from(await eval(expr)(...args)), [expr, args]));
 
 for (const [model, canvases, steps] of [["toy1d", CANVASES, 300], ["ising", ISING_CANVASES, 100], ["mnist", MNIST_CANVASES, 2]]) {
@@ -56,6 +65,27 @@ for (const [model, canvases, steps] of [["toy1d", CANVASES, 300], ["ising", ISIN
       assert.equal(png.width, Math.round(box.width * 2), `${id} width`);
       assert.equal(png.height, Math.round(box.height * 2), `${id} height`);
       assert.ok(png.ink > 0.01, `${id}: exported PNG looks blank (${png.ink})`);
+      const svg = (await bytesOf(page, "(id) => lab.exportFigure(id, 'svg')", id)).toString("utf8");
+      const parsed = await page.evaluate((text) => {
+        const doc = new DOMParser().parseFromString(text, "image/svg+xml");
+        const root = doc.documentElement;
+        return {
+          error: doc.querySelector("parsererror")?.textContent ?? null,
+          tag: root.tagName,
+          width: Number(root.getAttribute("width")),
+          height: Number(root.getAttribute("height")),
+          texts: [...doc.querySelectorAll("text")].map((t) => t.textContent),
+          shapes: doc.querySelectorAll("path, rect, image, line, polyline").length,
+        };
+      }, svg);
+      assert.equal(parsed.error, null, `${id}: SVG does not parse`);
+      assert.equal(parsed.tag, "svg");
+      assert.equal(parsed.width, Math.round(box.width), `${id}: SVG width`);
+      assert.equal(parsed.height, Math.round(box.height), `${id}: SVG height`);
+      assert.ok(parsed.shapes > 0, `${id}: SVG has no shapes`);
+      const title = TITLES[id];
+      if (title) assert.ok(parsed.texts.some((t) => t.includes(title)), `${id}: no "${title}" in the SVG's text: ${JSON.stringify(parsed.texts.slice(0, 8))}`);
+      else assert.ok(parsed.texts.some((t) => /[A-Za-z]{3}/.test(t)), `${id}: SVG holds no text`);
     }
     // lab.sample's samples, exactly, in both formats.
     const opts = { toy1d: { n: 500, seed: 7 }, ising: { n: 40, seed: 7 }, mnist: { n: 3, seed: 7 } }[model];
@@ -82,6 +112,9 @@ for (const [model, canvases, steps] of [["toy1d", CANVASES, 300], ["ising", ISIN
     assert.equal(file.shape[0], shownCsv.length - 1);
     const [pngDownload] = await Promise.all([page.waitForEvent("download"), page.click(`figure:has(#${canvases[0]}) .fig-tools [data-export=png]`)]);
     assert.equal(pngDownload.suggestedFilename(), `${canvases[0]}.png`);
+    const [svgDownload] = await Promise.all([page.waitForEvent("download"), page.click(`figure:has(#${canvases[0]}) .fig-tools [data-export=svg]`)]);
+    assert.equal(svgDownload.suggestedFilename(), `${canvases[0]}.svg`);
+    assert.match(readFileSync(await svgDownload.path(), "utf8"), /^<svg|^<\?xml/);
     // Misuse: a figure without samples, an unknown format, another model's figure.
     const refused = await page.evaluate(async ([loss, other]) => {
       const why = async (p) => { try { await p; return null; } catch (e) { return String(e.message ?? e); } };
@@ -93,7 +126,7 @@ for (const [model, canvases, steps] of [["toy1d", CANVASES, 300], ["ising", ISIN
       ];
     }, [canvases.find((c) => c.endsWith("loss")), model === "toy1d" ? "c-ising-hist" : "c-forward"]);
     assert.match(refused[0], /shows no samples/);
-    assert.match(refused[1], /png, csv or npy/);
+    assert.match(refused[1], /png, svg, csv or npy/);
     assert.match(refused[2], /not on show/);
     assert.match(refused[3], /csv or npy/);
     assert.deepEqual(errors, []);

