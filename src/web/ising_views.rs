@@ -13,8 +13,8 @@ use crate::session::Session;
 const UP: [u8; 3] = [29, 35, 48];
 const DOWN: [u8; 3] = [233, 236, 239];
 const GAP: [u8; 3] = [255, 255, 255];
-const TRAIN_BARS: &str = "rgba(43,138,62,0.35)";
-const GEN_BARS: &str = "rgba(214,51,108,0.55)";
+const TRAIN_BARS: &str = "rgba(25,113,194,0.45)";
+const GEN_BARS: &str = "rgba(214,51,108,0.6)";
 
 fn figure(id: &str) -> Option<Figure> {
     element::<HtmlCanvasElement>(id).and_then(|c| Figure::new(&c))
@@ -270,7 +270,7 @@ fn draw_histograms(s: &IsingLab) {
             p.legend_at(
                 &[
                     ("exact (transfer matrix)", colors::EXACT, false),
-                    ("training set", "rgba(43,138,62,0.6)", false),
+                    ("training set", "rgba(25,113,194,0.6)", false),
                     (&format!("generated ({n_gen})"), colors::LEARNED, false),
                 ],
                 0.3,

@@ -120,6 +120,7 @@ pub async fn start() -> Result<LabHandle, JsValue> {
     util::set_text("device", &format!("{} · {note}", name.to_uppercase()));
     if let Some(e) = document().get_element_by_id("device") {
         let _ = e.set_attribute("data-device", name);
+        let _ = e.set_attribute("title", &format!("{} · {note}", name.to_uppercase()));
     }
     let mut session = Session::new(settings, device, name, note, now, browser_pause());
     session.notices = problems;

@@ -134,7 +134,7 @@ fn draw_data(app: &Session) -> Option<super::plot::PlotArea> {
     let top = dens.iter().chain(&hist).cloned().fold(0.0, f64::max) * 1.4;
     let p = fig.panel((0.0, 0.0, 1.0, 1.0), xr, (0.0, top.max(1e-3)));
     p.axes("Data p₀(x) — drag a mode, or draw", "x", "density");
-    p.bars(&edges, &hist, "rgba(43,138,62,0.28)");
+    p.bars(&edges, &hist, "rgba(25,113,194,0.28)");
     p.line(&xs, &dens, colors::EXACT, 2.5, false);
     for c in handles(app.toy.mixture()) {
         let (x, y) = (
@@ -148,7 +148,7 @@ fn draw_data(app: &Session) -> Option<super::plot::PlotArea> {
     }
     p.legend(&[
         ("exact density", colors::EXACT, false),
-        ("training x₀ (histogram)", "rgba(43,138,62,0.6)", false),
+        ("training x₀ (histogram)", "rgba(25,113,194,0.6)", false),
     ]);
     let modes = app.toy.mixture().components().len();
     describe(
@@ -270,7 +270,7 @@ fn draw_score(app: &Session) {
         "x",
         "F(x, t)",
     );
-    p.points(&px, &py, "rgba(43,138,62,0.35)", 3.0);
+    p.points(&px, &py, "rgba(25,113,194,0.4)", 3.0);
     p.line(&xs, &exact, colors::EXACT, 2.5, true);
     if let Some(l) = &app.toy.live.learned {
         let learned: Vec<f64> = l.score_at_t.iter().map(|&v| v as f64).collect();
@@ -296,7 +296,7 @@ fn draw_score(app: &Session) {
     p.legend(&[
         ("learned", colors::LEARNED, false),
         ("exact", colors::EXACT, true),
-        ("training pairs", "rgba(43,138,62,0.7)", false),
+        ("training pairs", "rgba(25,113,194,0.7)", false),
     ]);
 }
 

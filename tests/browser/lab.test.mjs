@@ -212,6 +212,9 @@ test("drawing on the data plot replaces the mixture with the drawn density, and 
   // Mass now sits near x = 0, where the default mixture has none.
   const means = mix.split(",").map((c) => c.split(":").map(Number));
   assert.ok(means.some(([w, m]) => Math.abs(m) < 0.6 && w > 0.01), "a component near the stroke");
+  // The plot has been redrawn for the drawn density (its axes may have moved) before the next
+  // stroke, as a person's next stroke would find it.
+  await page.waitForFunction(() => Number(/mixture of (\d+)/.exec(document.getElementById("c-data").getAttribute("aria-label") ?? "")?.[1]) > 10);
   // On a drawn density every drag draws: a stroke along the bottom over the left mode erases it.
   const low = box.y + box.height * 0.86;
   await page.mouse.move(box.x + box.width * 0.2, low);

@@ -62,6 +62,15 @@ for (const model of ["toy1d", "ising", "mnist"]) {
       assert.ok(label.length > 20, `${id}: "${label}"`);
       if (step !== undefined) assert.match(label, new RegExp(`\\b${step} (training )?steps\\b`), `${id}: "${label}"`);
     }
+    // Every control the user can reach has a name a screen reader reads (its label, aria-label
+    // or title), and is reachable by Tab (not taken out of the tab order).
+    const unnamed = await page.evaluate(() => [...document.querySelectorAll("input, select, button")].filter((e) => {
+      const r = e.getBoundingClientRect();
+      if (r.width === 0 || getComputedStyle(e).visibility === "hidden") return false;
+      const name = [...(e.labels ?? [])].map((l) => l.textContent).join(" ") || e.getAttribute("aria-label") || e.getAttribute("title") || e.textContent;
+      return !name.trim() || e.tabIndex < 0;
+    }).map((e) => e.outerHTML.slice(0, 80)));
+    assert.deepEqual(unnamed, [], "controls without a name or out of the tab order");
     if (model === "ising") assert.match(labels.find(([id]) => id === "c-ising-hist")[2], /TV \d\.\d{3}/);
     if (model === "toy1d") assert.match(labels.find(([id]) => id === "c-samples")[2], /W₁ \d\.\d{4}/);
     assert.deepEqual(errors, []);
