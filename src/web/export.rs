@@ -7,8 +7,8 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Element, HtmlCanvasElement};
 
 use super::controls::listen;
-use super::plot::ExportTarget;
 use super::store::{fetch_bytes, save_file};
+use super::surface::ExportTarget;
 use super::ui::Shared;
 use super::util::{document, window};
 use crate::models::Model;
@@ -47,7 +47,7 @@ pub async fn png(lab: &Shared, id: &str) -> Result<Vec<u8>, String> {
         let s = lab.session.borrow();
         let mut ui = lab.ui.borrow_mut();
         let to = ExportTarget::Canvas(target.clone(), PNG_SCALE);
-        super::plot::export_into(id, to, || super::draw_all(&s, &mut ui));
+        super::surface::export_into(id, to, || super::draw_all(&s, &mut ui));
     }
     // The page's own figures redraw as usual (the export skipped them).
     lab.session.borrow_mut().dirty = true;
@@ -99,7 +99,7 @@ pub async fn svg(lab: &Shared, id: &str) -> Result<Vec<u8>, String> {
         let s = lab.session.borrow();
         let mut ui = lab.ui.borrow_mut();
         let to = ExportTarget::Context(recorder.clone().unchecked_into());
-        super::plot::export_into(id, to, || super::draw_all(&s, &mut ui));
+        super::surface::export_into(id, to, || super::draw_all(&s, &mut ui));
     }
     lab.session.borrow_mut().dirty = true;
     let serialize: js_sys::Function = js_sys::Reflect::get(&recorder, &"getSerializedSvg".into())

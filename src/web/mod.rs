@@ -11,6 +11,7 @@ mod mnist_views;
 mod plot;
 mod present;
 mod store;
+mod surface;
 mod ui;
 mod util;
 mod views;

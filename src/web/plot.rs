@@ -2,48 +2,14 @@
 //! `devicePixelRatio` (text stays sharp on HiDPI screens), axes with round-number ticks, labels
 //! with units, heatmaps drawn from an `ImageData` in one call, lines, bars, points and arrows.
 
-use wasm_bindgen::{Clamped, JsCast, JsValue};
+use wasm_bindgen::JsValue;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 
+use super::surface;
+pub use super::surface::{describe, raster, set_zoom};
 pub use crate::figure::{
     colors, density_color_light, diverging_color, nice_ticks, tick_label, tiles, PlotArea,
 };
-
-thread_local! {
-    /// Presenter mode draws every plot zoomed (text, margins and lines; see `web::present`).
-    static ZOOM: std::cell::Cell<f64> = const { std::cell::Cell::new(1.0) };
-}
-
-/// Where an exported figure is drawn instead of its canvas.
-#[derive(Clone)]
-pub enum ExportTarget {
-    /// An off-screen canvas, at this many pixels per CSS pixel (PNG).
-    Canvas(HtmlCanvasElement, f64),
-    /// A context with the 2D canvas's API that records what is drawn (SVG: svgcanvas), in CSS
-    /// pixels.
-    Context(CanvasRenderingContext2d),
-}
-
-thread_local! {
-    /// While a figure is exported: its canvas id and where it is drawn instead (every other
-    /// figure is skipped meanwhile).
-    static EXPORT: std::cell::RefCell<Option<(String, ExportTarget)>> =
-        const { std::cell::RefCell::new(None) };
-}
-
-/// Draws the figure of canvas `id` into `target` while `draw` runs (the page's drawing of every
-/// figure; the others are skipped): one description of each chart, on screen, in a PNG of any
-/// size and in SVG.
-pub fn export_into(id: &str, target: ExportTarget, draw: impl FnOnce()) {
-    EXPORT.with(|e| *e.borrow_mut() = Some((id.to_string(), target)));
-    draw();
-    EXPORT.with(|e| *e.borrow_mut() = None);
-}
-
-/// Sets the zoom of every figure drawn from now on (1: the ordinary page).
-pub fn set_zoom(zoom: f64) {
-    ZOOM.with(|z| z.set(zoom.max(1.0)));
-}
 
 /// A canvas prepared for drawing one figure.
 pub struct Figure {
@@ -58,29 +24,10 @@ pub struct Figure {
 impl Figure {
     /// Sizes the canvas backing store to its CSS box times `devicePixelRatio` and clears it.
     pub fn new(canvas: &HtmlCanvasElement) -> Option<Figure> {
-        let zoom = ZOOM.with(|z| z.get());
+        let zoom = surface::zoom();
         let rect = canvas.get_bounding_client_rect();
         let (w, h) = (rect.width().max(50.0), rect.height().max(50.0));
-        // A canvas sized to its CSS box times `dpr`, and its context.
-        let sized = |target: &HtmlCanvasElement, dpr: f64| {
-            let (bw, bh) = ((w * dpr).round() as u32, (h * dpr).round() as u32);
-            if target.width() != bw || target.height() != bh {
-                target.set_width(bw);
-                target.set_height(bh);
-            }
-            target
-                .get_context("2d")
-                .ok()
-                .flatten()
-                .and_then(|c| c.dyn_into::<CanvasRenderingContext2d>().ok())
-                .map(|c| (c, dpr))
-        };
-        let (ctx, dpr) = match EXPORT.with(|e| e.borrow().clone()) {
-            Some((id, _)) if id != canvas.id() => return None,
-            Some((_, ExportTarget::Canvas(target, ratio))) => sized(&target, ratio)?,
-            Some((_, ExportTarget::Context(ctx))) => (ctx, 1.0),
-            None => sized(canvas, web_sys::window()?.device_pixel_ratio().max(1.0))?,
-        };
+        let (ctx, dpr) = surface::context_for(canvas, w, h)?;
         ctx.set_transform(dpr * zoom, 0.0, 0.0, dpr * zoom, 0.0, 0.0)
             .ok()?;
         let (w, h) = (w / zoom, h / zoom);
@@ -568,24 +515,6 @@ impl Panel {
     }
 }
 
-/// Gives canvas `id` its text alternative (`role="img"` and an `aria-label` saying what it shows:
-/// what a screen reader reads, and what a test can check) and, for a figure drawn from the
-/// network, the training step it shows (`data-step`; none: nothing learned is drawn).
-pub fn describe(id: &str, text: &str, step: Option<u64>) {
-    let Some(c) = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.get_element_by_id(id))
-    else {
-        return;
-    };
-    let _ = c.set_attribute("role", "img");
-    let _ = c.set_attribute("aria-label", text);
-    let _ = match step {
-        Some(s) => c.set_attribute("data-step", &s.to_string()),
-        None => c.remove_attribute("data-step"),
-    };
-}
-
 /// `text` in the context's font, cut at a word and marked with an ellipsis where it is wider
 /// than `room` (never overlapping what is beside it).
 fn fit(c: &CanvasRenderingContext2d, text: &str, room: f64) -> String {
@@ -601,43 +530,4 @@ fn fit(c: &CanvasRenderingContext2d, text: &str, room: f64) -> String {
         }
     }
     text
-}
-
-/// Rasterises `values` (row-major, row 0 at the bottom) into an off-screen canvas of one pixel
-/// per value, to draw (scaled) with [`Panel::image`] as often as needed.
-pub fn raster(
-    values: &[f32],
-    cols: usize,
-    rows: usize,
-    color: &dyn Fn(f32) -> [u8; 3],
-) -> Option<HtmlCanvasElement> {
-    if values.len() != cols * rows || cols == 0 || rows == 0 {
-        return None;
-    }
-    let mut rgba = vec![0u8; cols * rows * 4];
-    for r in 0..rows {
-        for k in 0..cols {
-            // Image row 0 is the top: the largest y.
-            let [red, green, blue] = color(values[(rows - 1 - r) * cols + k]);
-            let o = (r * cols + k) * 4;
-            rgba[o..o + 4].copy_from_slice(&[red, green, blue, 255]);
-        }
-    }
-    let image = web_sys::ImageData::new_with_u8_clamped_array_and_sh(
-        Clamped(&rgba),
-        cols as u32,
-        rows as u32,
-    )
-    .ok()?;
-    let canvas: HtmlCanvasElement = web_sys::window()?
-        .document()?
-        .create_element("canvas")
-        .ok()?
-        .dyn_into()
-        .ok()?;
-    canvas.set_width(cols as u32);
-    canvas.set_height(rows as u32);
-    let ctx: CanvasRenderingContext2d = canvas.get_context("2d").ok()??.dyn_into().ok()?;
-    ctx.put_image_data(&image, 0.0, 0.0).ok()?;
-    Some(canvas)
 }
