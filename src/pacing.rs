@@ -85,17 +85,17 @@ pub async fn run_steps(
     (ran, loss, clock() - started)
 }
 
-/// While the user watches a model train, no learned panel shows a network older than this much
-/// training (wall time between the end of one refresh and the start of the next, in which the
-/// page only trains and draws): with one more chunk of training (at most one MNIST step, ~0.5 s
-/// on a slow machine) a panel never lags the header by more than 2 s of training.
-pub const MAX_LAG_MS: f64 = 1500.0;
+/// While the user watches a model train, no learned panel shows a network more than this much
+/// training older than the header's: the views refresh before a chunk of training that would
+/// take them past it (predicted from the last chunk's length), leaving a tenth of the issue's
+/// 2 s for chunks that run long. A model whose single step takes longer cannot keep it.
+pub const MAX_LAG_MS: f64 = 1800.0;
 
 /// When a model's learned views (samples drawn from a snapshot of the network) are due again.
 /// Sampling costs time that training would otherwise get: while training, a model refreshes at
-/// most every `busy_ms` and spends at most about a sixth of the time on it — unless that would
-/// leave the panels more than [`MAX_LAG_MS`] of training behind, which wins (a model whose
-/// views cost more than 0.3 s then spends more than a sixth of its time on them).
+/// most every `busy_ms` and spends at most about a sixth of the time on it — unless the panels
+/// would fall more than [`MAX_LAG_MS`] of training behind, which wins (a model whose views
+/// cost more than 0.3 s then spends more than a sixth of its time on them).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Refresh {
     /// Something the views show changed since the last refresh.
@@ -108,6 +108,9 @@ pub struct Refresh {
     /// While a scripted request (`lab.train`, Step) runs, the caller waits for its steps: views
     /// refresh `scripted_factor` times less often.
     pub scripted_factor: f64,
+    /// Training time (ms) since the snapshot the views show, and the last chunk's length.
+    pub trained_ms: f64,
+    pub chunk_ms: f64,
 }
 
 impl Refresh {
@@ -119,29 +122,42 @@ impl Refresh {
             cost: 0.0,
             busy_ms,
             scripted_factor,
+            trained_ms: 0.0,
+            chunk_ms: 0.0,
         }
     }
 
     /// Whether the views are due at `now`: dirty, and the interval since the last refresh is at
-    /// least five times its cost (and `busy_ms` while training, 200 ms idle), but never more
-    /// than [`MAX_LAG_MS`] while the user watches training. A scripted request
-    /// (`lab.train`, whose caller waits for its steps, not the panels) keeps the longer
-    /// interval.
+    /// least five times its cost (and `busy_ms` while training, 200 ms idle) — or, while the
+    /// user watches training, the next chunk would take the panels past [`MAX_LAG_MS`] of
+    /// training. A scripted request (`lab.train`, whose caller waits for its steps, not the
+    /// panels) keeps the interval alone.
     pub fn due(&self, now: f64, training: bool, scripted: bool) -> bool {
-        let interval = if scripted {
-            self.scripted_factor * (5.0 * self.cost).max(self.busy_ms)
-        } else if training {
-            (5.0 * self.cost).max(self.busy_ms).min(MAX_LAG_MS)
-        } else {
-            (5.0 * self.cost).max(200.0)
-        };
-        self.dirty && now - self.last > interval
+        if !self.dirty {
+            return false;
+        }
+        if scripted {
+            return now - self.last > self.scripted_factor * (5.0 * self.cost).max(self.busy_ms);
+        }
+        if training {
+            let behind = self.trained_ms + self.chunk_ms > MAX_LAG_MS;
+            return behind || now - self.last > (5.0 * self.cost).max(self.busy_ms);
+        }
+        now - self.last > (5.0 * self.cost).max(200.0)
     }
 
-    /// Records a refresh that started at `started` and ended at `now`.
+    /// Records a chunk of training that took `ms`.
+    pub fn trained(&mut self, ms: f64) {
+        self.trained_ms += ms;
+        self.chunk_ms = ms;
+    }
+
+    /// Records a refresh that started at `started` and ended at `now` (no training runs during
+    /// one: the views show the network as it was when it started).
     pub fn done(&mut self, started: f64, now: f64) {
         self.cost = now - started;
         self.last = now;
+        self.trained_ms = 0.0;
     }
 }
 
@@ -166,11 +182,37 @@ mod tests {
         assert!(!slow.due(5900.0, false, false));
         assert!(slow.due(6100.0, false, false));
         // While the user watches training, a slow refresh (1 s, so five times its cost is 5 s)
-        // or a long interval (5 s) is due again after MAX_LAG_MS: panels stay within 2 s.
+        // with a long interval (5 s) is due again before the next chunk would take the panels
+        // past MAX_LAG_MS of training: chunks of 0.7 s (an MNIST step) refresh after two...
         let mut watched = Refresh::new(5000.0, 2.0);
         watched.done(0.0, 1000.0);
-        assert!(!watched.due(1000.0 + MAX_LAG_MS - 10.0, true, false));
-        assert!(watched.due(1000.0 + MAX_LAG_MS + 10.0, true, false));
+        watched.trained(700.0);
+        assert!(
+            !watched.due(1800.0, true, false),
+            "0.7 s trained, 0.7 s more is within"
+        );
+        watched.trained(700.0);
+        assert!(
+            watched.due(2600.0, true, false),
+            "1.4 s trained, 0.7 s more is not"
+        );
+        assert!(
+            !watched.due(2600.0, true, true),
+            "a script waits for its steps"
+        );
+        watched.done(2600.0, 3600.0);
+        assert_eq!(watched.trained_ms, 0.0, "the views show the latest network");
+        // ...chunks of 1 s after each one, and 30 ms chunks (the toy) after 1.8 s of them.
+        watched.trained(1000.0);
+        assert!(watched.due(4700.0, true, false));
+        let mut toy = Refresh::new(10_000.0, 1.0);
+        toy.done(0.0, 10.0);
+        for _ in 0..59 {
+            toy.trained(30.0);
+        }
+        assert!(!toy.due(1800.0, true, false), "1.77 s + 30 ms is within");
+        toy.trained(30.0);
+        assert!(toy.due(1830.0, true, false));
         // Scripted requests refresh half as often for a factor of 2.
         let mut s = Refresh::new(5000.0, 2.0);
         s.done(0.0, 0.0);

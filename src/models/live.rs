@@ -46,6 +46,7 @@ impl<T: Training, V> Live<T, V> {
         self.losses.clear();
         self.learned = None;
         self.refresh.dirty = true;
+        self.refresh.trained_ms = 0.0;
     }
 
     /// Puts `trainer` back after a chunk (or a loaded network), with its snapshot.

@@ -88,6 +88,7 @@ pub async fn chunk<M: Trains>(cell: &Cell, max_steps: u64, budget_ms: f64) -> Ch
         return Chunk::Idle; // the settings replaced this network meanwhile
     }
     live.pace.update(ran, elapsed, budget_ms, gpu.is_some());
+    live.refresh.trained(elapsed);
     let outcome = match settle(&mut trainer, candidate, &mut live.losses, loss) {
         Ok(()) => Chunk::Ran { steps: ran },
         Err(restored) => {
