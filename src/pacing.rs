@@ -131,7 +131,7 @@ impl Refresh {
     /// least five times its cost (and `busy_ms` while training, 200 ms idle) — or, while the
     /// user watches training, the next chunk would take the panels past [`MAX_LAG_MS`] of
     /// training. A scripted request (`lab.train`, whose caller waits for its steps, not the
-    /// panels) keeps the interval alone; once training stops, views behind it are due at once.
+    /// panels) keeps the interval alone.
     pub fn due(&self, now: f64, training: bool, scripted: bool) -> bool {
         if !self.dirty {
             return false;
@@ -143,9 +143,7 @@ impl Refresh {
             let behind = self.trained_ms + self.chunk_ms > MAX_LAG_MS;
             return behind || now - self.last > (5.0 * self.cost).max(self.busy_ms);
         }
-        // Training stopped with the views behind it (Step ×100, a script's steps): at once.
-        // Otherwise (a slider dragged) no more than a sixth of the time.
-        self.trained_ms > 0.0 || now - self.last > (5.0 * self.cost).max(200.0)
+        now - self.last > (5.0 * self.cost).max(200.0)
     }
 
     /// Records a chunk of training that took `ms`.
@@ -175,12 +173,6 @@ mod tests {
         assert!(!r.due(1000.0, true, false), "1.5 s while training");
         assert!(r.due(1700.0, true, false));
         assert!(!r.due(500.0, false, false), "five times its cost idle");
-        let mut stopped = r;
-        stopped.trained(30.0);
-        assert!(
-            stopped.due(150.0, false, false),
-            "views behind stopped training: at once"
-        );
         assert!(r.due(700.0, false, false));
         r.dirty = false;
         assert!(!r.due(1e6, false, false), "nothing changed");
