@@ -26,31 +26,41 @@ pub fn sample_figure(model: Model) -> &'static str {
 /// Pixels per CSS pixel of an exported PNG.
 pub const PNG_SCALE: f64 = 2.0;
 
-/// The figure of canvas `id` as PNG bytes, drawn again at [`PNG_SCALE`] × its CSS size.
-pub async fn png(lab: &Shared, id: &str) -> Result<Vec<u8>, String> {
+/// The canvas `id` and its size on screen, if it is on show (the model's own figure).
+fn on_show(id: &str) -> Result<(HtmlCanvasElement, web_sys::DomRect), String> {
     let canvas = document()
         .get_element_by_id(id)
         .and_then(|e| e.dyn_into::<HtmlCanvasElement>().ok())
         .ok_or_else(|| format!("no figure '{id}'"))?;
-    let shown = canvas.get_bounding_client_rect();
-    if shown.width() < 1.0 {
+    let rect = canvas.get_bounding_client_rect();
+    if rect.width() < 1.0 {
         return Err(format!(
             "figure '{id}' is not on show (it belongs to another model)"
         ));
     }
+    Ok((canvas, rect))
+}
+
+/// Draws figure `id` alone into `to` (the page's own figures redraw afterwards as usual: the
+/// export skipped them).
+fn render_into(lab: &Shared, id: &str, to: ExportTarget) {
+    {
+        let s = lab.session.borrow();
+        let mut ui = lab.ui.borrow_mut();
+        super::surface::export_into(id, to, || super::draw_all(&s, &mut ui));
+    }
+    lab.session.borrow_mut().dirty = true;
+}
+
+/// The figure of canvas `id` as PNG bytes, drawn again at [`PNG_SCALE`] × its CSS size.
+pub async fn png(lab: &Shared, id: &str) -> Result<Vec<u8>, String> {
+    on_show(id)?;
     let target: HtmlCanvasElement = document()
         .create_element("canvas")
         .map_err(|e| format!("{e:?}"))?
         .dyn_into()
         .map_err(|_| "no canvas")?;
-    {
-        let s = lab.session.borrow();
-        let mut ui = lab.ui.borrow_mut();
-        let to = ExportTarget::Canvas(target.clone(), PNG_SCALE);
-        super::surface::export_into(id, to, || super::draw_all(&s, &mut ui));
-    }
-    // The page's own figures redraw as usual (the export skipped them).
-    lab.session.borrow_mut().dirty = true;
+    render_into(lab, id, ExportTarget::Canvas(target.clone(), PNG_SCALE));
     if target.width() == 0 {
         return Err(format!("figure '{id}' drew nothing"));
     }
@@ -64,15 +74,7 @@ pub async fn png(lab: &Shared, id: &str) -> Result<Vec<u8>, String> {
 /// context that records them (svgcanvas, loaded from `www/vendor/` by `window.difflabSvgContext`
 /// the first time), in CSS pixels; text stays text.
 pub async fn svg(lab: &Shared, id: &str) -> Result<Vec<u8>, String> {
-    let canvas = document()
-        .get_element_by_id(id)
-        .ok_or_else(|| format!("no figure '{id}'"))?;
-    let shown = canvas.get_bounding_client_rect();
-    if shown.width() < 1.0 {
-        return Err(format!(
-            "figure '{id}' is not on show (it belongs to another model)"
-        ));
-    }
+    let (_, shown) = on_show(id)?;
     let js = |e: JsValue| e.as_string().unwrap_or_else(|| format!("{e:?}"));
     let make: js_sys::Function = js_sys::Reflect::get(&window(), &"difflabSvgContext".into())
         .map_err(js)?
@@ -95,13 +97,11 @@ pub async fn svg(lab: &Shared, id: &str) -> Result<Vec<u8>, String> {
                 js(e)
             )
         })?;
-    {
-        let s = lab.session.borrow();
-        let mut ui = lab.ui.borrow_mut();
-        let to = ExportTarget::Context(recorder.clone().unchecked_into());
-        super::surface::export_into(id, to, || super::draw_all(&s, &mut ui));
-    }
-    lab.session.borrow_mut().dirty = true;
+    render_into(
+        lab,
+        id,
+        ExportTarget::Context(recorder.clone().unchecked_into()),
+    );
     let serialize: js_sys::Function = js_sys::Reflect::get(&recorder, &"getSerializedSvg".into())
         .map_err(js)?
         .dyn_into()
@@ -204,6 +204,15 @@ pub fn bind(lab: &Shared) {
                 });
             }
         }
-        let _ = fig.append_child(&bar);
+        // In the caption's first line, floated right: beside the text, never over the figure
+        // (absolutely placed over the canvas it covered the right-hand panel's title).
+        match fig.query_selector("figcaption").ok().flatten() {
+            Some(caption) => {
+                let _ = caption.insert_before(&bar, caption.first_child().as_ref());
+            }
+            None => {
+                let _ = fig.append_child(&bar);
+            }
+        }
     }
 }

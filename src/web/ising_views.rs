@@ -318,21 +318,11 @@ fn draw_histograms(s: &IsingLab) {
 fn draw_loss(s: &IsingLab) {
     if let Some(fig) = figure("c-ising-loss") {
         fig.loss_curve(
+            "c-ising-loss",
             &s.live.losses,
             "Training loss: cross-entropy per spin (nats)",
+            "cross-entropy per spin",
+            false,
         );
-        describe(
-            "c-ising-loss",
-            &loss_text(&s.live.losses, "cross-entropy per spin"),
-            None,
-        );
-    }
-}
-
-/// The loss curve's text alternative.
-pub fn loss_text(losses: &[(u64, f64)], what: &str) -> String {
-    match losses.last() {
-        Some((step, loss)) => format!("Training loss ({what}) up to step {step}: last {loss:.4}"),
-        None => format!("Training loss ({what}): none yet (the curve appears while training)"),
     }
 }

@@ -52,11 +52,12 @@ pub fn draw_all(app: &Session, _ui: &mut Ui) {
     draw_nearest(s);
     draw_strip(s);
     if let Some(fig) = figure("c-mnist-loss") {
-        fig.loss_curve(&s.live.losses, "Training loss: mean |ε̂ − ε|² per pixel");
-        describe(
+        fig.loss_curve(
             "c-mnist-loss",
-            &super::ising_views::loss_text(&s.live.losses, "mean |ε̂ − ε|² per pixel"),
-            None,
+            &s.live.losses,
+            "Training loss: mean |ε̂ − ε|² per pixel",
+            "mean |ε̂ − ε|² per pixel",
+            false,
         );
     }
     status(app, s);

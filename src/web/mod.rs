@@ -146,6 +146,7 @@ pub async fn start() -> Result<LabHandle, JsValue> {
     draw_if_due(&lab);
     let resize = lab.clone();
     controls::listen(&window(), "resize", move |_| {
+        present::resized(&resize);
         resize.session.borrow_mut().dirty = true
     });
     let looping = lab.clone();

@@ -76,34 +76,59 @@ impl Figure {
         p
     }
 
-    /// A loss curve (raw and smoothed) over training steps, or a note while there is none.
-    pub fn loss_curve(&self, losses: &[(u64, f64)], title: &str) {
+    /// The loss curve of canvas `id` (raw and smoothed) over training steps, or a note while
+    /// there is none, and its text alternative; `what` names the loss, `log` puts it on a log
+    /// scale (decades from the smallest positive loss).
+    pub fn loss_curve(&self, id: &str, losses: &[(u64, f64)], title: &str, what: &str, log: bool) {
         if losses.len() < 2 {
             self.note("the loss curve appears while training");
+            let text =
+                format!("Training loss ({what}): none yet (the curve appears while training)");
+            describe(id, &text, None);
             return;
         }
         let xs: Vec<f64> = losses.iter().map(|(k, _)| *k as f64).collect();
         let ys: Vec<f64> = losses.iter().map(|(_, l)| *l).collect();
+        // An exponential moving average for a readable trend.
         let mut ema = Vec::with_capacity(ys.len());
         let mut m = ys[0];
         for &y in &ys {
             m = 0.9 * m + 0.1 * y;
             ema.push(m);
         }
-        let lo = ys.iter().cloned().fold(f64::INFINITY, f64::min);
         let hi = ys.iter().cloned().fold(0.0, f64::max);
-        let pad = 0.05 * (hi - lo).max(1e-3);
-        // From the first recorded step: after loading weights trained for 1500 steps the curve
-        // starts there, not squeezed against the right edge.
-        let first = if xs[0] > 1.0 { xs[0] } else { 0.0 };
-        let p = self.panel(
-            (0.0, 0.0, 1.0, 1.0),
-            (first, xs[xs.len() - 1].max(first + 1.0)),
-            (lo - pad, hi + pad),
-        );
+        let y = if log {
+            let lo = ys
+                .iter()
+                .cloned()
+                .filter(|v| *v > 0.0)
+                .fold(f64::INFINITY, f64::min)
+                .max(1e-8);
+            let hi = hi.max(lo * 10.0);
+            (
+                10f64.powf(lo.log10().floor()),
+                10f64.powf(hi.log10().ceil()),
+            )
+        } else {
+            let lo = ys.iter().cloned().fold(f64::INFINITY, f64::min);
+            let pad = 0.05 * (hi - lo).max(1e-3);
+            (lo - pad, hi + pad)
+        };
+        // From step 0, or from the first recorded step when the curve starts late (after
+        // loading weights trained for 1500 steps, not squeezed against the right edge).
+        let last = xs[xs.len() - 1];
+        let first = if xs[0] > 0.1 * last { xs[0] } else { 0.0 };
+        let mut p = self.panel((0.0, 0.0, 1.0, 1.0), (first, last.max(first + 1.0)), y);
+        p.log_y = log;
         p.axes(title, "step", "loss");
         p.line(&xs, &ys, "rgba(214,51,108,0.3)", 1.0, false);
         p.line(&xs, &ema, colors::LEARNED, 2.5, false);
+        let text = format!(
+            "Training loss ({what}) up to step {last}: last {:.4}, moving average {:.4}",
+            ys[ys.len() - 1],
+            ema[ema.len() - 1]
+        );
+        describe(id, &text, None);
     }
 
     /// A message in the middle of the figure (used when there is nothing to show yet).
@@ -248,9 +273,12 @@ impl Panel {
         c.set_font("13px system-ui, sans-serif");
         c.set_text_align("center");
         c.set_text_baseline("top");
-        // No wider than the panel and its margins (panels side by side: the next one's label).
-        let xlabel = fit(c, xlabel, self.px.1 - self.px.0 + 60.0);
-        let _ = c.fill_text(&xlabel, (self.px.0 + self.px.1) / 2.0, self.py.1 + 22.0);
+        // No wider than the panel and its margins (panels side by side: the next one's label),
+        // and centred under the panel without running past the canvas's right edge.
+        let centre = (self.px.0 + self.px.1) / 2.0;
+        let room = (self.px.1 - self.px.0 + 60.0).min(2.0 * (self.canvas_w - 2.0 - centre));
+        let xlabel = fit(c, xlabel, room);
+        let _ = c.fill_text(&xlabel, centre, self.py.1 + 22.0);
         c.save();
         let _ = c.translate(self.px.0 - 44.0, (self.py.0 + self.py.1) / 2.0);
         let _ = c.rotate(-std::f64::consts::FRAC_PI_2);

@@ -234,11 +234,11 @@ pub fn bind(lab: &Shared) {
             e.prevent_default();
         }
     });
-    // A new window size changes the plots' zoom.
-    let l = lab.clone();
-    listen(&window(), "resize", move |_| {
-        if l.session.borrow().settings.present > 0 {
-            plot::set_zoom(zoom());
-        }
-    });
+}
+
+/// A new window size changes the plots' zoom while presenting.
+pub fn resized(lab: &Shared) {
+    if lab.session.borrow().settings.present > 0 {
+        plot::set_zoom(zoom());
+    }
 }

@@ -505,54 +505,15 @@ fn draw_samples(app: &Session) {
 }
 
 fn draw_loss(app: &Session) {
-    let Some(fig) = figure("c-loss") else { return };
-    if app.toy.live.losses.len() < 2 {
-        fig.note("the loss curve appears while training");
-        describe(
+    if let Some(fig) = figure("c-loss") {
+        fig.loss_curve(
             "c-loss",
-            "Training loss: none yet (the curve appears while training)",
-            None,
+            &app.toy.live.losses,
+            "Training loss (denoising score matching)",
+            "denoising score matching",
+            true,
         );
-        return;
     }
-    let xs: Vec<f64> = app.toy.live.losses.iter().map(|(s, _)| *s as f64).collect();
-    let ys: Vec<f64> = app.toy.live.losses.iter().map(|(_, l)| *l).collect();
-    // Exponential moving average for a readable trend.
-    let mut ema = Vec::with_capacity(ys.len());
-    let mut m = ys[0];
-    for &y in &ys {
-        m = 0.9 * m + 0.1 * y;
-        ema.push(m);
-    }
-    let lo = ys
-        .iter()
-        .cloned()
-        .filter(|v| *v > 0.0)
-        .fold(f64::INFINITY, f64::min)
-        .max(1e-8);
-    let hi = ys.iter().cloned().fold(0.0, f64::max).max(lo * 10.0);
-    let mut p = fig.panel(
-        (0.0, 0.0, 1.0, 1.0),
-        (0.0, xs[xs.len() - 1].max(1.0)),
-        (
-            10f64.powf(lo.log10().floor()),
-            10f64.powf(hi.log10().ceil()),
-        ),
-    );
-    p.log_y = true;
-    p.axes("Training loss (denoising score matching)", "step", "loss");
-    p.line(&xs, &ys, "rgba(214,51,108,0.3)", 1.0, false);
-    p.line(&xs, &ema, colors::LEARNED, 2.5, false);
-    describe(
-        "c-loss",
-        &format!(
-            "Training loss over {} steps, last {:.4} (moving average {:.4})",
-            xs[xs.len() - 1],
-            ys[ys.len() - 1],
-            ema[ema.len() - 1]
-        ),
-        None,
-    );
 }
 
 fn draw_schedule(app: &Session) {

@@ -1,7 +1,9 @@
 // In-page benchmarks (run by `cargo xtask bench`): training steps/s on the CPU device (and on
 // WebGPU through SwiftShader, which measures the path, not a GPU), sampling throughput, and the
-// time from navigation to the first drawn plot, and to the pretrained MNIST digits.
+// time from navigation to the first drawn plot, and to the pretrained MNIST digits; the frame
+// budget of each view while it trains (frames.mjs).
 import { launch, LAB_URL } from "./harness.mjs";
+import { printFrameBudget } from "./frames.mjs";
 
 async function measure(webgpu) {
   const browser = await launch({ webgpu });
@@ -98,3 +100,6 @@ for (const [net, query, n] of [["U-Net (defaults)", "", 10], ["MLP 3x512", "&mne
   times.sort((a, b) => a - b);
   console.log(`bench: in-page (cpu) MNIST view opened to pretrained digits drawn: ${times.map((t) => t.toFixed(2)).join(", ")} s (3 loads)`);
 }
+
+// Frame budget per view while it trains with its live plots (frames/s, long tasks, redraw cost).
+await printFrameBudget(15);

