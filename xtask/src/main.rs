@@ -116,12 +116,18 @@ fn build() -> Result<PathBuf> {
     }
     let pkg = dist.join("pkg");
     fs::create_dir_all(&pkg).map_err(|e| e.to_string())?;
+    // Without the name section (the functions' names, 6.0 of the module's 33.9 MB; 5.71 MB
+    // gzipped with it, 4.62 without): a panic's stack then shows function indices.
+    // DIFFLAB_WASM_NAMES=1 keeps them (profiling in the browser's DevTools).
+    let names = std::env::var("DIFFLAB_WASM_NAMES").is_ok_and(|v| v == "1");
     wasm_bindgen_cli_support::Bindgen::new()
         .input_path(&wasm)
         .web(true)
         .map_err(|e| e.to_string())?
         .omit_default_module_path(false)
         .typescript(false)
+        .remove_name_section(!names)
+        .remove_producers_section(true)
         .generate(&pkg)
         .map_err(|e| format!("wasm-bindgen: {e}"))?;
     copy_file(&root.join("index.html"), &dist.join("index.html"))?;
