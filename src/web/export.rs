@@ -26,8 +26,8 @@ pub fn sample_figure(model: Model) -> &'static str {
 /// Pixels per CSS pixel of an exported PNG.
 pub const PNG_SCALE: f64 = 2.0;
 
-/// The canvas `id` and its size on screen, if it is on show (the model's own figure).
-fn on_show(id: &str) -> Result<(HtmlCanvasElement, web_sys::DomRect), String> {
+/// The size on screen of canvas `id`, if it is on show (the model's own figure).
+fn on_show(id: &str) -> Result<web_sys::DomRect, String> {
     let canvas = document()
         .get_element_by_id(id)
         .and_then(|e| e.dyn_into::<HtmlCanvasElement>().ok())
@@ -38,7 +38,7 @@ fn on_show(id: &str) -> Result<(HtmlCanvasElement, web_sys::DomRect), String> {
             "figure '{id}' is not on show (it belongs to another model)"
         ));
     }
-    Ok((canvas, rect))
+    Ok(rect)
 }
 
 /// Draws figure `id` alone into `to` (the page's own figures redraw afterwards as usual: the
@@ -74,7 +74,7 @@ pub async fn png(lab: &Shared, id: &str) -> Result<Vec<u8>, String> {
 /// context that records them (svgcanvas, loaded from `www/vendor/` by `window.difflabSvgContext`
 /// the first time), in CSS pixels; text stays text.
 pub async fn svg(lab: &Shared, id: &str) -> Result<Vec<u8>, String> {
-    let (_, shown) = on_show(id)?;
+    let shown = on_show(id)?;
     let js = |e: JsValue| e.as_string().unwrap_or_else(|| format!("{e:?}"));
     let make: js_sys::Function = js_sys::Reflect::get(&window(), &"difflabSvgContext".into())
         .map_err(js)?

@@ -3,9 +3,8 @@
 
 use web_sys::HtmlCanvasElement;
 
-use super::plot::{colors, describe, raster, tiles, Figure, Panel};
+use super::plot::{colors, describe, figure, raster, tiles, Figure, Panel};
 use super::ui::Ui;
-use super::util::element;
 use crate::models::ising::lab::IsingLab;
 use crate::models::ising::lattice::{L, SITES};
 use crate::session::Session;
@@ -15,10 +14,6 @@ const DOWN: [u8; 3] = [233, 236, 239];
 const GAP: [u8; 3] = [255, 255, 255];
 const TRAIN_BARS: &str = "rgba(25,113,194,0.45)";
 const GEN_BARS: &str = "rgba(214,51,108,0.6)";
-
-fn figure(id: &str) -> Option<Figure> {
-    element::<HtmlCanvasElement>(id).and_then(|c| Figure::new(&c))
-}
 
 fn spin_color(v: f32) -> [u8; 3] {
     if v > 0.5 {
@@ -318,10 +313,8 @@ fn draw_histograms(s: &IsingLab) {
 fn draw_loss(s: &IsingLab) {
     if let Some(fig) = figure("c-ising-loss") {
         fig.loss_curve(
-            "c-ising-loss",
             &s.live.losses,
             "Training loss: cross-entropy per spin (nats)",
-            "cross-entropy per spin",
             false,
         );
     }

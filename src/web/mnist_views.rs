@@ -1,18 +1,12 @@
 //! Drawing the MNIST view: training and generated digits, each generated digit beside its
 //! nearest training digit, the progressive denoising strip, the loss.
 
-use web_sys::HtmlCanvasElement;
-
-use super::plot::{describe, raster, tiles, Figure};
+use super::plot::{describe, figure, raster, tiles, Figure};
 use super::ui::Ui;
-use super::util::{element, set_text};
+use super::util::set_text;
 use crate::models::mnist::data::{PIXELS, SIDE};
 use crate::models::mnist::lab::{MnistLab, CLASSIFIER_STEPS};
 use crate::session::Session;
-
-fn figure(id: &str) -> Option<Figure> {
-    element::<HtmlCanvasElement>(id).and_then(|c| Figure::new(&c))
-}
 
 /// Pixel intensity in `[0, 1]` → white ink on a dark slate; gaps in the page colour.
 fn ink(v: f32) -> [u8; 3] {
@@ -53,10 +47,8 @@ pub fn draw_all(app: &Session, _ui: &mut Ui) {
     draw_strip(s);
     if let Some(fig) = figure("c-mnist-loss") {
         fig.loss_curve(
-            "c-mnist-loss",
             &s.live.losses,
             "Training loss: mean |ε̂ − ε|² per pixel",
-            "mean |ε̂ − ε|² per pixel",
             false,
         );
     }

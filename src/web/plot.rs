@@ -13,12 +13,19 @@ pub use crate::figure::{
 
 /// A canvas prepared for drawing one figure.
 pub struct Figure {
+    /// The canvas's id (its text alternative is set by that id).
+    pub id: String,
     pub ctx: CanvasRenderingContext2d,
     /// The figure's size in its drawing units (CSS pixels divided by the zoom).
     pub width: f64,
     pub height: f64,
     /// Drawing units per CSS pixel.
     pub zoom: f64,
+}
+
+/// The figure on canvas `id`, prepared for drawing (None if the page has no such canvas).
+pub fn figure(id: &str) -> Option<Figure> {
+    super::util::element::<HtmlCanvasElement>(id).and_then(|c| Figure::new(&c))
 }
 
 impl Figure {
@@ -35,6 +42,7 @@ impl Figure {
         ctx.set_fill_style_str("#ffffff");
         ctx.fill_rect(0.0, 0.0, w, h);
         Some(Figure {
+            id: canvas.id(),
             ctx,
             width: w,
             height: h,
@@ -76,15 +84,14 @@ impl Figure {
         p
     }
 
-    /// The loss curve of canvas `id` (raw and smoothed) over training steps, or a note while
-    /// there is none, and its text alternative; `what` names the loss, `log` puts it on a log
-    /// scale (decades from the smallest positive loss).
-    pub fn loss_curve(&self, id: &str, losses: &[(u64, f64)], title: &str, what: &str, log: bool) {
+    /// The loss curve (raw and smoothed) over training steps under `title`, or a note while
+    /// there is none, and its text alternative; `log` puts it on a log scale (decades from the
+    /// smallest positive loss).
+    pub fn loss_curve(&self, losses: &[(u64, f64)], title: &str, log: bool) {
         if losses.len() < 2 {
             self.note("the loss curve appears while training");
-            let text =
-                format!("Training loss ({what}): none yet (the curve appears while training)");
-            describe(id, &text, None);
+            let text = format!("{title}: none yet (the curve appears while training)");
+            describe(&self.id, &text, None);
             return;
         }
         let xs: Vec<f64> = losses.iter().map(|(k, _)| *k as f64).collect();
@@ -124,11 +131,11 @@ impl Figure {
         p.line(&xs, &ys, "rgba(214,51,108,0.3)", 1.0, false);
         p.line(&xs, &ema, colors::LEARNED, 2.5, false);
         let text = format!(
-            "Training loss ({what}) up to step {last}: last {:.4}, moving average {:.4}",
+            "{title}, up to step {last}: last {:.4}, moving average {:.4}",
             ys[ys.len() - 1],
             ema[ema.len() - 1]
         );
-        describe(id, &text, None);
+        describe(&self.id, &text, None);
     }
 
     /// A message in the middle of the figure (used when there is nothing to show yet).

@@ -2,19 +2,15 @@
 
 use web_sys::HtmlCanvasElement;
 
-use super::plot::{colors, density_color_light, describe, diverging_color, raster, Figure, Panel};
+use super::plot::{colors, density_color_light, describe, diverging_color, figure, raster, Panel};
 use super::ui::Ui;
-use super::util::{element, set_text};
+use super::util::set_text;
 use crate::diffusion::schedule::T_MIN;
 use crate::models::toy1d::mixture::linspace;
 use crate::models::toy1d::views::{
     density_histogram, flow_arrows, handles, training_pairs, FIELD_NT, FIELD_NX,
 };
 use crate::session::Session;
-
-fn figure(id: &str) -> Option<Figure> {
-    element::<HtmlCanvasElement>(id).and_then(|c| Figure::new(&c))
-}
 
 /// Redraws every plot and the status line.
 pub fn draw_all(app: &Session, ui: &mut Ui) {
@@ -507,10 +503,8 @@ fn draw_samples(app: &Session) {
 fn draw_loss(app: &Session) {
     if let Some(fig) = figure("c-loss") {
         fig.loss_curve(
-            "c-loss",
             &app.toy.live.losses,
             "Training loss (denoising score matching)",
-            "denoising score matching",
             true,
         );
     }
