@@ -168,44 +168,73 @@ fn draw_nearest(s: &MnistLab) {
         );
         return;
     };
-    let pairs = l.nearest.len().min(8);
-    let mut images = Vec::with_capacity(2 * pairs * PIXELS);
-    for k in 0..pairs {
-        images.extend_from_slice(&l.samples[k * PIXELS..(k + 1) * PIXELS]);
-        images.extend_from_slice(data.image(l.nearest[k].0));
-    }
-    let (v, w, h) = tiles(&images, SIDE, SIDE, 2 * pairs, 2 * pairs);
-    let Some(img) = raster(&v, w, h, &ink) else {
-        return;
+    // Eight pairs in one row on the page's wide figure, or all 16 in two to four rows on a
+    // taller one (a slide): whichever draws the digits largest.
+    let pair_aspect = (2 * SIDE + 1) as f64 / SIDE as f64;
+    // Each row is a panel in its band of the figure: 30 units above it (the title), 44 below
+    // (the distances), 70 beside it.
+    let h = fig.height * 0.98;
+    let all = l.nearest.len().min(16);
+    let scale = |(rows, n): (usize, usize)| {
+        let per_row = n.div_ceil(rows);
+        let band = h / rows as f64 - 74.0;
+        band.min((fig.width - 70.0) / (per_row as f64 * pair_aspect))
     };
-    let p = fig.aspect_panel((0.0, 0.0, 1.0, 0.92), w as f64 / h as f64);
-    p.title(&format!(
-        "Memorisation check after {} steps: generated | nearest of the 2,000 training digits (pixel distance)",
-        l.steps
-    ));
-    let shown = &l.nearest[..pairs];
+    let (rows, n) = [(1, all.min(8)), (2, all), (3, all), (4, all)]
+        .into_iter()
+        .filter(|&(r, n)| r <= n)
+        .max_by(|&a, &b| scale(a).total_cmp(&scale(b)))
+        .unwrap_or((1, all));
+    let per_row = n.div_ceil(rows).max(1);
+    let ctx = &fig.ctx;
+    for r in 0..rows {
+        let first = r * per_row;
+        let count = per_row.min(n.saturating_sub(first));
+        if count == 0 {
+            break;
+        }
+        let mut images = Vec::with_capacity(2 * count * PIXELS);
+        for k in first..first + count {
+            images.extend_from_slice(&l.samples[k * PIXELS..(k + 1) * PIXELS]);
+            images.extend_from_slice(data.image(l.nearest[k].0));
+        }
+        // Every row as wide per pair as the first (a short last row is not stretched).
+        let (v, w, th) = tiles(&images, SIDE, SIDE, 2 * count, 2 * per_row);
+        let Some(img) = raster(&v, w, th, &ink) else {
+            return;
+        };
+        let top = h * r as f64 / rows as f64 / fig.height;
+        let bottom = h * (r + 1) as f64 / rows as f64 / fig.height;
+        let p = fig.aspect_panel((0.0, top, 1.0, bottom), w as f64 / th as f64);
+        if r == 0 {
+            p.title(&format!(
+                "Memorisation check after {} steps: generated | nearest of the 2,000 training digits (pixel distance)",
+                l.steps
+            ));
+        }
+        p.image_sharp(&img);
+        // Distances under each pair.
+        ctx.set_fill_style_str(super::plot::colors::INK);
+        ctx.set_font("600 13px system-ui, sans-serif");
+        ctx.set_text_align("center");
+        ctx.set_text_baseline("top");
+        let pair_w = (p.px.1 - p.px.0) / per_row as f64;
+        for k in 0..count {
+            let x = p.px.0 + pair_w * (k as f64 + 0.5);
+            let _ = ctx.fill_text(&format!("{:.2}", l.nearest[first + k].1), x, p.py.1 + 4.0);
+        }
+    }
+    let shown = &l.nearest[..n];
     describe(
         "c-mnist-nearest",
         &format!(
-            "{pairs} digits generated after {} steps, each beside its nearest training digit: pixel distances {:.2} to {:.2}",
+            "{n} digits generated after {} steps, each beside its nearest training digit: pixel distances {:.2} to {:.2}",
             l.steps,
             shown.iter().map(|n| n.1 as f64).fold(f64::INFINITY, f64::min),
             shown.iter().map(|n| n.1 as f64).fold(0.0, f64::max)
         ),
         Some(l.steps),
     );
-    p.image_sharp(&img);
-    // Distances under each pair.
-    let ctx = &fig.ctx;
-    ctx.set_fill_style_str(super::plot::colors::INK);
-    ctx.set_font("600 13px system-ui, sans-serif");
-    ctx.set_text_align("center");
-    ctx.set_text_baseline("top");
-    let pair_w = (p.px.1 - p.px.0) / pairs as f64;
-    for k in 0..pairs {
-        let x = p.px.0 + pair_w * (k as f64 + 0.5);
-        let _ = ctx.fill_text(&format!("{:.2}", l.nearest[k].1), x, p.py.1 + 4.0);
-    }
 }
 
 /// Rows: samples; columns: the reverse run at decreasing t.

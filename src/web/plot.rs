@@ -138,14 +138,23 @@ impl Figure {
         describe(&self.id, &text, None);
     }
 
-    /// A message in the middle of the figure (used when there is nothing to show yet).
+    /// A message in the middle of the figure (used when there is nothing to show yet), set
+    /// smaller and then cut at a word where the figure is narrower than it (a zoomed slide).
     pub fn note(&self, text: &str) {
-        self.ctx.set_fill_style_str("#868e96");
-        self.ctx.set_font("15px system-ui, sans-serif");
-        self.ctx.set_text_align("center");
-        let _ = self
-            .ctx
-            .fill_text(text, self.width / 2.0, self.height / 2.0);
+        let c = &self.ctx;
+        let room = self.width - 16.0;
+        let mut size = 15.0;
+        loop {
+            c.set_font(&format!("{size}px system-ui, sans-serif"));
+            let wide = c.measure_text(text).map(|m| m.width()).unwrap_or(0.0);
+            if wide <= room || size <= 11.0 {
+                break;
+            }
+            size -= 1.0;
+        }
+        c.set_fill_style_str("#868e96");
+        c.set_text_align("center");
+        let _ = c.fill_text(&fit(c, text, room), self.width / 2.0, self.height / 2.0);
     }
 }
 
