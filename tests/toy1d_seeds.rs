@@ -15,12 +15,13 @@
 //! assertions are for the defaults).
 
 use burn::prelude::Device;
-use difflab::diffusion::sampler::{reverse_times, TimeDraw};
-use difflab::diffusion::{Sampler, SamplerKind, Schedule};
-use difflab::models::toy1d::mixture::{Mixture, PairSource};
-use difflab::models::toy1d::train::{ScoreModel, ScoreTable, TrainConfig, Trainer};
-use difflab::models::toy1d::views::{run_sampler, Evaluation, Start};
+use difflab::diffusion::sampler::TimeDraw;
+use difflab::diffusion::Schedule;
+use difflab::models::toy1d::mixture::{plot_range, Mixture, PairSource};
+use difflab::models::toy1d::train::{ScoreModel, TrainConfig, Trainer};
+use difflab::models::toy1d::views::{learned_views, LiveSettings};
 use difflab::pacing::Pause;
+use difflab::settings::Settings;
 use std::rc::Rc;
 
 fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -32,11 +33,11 @@ fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
 
 struct Measured {
     seed: u64,
-    /// W₁ of the reverse SDE (200 steps) from random draws: the network's, and the exact
+    /// W₁ of the live SDE panel (200 steps from random draws): the network's, and the exact
     /// score's with the same random numbers.
     sde: f64,
     sde_exact: f64,
-    /// W₁ of the Heun ODE (200 steps) from the prior's quantiles.
+    /// W₁ of the live ODE panel (Heun, 200 steps, from the prior's quantiles).
     ode: f64,
     /// Mass the ODE puts above 0 (the mixture's: 0.5).
     right: f64,
@@ -52,41 +53,37 @@ fn measure(config: TrainConfig, steps: u64) -> Measured {
     }
     let model: ScoreModel = trainer.inference_model();
     let pause: Pause = Rc::new(|| Box::pin(async {}));
-    // As the page's live panels: one table of the network on the samplers' grid.
-    let times = reverse_times(&schedule, 200);
-    let table = pollster::block_on(ScoreTable::build(
-        &model,
-        &device,
-        &times,
-        (-15.0, 15.0),
-        512,
-        async || {},
-    ));
-    let sample = |network: bool, kind: SamplerKind, start: Start, seed: u64| {
-        pollster::block_on(run_sampler(
-            network.then_some(&model),
+    // The page's live panels at the default settings for this seed, on the network and on the
+    // exact score: the same seeds, so the same prior draws and Brownian increments.
+    let settings = Settings::default();
+    let panels = |exact_score: bool| {
+        let live = LiveSettings {
+            t_view: settings.t_view,
+            panels: settings.sampler.panels(settings.a),
+            steps: settings.steps,
+            exact_score,
+            seed: config.seed,
+            quantiles: true,
+        };
+        pollster::block_on(learned_views(
+            &model,
             &mixture,
-            &schedule,
+            plot_range(&mixture, &schedule),
+            live,
+            steps,
             &device,
-            Sampler { kind, steps: 200 },
-            10_000,
-            0,
-            seed,
-            Evaluation::Table(&table),
-            start,
             &pause,
         ))
-        .0
     };
-    // The live panels' seeds for the settings' seed.
-    let noise = config.seed ^ 0xabcdef;
-    let ode = sample(true, SamplerKind::HeunOde, Start::Quantiles, noise + 1);
+    let (learned, exact) = (panels(false), panels(true));
+    let right = learned.ode_samples.iter().filter(|&&x| x > 0.0).count() as f64
+        / learned.ode_samples.len() as f64;
     Measured {
         seed: config.seed,
-        sde: mixture.wasserstein1(&sample(true, SamplerKind::SDE, Start::Draws, noise)),
-        sde_exact: mixture.wasserstein1(&sample(false, SamplerKind::SDE, Start::Draws, noise)),
-        ode: mixture.wasserstein1(&ode),
-        right: ode.iter().filter(|&&x| x > 0.0).count() as f64 / ode.len() as f64,
+        sde: learned.sde_w1,
+        sde_exact: exact.sde_w1,
+        ode: learned.ode_w1,
+        right,
     }
 }
 
