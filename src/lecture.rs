@@ -308,6 +308,40 @@ pub fn first_slide_of(model: Model) -> usize {
         .map_or(1, |i| i + 1)
 }
 
+/// A move in presenter mode, as a key or button asks it: relative to the slide on show when the
+/// lab reads it (two quick presses of → move two slides, and P right after a model change
+/// opens that model's first slide).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum SlideMove {
+    /// P: the first slide of the model on show, or back to the ordinary page.
+    Toggle,
+    /// Esc: the ordinary page.
+    Leave,
+    /// ←/→ (and Home/End as a large step), clamped to the lecture.
+    By(isize),
+    /// A slide by number (0: the ordinary page).
+    To(usize),
+}
+
+impl SlideMove {
+    /// The model and slide after this move from slide `present` (0: the ordinary page) with
+    /// `model` on show; `None` when nothing changes.
+    pub fn apply(self, present: usize, model: Model) -> Option<(Model, usize)> {
+        let k = match self {
+            SlideMove::Toggle if present > 0 => 0,
+            SlideMove::Toggle => first_slide_of(model),
+            SlideMove::Leave => 0,
+            SlideMove::By(_) if present == 0 => return None,
+            SlideMove::By(by) => (present as isize + by).clamp(1, SLIDES.len() as isize) as usize,
+            SlideMove::To(k) => k.min(SLIDES.len()),
+        };
+        if k == present {
+            return None;
+        }
+        Some((slide(k).map_or(model, |s| s.model), k))
+    }
+}
+
 /// LaTeX as MathML (`display`: a block equation), or why it does not parse.
 pub fn mathml(tex: &str, display: bool) -> Result<String, String> {
     let storage = Storage::new();

@@ -78,6 +78,9 @@ pub struct Settings {
     /// Train as soon as the page opens.
     pub play: bool,
     pub device: DeviceChoice,
+    /// Threads the page's CPU backend trains on (0: every core the browser reports; 1: one, as
+    /// on a page that is not cross-origin isolated).
+    pub threads: usize,
     /// URL of weights to load at start (URL only).
     pub weights: Option<String>,
     /// The Ising model's data, process, network and sampler.
@@ -113,6 +116,7 @@ impl Default for Settings {
             exact_score: false,
             play: true,
             device: DeviceChoice::Auto,
+            threads: 0,
             weights: None,
             ising: IsingConfig::default(),
             mnist: MnistConfig::default(),

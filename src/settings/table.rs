@@ -48,6 +48,8 @@ pub mod limits {
     pub const MNIST_STEPS: (f64, f64) = (2.0, 2000.0);
     pub const DIGIT: (f64, f64) = (0.0, 9.0);
     pub const GUIDANCE: (f64, f64) = (0.0, 50.0);
+    /// Threads of the page's CPU backend (0: as many as the machine has cores).
+    pub const THREADS: (f64, f64) = (0.0, 64.0);
 
     /// The MNIST network shapes a weights file may describe: channels, levels, MLP width,
     /// MLP depth.
@@ -116,7 +118,7 @@ const MNIST: Option<Model> = Some(Model::Mnist);
 /// Each row: URL key, panel, label, then bounds and field (numbers), values, URL names and field
 /// (choices), or printer and parser (text). Steps other than 1 (whole) and any (real) are the
 /// sliders'.
-static TABLE: [Key; 46] = [
+static TABLE: [Key; 47] = [
     choice!("model", SHARED, "model", Model::ALL, Model::name, model),
     // Also the training runs' seeds: `Settings::from_pairs` copies it into them.
     number!("seed", SHARED, "seed", |_| limits::SEED, seed),
@@ -258,6 +260,14 @@ static TABLE: [Key; 46] = [
         DeviceChoice::name,
         device
     ),
+    number!(
+        "threads",
+        SHARED,
+        "CPU threads in the page (0: every core; URL only)",
+        |_| limits::THREADS,
+        threads
+    )
+    .step(1.0),
     number!(
         "beta",
         ISING,

@@ -4,13 +4,13 @@ use burn::prelude::Device;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::util::window;
 use crate::settings::DeviceChoice;
 
 /// Asks the browser for a WebGPU adapter (not just `navigator.gpu`, which exists even where no
 /// adapter is given). Returns why not, when there is none.
 async fn webgpu_adapter() -> Result<(), String> {
-    let nav = window().navigator();
+    // The worker's `navigator` (WebGPU is offered to dedicated workers as to the page).
+    let nav = super::util::global_get("navigator");
     let gpu = js_sys::Reflect::get(&nav, &JsValue::from_str("gpu")).unwrap_or(JsValue::UNDEFINED);
     if gpu.is_undefined() || gpu.is_null() {
         return Err("this browser has no WebGPU (navigator.gpu is missing)".into());
@@ -38,6 +38,7 @@ pub async fn pick_device(choice: DeviceChoice) -> (Device, &'static str, String)
     if choice == DeviceChoice::Cpu {
         return (Device::flex(), "cpu", "CPU chosen by ?device=cpu".into());
     }
+    #[cfg(feature = "webgpu")]
     let why = match webgpu_adapter().await {
         Ok(()) => match Device::wgpu_options().init_async().await {
             Ok(device) => {
@@ -49,6 +50,13 @@ pub async fn pick_device(choice: DeviceChoice) -> (Device, &'static str, String)
             }
             Err(e) => format!("WebGPU failed to start ({e})"),
         },
+        Err(why) => why,
+    };
+    // The threaded module (no WebGPU in it): the page loads it only where WebGPU gave no
+    // adapter or the CPU was chosen, so this says why (the page's probe found the same).
+    #[cfg(not(feature = "webgpu"))]
+    let why = match webgpu_adapter().await {
+        Ok(()) => "this is the threaded CPU module; the page loads the WebGPU one when it finds an adapter".to_string(),
         Err(why) => why,
     };
     let note = if choice == DeviceChoice::WebGpu {

@@ -4,13 +4,12 @@
 //! `lab.exportSamples` return the same bytes.
 
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{Element, HtmlCanvasElement};
+use web_sys::OffscreenCanvas;
 
-use super::controls::listen;
-use super::store::{fetch_bytes, save_file};
+use super::outbox;
+use super::store::array_buffer;
 use super::surface::ExportTarget;
 use super::ui::Shared;
-use super::util::{document, window};
 use crate::models::Model;
 use crate::session::samples::{shown, Samples};
 
@@ -26,19 +25,15 @@ pub fn sample_figure(model: Model) -> &'static str {
 /// Pixels per CSS pixel of an exported PNG.
 pub const PNG_SCALE: f64 = 2.0;
 
-/// The size on screen of canvas `id`, if it is on show (the model's own figure).
-fn on_show(id: &str) -> Result<web_sys::DomRect, String> {
-    let canvas = document()
-        .get_element_by_id(id)
-        .and_then(|e| e.dyn_into::<HtmlCanvasElement>().ok())
-        .ok_or_else(|| format!("no figure '{id}'"))?;
-    let rect = canvas.get_bounding_client_rect();
-    if rect.width() < 1.0 {
+/// The CSS size of canvas `id`, if it is on show (the model's own figure).
+fn on_show(id: &str) -> Result<(f64, f64), String> {
+    let (w, h) = super::surface::css_size(id).ok_or_else(|| format!("no figure '{id}'"))?;
+    if w < 1.0 {
         return Err(format!(
             "figure '{id}' is not on show (it belongs to another model)"
         ));
     }
-    Ok(rect)
+    Ok((w, h))
 }
 
 /// Draws figure `id` alone into `to` (the page's own figures redraw afterwards as usual: the
@@ -52,66 +47,47 @@ fn render_into(lab: &Shared, id: &str, to: ExportTarget) {
     lab.session.borrow_mut().dirty = true;
 }
 
+fn js(e: JsValue) -> String {
+    e.as_string().unwrap_or_else(|| format!("{e:?}"))
+}
+
 /// The figure of canvas `id` as PNG bytes, drawn again at [`PNG_SCALE`] × its CSS size.
 pub async fn png(lab: &Shared, id: &str) -> Result<Vec<u8>, String> {
     on_show(id)?;
-    let target: HtmlCanvasElement = document()
-        .create_element("canvas")
-        .map_err(|e| format!("{e:?}"))?
-        .dyn_into()
-        .map_err(|_| "no canvas")?;
+    let target = OffscreenCanvas::new(1, 1).map_err(js)?;
     render_into(lab, id, ExportTarget::Canvas(target.clone(), PNG_SCALE));
-    if target.width() == 0 {
+    if target.width() <= 1 {
         return Err(format!("figure '{id}' drew nothing"));
     }
-    let url = target
-        .to_data_url_with_type("image/png")
-        .map_err(|e| format!("{e:?}"))?;
-    fetch_bytes(&url).await
+    let options = web_sys::ImageEncodeOptions::new();
+    options.set_type("image/png");
+    let blob = wasm_bindgen_futures::JsFuture::from(
+        target.convert_to_blob_with_options(&options).map_err(js)?,
+    )
+    .await
+    .map_err(js)?;
+    let blob: web_sys::Blob = blob.unchecked_into();
+    array_buffer(blob.array_buffer()).await
 }
 
-/// The figure of canvas `id` as an SVG document: the same drawing calls as on screen, made on a
-/// context that records them (svgcanvas, loaded from `www/vendor/` by `window.difflabSvgContext`
-/// the first time), in CSS pixels; text stays text.
-pub async fn svg(lab: &Shared, id: &str) -> Result<Vec<u8>, String> {
-    let shown = on_show(id)?;
-    let js = |e: JsValue| e.as_string().unwrap_or_else(|| format!("{e:?}"));
-    let make: js_sys::Function = js_sys::Reflect::get(&window(), &"difflabSvgContext".into())
+/// The figure of canvas `id` as SVG, recorded: the same drawing calls as on screen, made on a
+/// context that records them (`difflabSvgRecorder` in `www/worker.js`), in CSS pixels. The page
+/// replays the record on svgcanvas (which needs a document) and serialises it: text stays text.
+/// Returns `{ log, width, height }`.
+pub fn svg_record(lab: &Shared, id: &str) -> Result<JsValue, String> {
+    let (w, h) = on_show(id)?;
+    let make: js_sys::Function = super::util::global_get("difflabSvgRecorder")
+        .dyn_into()
+        .map_err(|_| "the SVG recorder is missing (www/worker.js)")?;
+    let recorder = make
+        .call2(&JsValue::NULL, &w.round().into(), &h.round().into())
+        .map_err(js)?;
+    render_into(lab, id, ExportTarget::Context(recorder.clone().unchecked_into()));
+    let finish: js_sys::Function = js_sys::Reflect::get(&recorder, &"__record".into())
         .map_err(js)?
         .dyn_into()
-        .map_err(|_| "the page's SVG export is missing (www/main.js)")?;
-    let promise: js_sys::Promise = make
-        .call2(
-            &JsValue::NULL,
-            &shown.width().round().into(),
-            &shown.height().round().into(),
-        )
-        .map_err(js)?
-        .dyn_into()
-        .map_err(|_| "difflabSvgContext returned no promise")?;
-    let recorder = wasm_bindgen_futures::JsFuture::from(promise)
-        .await
-        .map_err(|e| {
-            format!(
-                "loading the SVG exporter (www/vendor/svgcanvas.js): {}",
-                js(e)
-            )
-        })?;
-    render_into(
-        lab,
-        id,
-        ExportTarget::Context(recorder.clone().unchecked_into()),
-    );
-    let serialize: js_sys::Function = js_sys::Reflect::get(&recorder, &"getSerializedSvg".into())
-        .map_err(js)?
-        .dyn_into()
-        .map_err(|_| "the SVG recorder has no getSerializedSvg")?;
-    let text = serialize
-        .call0(&recorder)
-        .map_err(js)?
-        .as_string()
-        .ok_or("the SVG recorder returned no text")?;
-    Ok(text.into_bytes())
+        .map_err(|_| "the SVG recorder has no record")?;
+    finish.call0(&recorder).map_err(js)
 }
 
 /// The samples to export: `lab.sample`'s last (`last`) or the sample figure's.
@@ -126,93 +102,28 @@ pub fn samples(lab: &Shared, last: bool) -> Result<Samples, String> {
     shown(&mut s).ok_or_else(|| "no samples yet: they appear after the first training steps".into())
 }
 
-/// What the toolbar's buttons do: save the figure or its samples.
-async fn save(lab: &Shared, id: &str, format: &str) -> Result<(), String> {
-    match format {
-        "png" => {
-            let bytes = png(lab, id).await?;
-            save_file(&bytes, &format!("{id}.png"))
-        }
-        "svg" => {
-            let bytes = svg(lab, id).await?;
-            save_file(&bytes, &format!("{id}.svg"))
-        }
-        _ => {
-            let s = samples(lab, false)?;
-            save_file(&s.encode(format)?, &s.file_name(format))
-        }
-    }
-}
-
-fn button(parent: &Element, label: &str, title: &str) -> Option<Element> {
-    let b = document().create_element("button").ok()?;
-    let _ = b.set_attribute("type", "button");
-    let _ = b.set_attribute("title", title);
-    let _ = b.set_attribute("aria-label", title);
-    b.set_text_content(Some(label));
-    parent.append_child(&b).ok()?;
-    Some(b)
-}
-
-/// Adds each figure's toolbar (PNG; CSV and NPY on the sample figures).
-pub fn bind(lab: &Shared) {
-    let Ok(list) = document().query_selector_all("main figure") else {
-        return;
-    };
-    for i in 0..list.length() {
-        let Some(fig) = list.get(i).and_then(|n| n.dyn_into::<Element>().ok()) else {
-            continue;
+/// What a figure's toolbar asks: save the figure or its samples (a problem is shown in the
+/// messages).
+pub fn save(lab: &Shared, id: String, format: String) {
+    let lab = lab.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let result = match format.as_str() {
+            "png" => png(&lab, &id)
+                .await
+                .map(|bytes| outbox::download(&format!("{id}.png"), &bytes)),
+            "svg" => svg_record(&lab, &id).map(|record| {
+                let msg = js_sys::Object::new();
+                let _ = js_sys::Reflect::set(&msg, &"svgDownload".into(), &format!("{id}.svg").into());
+                let _ = js_sys::Reflect::set(&msg, &"svg".into(), &record);
+                outbox::post(&msg);
+            }),
+            _ => samples(&lab, false)
+                .and_then(|s| Ok(outbox::download(&s.file_name(&format), &s.encode(&format)?))),
         };
-        let Some(id) = fig.query_selector("canvas").ok().flatten().map(|c| c.id()) else {
-            continue;
-        };
-        let Ok(bar) = document().create_element("div") else {
-            continue;
-        };
-        let _ = bar.set_attribute("class", "fig-tools");
-        let _ = bar.set_attribute("role", "group");
-        let _ = bar.set_attribute("aria-label", "export this figure");
-        let mut formats = vec![
-            ("png", "PNG", "save this figure as a PNG at twice its size"),
-            (
-                "svg",
-                "SVG",
-                "save this figure as SVG (vector graphics, text as text)",
-            ),
-        ];
-        if Model::ALL.iter().any(|m| sample_figure(*m) == id) {
-            formats.push(("csv", "CSV", "save the samples this figure shows as CSV"));
-            formats.push((
-                "npy",
-                "NPY",
-                "save the samples this figure shows as a NumPy .npy file",
-            ));
+        if let Err(e) = result {
+            let mut s = lab.session.borrow_mut();
+            s.notices = vec![format!("Export: {e}")];
+            s.dirty = true;
         }
-        for (format, label, title) in formats {
-            if let Some(b) = button(&bar, label, title) {
-                let _ = b.set_attribute("data-export", format);
-                let (l, id) = (lab.clone(), id.clone());
-                listen(&b, "click", move |_| {
-                    let (l, id) = (l.clone(), id.clone());
-                    wasm_bindgen_futures::spawn_local(async move {
-                        if let Err(e) = save(&l, &id, format).await {
-                            let mut s = l.session.borrow_mut();
-                            s.notices = vec![format!("Export: {e}")];
-                            s.dirty = true;
-                        }
-                    });
-                });
-            }
-        }
-        // In the caption's first line, floated right: beside the text, never over the figure
-        // (absolutely placed over the canvas it covered the right-hand panel's title).
-        match fig.query_selector("figcaption").ok().flatten() {
-            Some(caption) => {
-                let _ = caption.insert_before(&bar, caption.first_child().as_ref());
-            }
-            None => {
-                let _ = fig.append_child(&bar);
-            }
-        }
-    }
+    });
 }

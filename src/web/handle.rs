@@ -6,7 +6,7 @@ use wasm_bindgen::prelude::*;
 use super::controls::{apply_query, load_weights, report, sync_if_changed};
 use super::store::ensure_mnist_data;
 use super::ui::Shared;
-use super::util::{document, next_frame, now};
+use super::util::{next_frame, now};
 use crate::diffusion::{Sampler, SamplerKind};
 use crate::models::ising::lattice::SITES;
 use crate::models::Model;
@@ -192,19 +192,10 @@ impl LabHandle {
         super::util::log(&message);
         super::util::set_gpu_lost();
         self.lab.session.borrow_mut().stop(message.clone());
-        let doc = document();
-        if let Some(el) = doc.get_element_by_id("fatal") {
-            el.set_text_content(Some(&message));
-            if let Ok(link) = doc.create_element("a") {
-                let mut s = self.lab.session.borrow().settings.clone();
-                s.device = DeviceChoice::Cpu;
-                let _ = link.set_attribute("href", &format!("?{}", s.to_query()));
-                link.set_text_content(Some("continue on the CPU"));
-                let _ = el.append_child(&link);
-                let _ = el.append_with_str_1(".");
-            }
-            let _ = el.set_attribute("style", "");
-        }
+        let mut s = self.lab.session.borrow().settings.clone();
+        s.device = DeviceChoice::Cpu;
+        let href = format!("?{}", s.to_query());
+        super::outbox::fatal(&message, Some((&href, "continue on the CPU")));
     }
 
     /// "webgpu" or "cpu".
@@ -407,7 +398,13 @@ impl LabHandle {
         wasm_bindgen_futures::future_to_promise(async move {
             let bytes = match format.as_str() {
                 "png" => super::export::png(&lab, &id).await,
-                "svg" => super::export::svg(&lab, &id).await,
+                "svg" => {
+                    // The page replays the record on svgcanvas (`www/main.js`).
+                    let record = super::export::svg_record(&lab, &id).map_err(js_err)?;
+                    let out = js_sys::Object::new();
+                    js_sys::Reflect::set(&out, &"svg".into(), &record)?;
+                    return Ok(out.into());
+                }
                 "csv" | "npy" => {
                     let model = lab.session.borrow().settings.model;
                     if super::export::sample_figure(model) != id {
@@ -451,5 +448,35 @@ impl LabHandle {
     #[wasm_bindgen(js_name = applySettings)]
     pub fn apply_settings(&self, query: &str) -> Vec<String> {
         apply_query(&self.lab, query)
+    }
+
+    /// A message from the page's shell (`protocol::ToLab` as JSON).
+    pub fn shell(&self, json: &str) -> Result<(), JsValue> {
+        let msg = serde_json::from_str(json).map_err(js_err)?;
+        super::controls::on_message(&self.lab, msg);
+        Ok(())
+    }
+
+    /// A weights file the user chose in the page (name and bytes), loaded as the API's are.
+    #[wasm_bindgen(js_name = loadFile)]
+    pub fn load_file(&self, name: String, bytes: Vec<u8>) {
+        let lab = self.lab.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let result = load_weights(&lab, &bytes, &name).await;
+            report(&lab, result);
+        });
+    }
+
+    /// The pixels canvas `id` shows (an `ImageData` of its backing store): the page
+    /// cannot read a canvas it handed to this worker, and the tests look at what is drawn.
+    #[wasm_bindgen(js_name = canvasPixels)]
+    pub fn canvas_pixels(&self, id: &str) -> Result<JsValue, JsValue> {
+        let image = super::surface::pixels(id).ok_or_else(|| js_err(format!("no canvas '{id}'")))?;
+        Ok(image.into())
+    }
+
+    /// Sends the page what changed (queued DOM changes, then the status): before each reply.
+    pub fn flush(&self) {
+        super::post_status(&self.lab);
     }
 }

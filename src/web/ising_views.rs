@@ -1,7 +1,7 @@
 //! Drawing the Ising view: configuration grids, forward and reverse runs as spins × time
 //! images, |M| and energy histograms against the exact ones, the loss.
 
-use web_sys::HtmlCanvasElement;
+use web_sys::OffscreenCanvas;
 
 use super::plot::{colors, describe, figure, raster, tiles, Figure, Panel};
 use super::ui::Ui;
@@ -52,7 +52,7 @@ fn status(app: &Session) {
 }
 
 /// `count` configurations tiled `cols` per row with one-cell gaps, as a raster.
-fn grid_raster(configs: &[i8], count: usize, cols: usize) -> Option<(HtmlCanvasElement, f64)> {
+fn grid_raster(configs: &[i8], count: usize, cols: usize) -> Option<(OffscreenCanvas, f64)> {
     let values: Vec<f32> = configs.iter().map(|&v| v as f32).collect();
     let (v, w, h) = tiles(&values, L, L, count, cols);
     raster(&v, w, h, &spin_color).map(|c| (c, w as f64 / h as f64))

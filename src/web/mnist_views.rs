@@ -3,7 +3,7 @@
 
 use super::plot::{describe, figure, raster, tiles, Figure};
 use super::ui::Ui;
-use super::util::set_text;
+use super::outbox::set_text;
 use crate::models::mnist::data::{PIXELS, SIDE};
 use crate::models::mnist::lab::{MnistLab, CLASSIFIER_STEPS};
 use crate::session::Session;

@@ -3,10 +3,10 @@
 //! with units, heatmaps drawn from an `ImageData` in one call, lines, bars, points and arrows.
 
 use wasm_bindgen::JsValue;
-use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
+use web_sys::{CanvasRenderingContext2d, OffscreenCanvas};
 
 use super::surface;
-pub use super::surface::{describe, raster, set_zoom};
+pub use super::surface::{describe, raster};
 pub use crate::figure::{
     colors, density_color_light, diverging_color, nice_ticks, tick_label, tiles, PlotArea,
 };
@@ -23,18 +23,17 @@ pub struct Figure {
     pub zoom: f64,
 }
 
-/// The figure on canvas `id`, prepared for drawing (None if the page has no such canvas).
+/// The figure on canvas `id`, prepared for drawing (None if the page has no such canvas, or
+/// while another figure is exported).
 pub fn figure(id: &str) -> Option<Figure> {
-    super::util::element::<HtmlCanvasElement>(id).and_then(|c| Figure::new(&c))
+    Figure::new(id)
 }
 
 impl Figure {
     /// Sizes the canvas backing store to its CSS box times `devicePixelRatio` and clears it.
-    pub fn new(canvas: &HtmlCanvasElement) -> Option<Figure> {
+    pub fn new(id: &str) -> Option<Figure> {
         let zoom = surface::zoom();
-        let rect = canvas.get_bounding_client_rect();
-        let (w, h) = (rect.width().max(50.0), rect.height().max(50.0));
-        let (ctx, dpr) = surface::context_for(canvas, w, h)?;
+        let (ctx, dpr, w, h) = surface::context_for(id)?;
         ctx.set_transform(dpr * zoom, 0.0, 0.0, dpr * zoom, 0.0, 0.0)
             .ok()?;
         let (w, h) = (w / zoom, h / zoom);
@@ -42,7 +41,7 @@ impl Figure {
         ctx.set_fill_style_str("#ffffff");
         ctx.fill_rect(0.0, 0.0, w, h);
         Some(Figure {
-            id: canvas.id(),
+            id: id.to_string(),
             ctx,
             width: w,
             height: h,
@@ -412,9 +411,9 @@ impl Panel {
     }
 
     /// Draws a prepared raster (see [`raster`]) over the whole panel.
-    pub fn image(&self, image: &HtmlCanvasElement) {
+    pub fn image(&self, image: &OffscreenCanvas) {
         self.ctx.set_image_smoothing_enabled(true);
-        let _ = self.ctx.draw_image_with_html_canvas_element_and_dw_and_dh(
+        let _ = self.ctx.draw_image_with_offscreen_canvas_and_dw_and_dh(
             image,
             self.px.0,
             self.py.0,
@@ -424,9 +423,9 @@ impl Panel {
     }
 
     /// Draws a prepared raster with hard pixel edges (spin configurations).
-    pub fn image_sharp(&self, image: &HtmlCanvasElement) {
+    pub fn image_sharp(&self, image: &OffscreenCanvas) {
         self.ctx.set_image_smoothing_enabled(false);
-        let _ = self.ctx.draw_image_with_html_canvas_element_and_dw_and_dh(
+        let _ = self.ctx.draw_image_with_offscreen_canvas_and_dw_and_dh(
             image,
             self.px.0,
             self.py.0,

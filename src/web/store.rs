@@ -1,11 +1,12 @@
-//! Bytes in and out of the page: fetching files, the MNIST digits, the browser's IndexedDB
-//! store of the MNIST network (`window.difflabStore` in `www/main.js`), and downloads.
+//! Bytes into the lab's worker: fetching files (relative to the page, not to the worker's
+//! script), the MNIST digits, the browser's IndexedDB store of the MNIST network
+//! (`difflabStore`, `www/store.js`). Downloads are the page's (`outbox::download`).
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::ui::Shared;
-use super::util::{document, now, window};
+use super::util::now;
 use crate::models::mnist::data::Digits;
 use crate::models::Model;
 use crate::session;
@@ -18,7 +19,7 @@ const STORE_KEY: &str = "mnist";
 
 #[wasm_bindgen]
 extern "C" {
-    /// `www/main.js`: a small IndexedDB store of byte arrays.
+    /// `www/store.js`: a small IndexedDB store of byte arrays.
     #[wasm_bindgen(js_namespace = difflabStore, js_name = put, catch)]
     fn store_put(key: &str, bytes: &[u8]) -> Result<js_sys::Promise, JsValue>;
     #[wasm_bindgen(js_namespace = difflabStore, js_name = get, catch)]
@@ -32,9 +33,29 @@ pub async fn array_buffer(promise: js_sys::Promise) -> Result<Vec<u8>, String> {
     Ok(js_sys::Uint8Array::new(&buf).to_vec())
 }
 
-/// The bytes at `url`.
+thread_local! {
+    /// The page's address: what relative URLs (the digits, the pretrained files, `?weights=`)
+    /// are relative to.
+    static BASE: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// Sets the page's address.
+pub fn set_base(url: &str) {
+    BASE.with(|b| *b.borrow_mut() = url.to_string());
+}
+
+/// The bytes at `url` (relative to the page).
 pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
-    let resp = wasm_bindgen_futures::JsFuture::from(window().fetch_with_str(url))
+    let base = BASE.with(|b| b.borrow().clone());
+    let full = if base.is_empty() {
+        url.to_string()
+    } else {
+        web_sys::Url::new_with_base(url, &base)
+            .map(|u| u.href())
+            .map_err(|_| format!("not an address: {url}"))?
+    };
+    let scope: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
+    let resp = wasm_bindgen_futures::JsFuture::from(scope.fetch_with_str(&full))
         .await
         .map_err(|e| format!("could not fetch: {e:?}"))?;
     let resp: web_sys::Response = resp.dyn_into().map_err(|_| "not a response".to_string())?;
@@ -42,26 +63,6 @@ pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
         return Err(format!("the server answered {}", resp.status()));
     }
     array_buffer(resp.array_buffer().map_err(|e| format!("{e:?}"))?).await
-}
-
-/// Offers `bytes` as a download named `name`.
-pub fn save_file(bytes: &[u8], name: &str) -> Result<(), String> {
-    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
-    let opts = web_sys::BlobPropertyBag::new();
-    opts.set_type("application/octet-stream");
-    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &opts)
-        .map_err(|e| format!("{e:?}"))?;
-    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|e| format!("{e:?}"))?;
-    let a: web_sys::HtmlAnchorElement = document()
-        .create_element("a")
-        .map_err(|e| format!("{e:?}"))?
-        .dyn_into()
-        .map_err(|_| "no anchor")?;
-    a.set_href(&url);
-    a.set_download(name);
-    a.click();
-    let _ = web_sys::Url::revoke_object_url(&url);
-    Ok(())
 }
 
 /// Fetches and decodes the MNIST training digits once, gives them to the session and restores

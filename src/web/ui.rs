@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use web_sys::HtmlCanvasElement;
+use web_sys::OffscreenCanvas;
 
 use super::plot::PlotArea;
 use crate::models::toy1d::views::Stroke;
@@ -22,7 +22,7 @@ pub struct Ui {
     pub dragging: Option<(usize, PlotArea)>,
     /// The exact density rasterised for the plots drawn over it, and the exact views'
     /// generation it was made from.
-    pub density_raster: Option<(u64, HtmlCanvasElement)>,
+    pub density_raster: Option<(u64, OffscreenCanvas)>,
     /// The session's settings version the URL and controls show.
     pub settings_version: u64,
     pub last_draw: f64,

@@ -1,19 +1,47 @@
-//! Small bridges to the browser: time, yielding to the event loop, the document.
+//! Small bridges to the browser that work in the page and in the lab's worker alike: time,
+//! yielding to the event loop, animation frames, the console, the panic / GPU-lost flags; and,
+//! for the page's shell only, the window and its document.
 
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
+/// The page's window (the shell's code only: the worker has none).
 pub fn window() -> web_sys::Window {
     web_sys::window().expect("running in a browser window")
 }
 
+/// The page's document (the shell's code only).
 pub fn document() -> web_sys::Document {
     window().document().expect("window has a document")
 }
 
-/// Milliseconds since page load.
+/// `globalThis`'s property `name`.
+pub fn global_get(name: &str) -> JsValue {
+    js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// Calls `globalThis[name](args…)` if it is a function.
+fn global_call(name: &str, args: &[&JsValue]) -> Option<JsValue> {
+    let f = global_get(name).dyn_into::<js_sys::Function>().ok()?;
+    let list = js_sys::Array::new();
+    for a in args {
+        list.push(a);
+    }
+    f.apply(&js_sys::global(), &list).ok()
+}
+
+/// Milliseconds since the page (or the worker) started.
 pub fn now() -> f64 {
-    window().performance().map(|p| p.now()).unwrap_or(0.0)
+    global_get("performance")
+        .dyn_into::<web_sys::Performance>()
+        .map(|p| p.now())
+        .unwrap_or(0.0)
+}
+
+/// `setTimeout(f, ms)` on whichever global this runs in.
+fn set_timeout(f: &js_sys::Function, ms: f64) {
+    let _ = global_call("setTimeout", &[f.as_ref(), &JsValue::from_f64(ms)]);
 }
 
 thread_local! {
@@ -35,9 +63,9 @@ thread_local! {
     };
 }
 
-/// Lets the browser run other tasks (input, drawing) before continuing. A message-channel task,
-/// not `setTimeout(0)`: nested timers are clamped to 4 ms, which a training loop that yields
-/// every 30 ms would pay on every turn.
+/// Lets the event loop run other tasks (messages from the page, drawing) before continuing. A
+/// message-channel task, not `setTimeout(0)`: nested timers are clamped to 4 ms, which a
+/// training loop that yields every 30 ms would pay on every turn.
 pub async fn yield_now() {
     let p = js_sys::Promise::new(&mut |resolve, _| {
         let posted = YIELD.with(|y| match y {
@@ -48,7 +76,7 @@ pub async fn yield_now() {
             None => false,
         });
         if !posted {
-            let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+            set_timeout(&resolve, 0.0);
         }
     });
     let _ = JsFuture::from(p).await;
@@ -58,8 +86,8 @@ thread_local! {
     static LAST_YIELD: std::cell::Cell<f64> = const { std::cell::Cell::new(0.0) };
 }
 
-/// Yields to the browser only when this task has run for more than ~12 ms since the last yield:
-/// long computations stay responsive without paying a timer round trip at every small step.
+/// Yields only when this task has run for more than ~12 ms since the last yield: long
+/// computations stay responsive without paying a round trip at every small step.
 pub async fn breathe() {
     let last = LAST_YIELD.with(|c| c.get());
     if now() - last > 12.0 {
@@ -68,26 +96,22 @@ pub async fn breathe() {
     }
 }
 
-/// Waits for the next animation frame (falls back to a timeout when frames are not delivered,
-/// e.g. in a hidden tab, so training continues).
+/// Waits for the next animation frame (a dedicated worker has `requestAnimationFrame` for its
+/// off-screen canvases); falls back to a timeout when frames are not delivered (a hidden tab),
+/// so training continues.
 pub async fn next_frame() {
     let p = js_sys::Promise::new(&mut |resolve, _| {
-        let _ = window().request_animation_frame(&resolve);
-        let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 100);
+        let _ = global_call("requestAnimationFrame", &[resolve.as_ref()]);
+        set_timeout(&resolve, 100.0);
     });
     let _ = JsFuture::from(p).await;
 }
 
+/// The shell's element `id` as a `T`.
 pub fn element<T: JsCast>(id: &str) -> Option<T> {
     document()
         .get_element_by_id(id)
         .and_then(|e| e.dyn_into::<T>().ok())
-}
-
-pub fn set_text(id: &str, text: &str) {
-    if let Some(e) = document().get_element_by_id(id) {
-        e.set_text_content(Some(text));
-    }
 }
 
 pub fn log(msg: &str) {

@@ -1,10 +1,10 @@
 //! Drawing every plot of the 1D toy from the session's view data (`models::toy1d::views`).
 
-use web_sys::HtmlCanvasElement;
+use web_sys::OffscreenCanvas;
 
 use super::plot::{colors, density_color_light, describe, diverging_color, figure, raster, Panel};
 use super::ui::Ui;
-use super::util::set_text;
+use super::outbox::set_text;
 use crate::diffusion::schedule::T_MIN;
 use crate::models::toy1d::mixture::linspace;
 use crate::models::toy1d::views::{
@@ -24,6 +24,13 @@ pub fn draw_all(app: &Session, ui: &mut Ui) {
     }
     let heat = ui.density_raster.as_ref().map(|(_, r)| r);
     ui.data_panel = draw_data(app);
+    if let Some(area) = ui.data_panel {
+        let xs: Vec<f64> = handles(app.toy.mixture())
+            .iter()
+            .map(|c| area.to_px(c.mean))
+            .collect();
+        super::outbox::handles(&xs);
+    }
     draw_forward(app, heat);
     draw_terminal(app);
     draw_score(app);
@@ -81,14 +88,9 @@ pub fn header_stats(
 
 /// The play button's label and the messages box (errors, then notices): shared by every model.
 pub fn messages(app: &Session) {
-    set_text(
-        "play",
-        if app.playing {
-            "❚❚ Pause"
-        } else {
-            "▶ Train"
-        },
-    );
+    set_text("play", super::protocol::PLAY_LABEL[usize::from(app.playing)]);
+    let pressed = if app.playing { "true" } else { "false" };
+    super::outbox::set_attr("play", "aria-pressed", Some(pressed));
     let msg = app
         .error
         .clone()
@@ -97,17 +99,10 @@ pub fn messages(app: &Session) {
         .collect::<Vec<_>>()
         .join("\n");
     set_text("messages", &msg);
-    if let Some(e) = super::util::document().get_element_by_id("messages") {
-        let _ = e.set_attribute(
-            "data-kind",
-            if app.error.is_some() {
-                "error"
-            } else {
-                "notice"
-            },
-        );
-        let _ = e.set_attribute("style", if msg.is_empty() { "display:none" } else { "" });
-    }
+    let kind = if app.error.is_some() { "error" } else { "notice" };
+    super::outbox::set_attr("messages", "data-kind", Some(kind));
+    let style = if msg.is_empty() { "display:none" } else { "" };
+    super::outbox::set_attr("messages", "style", Some(style));
 }
 
 fn range_pad(lo: f64, hi: f64) -> (f64, f64) {
@@ -160,13 +155,13 @@ fn draw_data(app: &Session) -> Option<super::plot::PlotArea> {
 
 /// The exact p(x, t) behind the forward and reverse paths (rasterised once per data change, in
 /// `draw_all`).
-fn heat_background(p: &Panel, heat: Option<&HtmlCanvasElement>) {
+fn heat_background(p: &Panel, heat: Option<&OffscreenCanvas>) {
     if let Some(image) = heat {
         p.image(image);
     }
 }
 
-fn draw_forward(app: &Session, heat: Option<&HtmlCanvasElement>) {
+fn draw_forward(app: &Session, heat: Option<&OffscreenCanvas>) {
     let Some(fig) = figure("c-forward") else {
         return;
     };
@@ -373,7 +368,7 @@ fn draw_field(app: &Session) {
     );
 }
 
-fn draw_reverse(app: &Session, heat: Option<&HtmlCanvasElement>) {
+fn draw_reverse(app: &Session, heat: Option<&OffscreenCanvas>) {
     let Some(fig) = figure("c-reverse") else {
         return;
     };

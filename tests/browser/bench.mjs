@@ -2,7 +2,7 @@
 // WebGPU through SwiftShader, which measures the path, not a GPU), sampling throughput, and the
 // time from navigation to the first drawn plot, and to the pretrained MNIST digits; the frame
 // budget of each view while it trains (frames.mjs).
-import { launch, LAB_URL } from "./harness.mjs";
+import { launch, LAB_URL, waitUntil } from "./harness.mjs";
 import { printFrameBudget } from "./frames.mjs";
 
 async function measure(webgpu) {
@@ -13,11 +13,11 @@ async function measure(webgpu) {
     await page.goto(LAB_URL + "?play=0&width=128&depth=3&batch=512");
     await page.evaluate(() => window.lab.ready);
     // First plot: the forward-process canvas has been drawn (not blank).
-    await page.waitForFunction(() => {
-      const c = document.getElementById("c-forward");
-      if (!c || c.width < 10) return false;
-      const d = c.getContext("2d").getImageData(c.width / 2, c.height / 2, 1, 1).data;
-      return d[0] < 250 || d[1] < 250 || d[2] < 250;
+    await waitUntil(page, async () => {
+      const { data: d, width, height } = await lab.canvasPixels("c-forward");
+      if (width < 10) return false;
+      const i = 4 * (Math.floor(height / 2) * width + Math.floor(width / 2));
+      return d[i] < 250 || d[i + 1] < 250 || d[i + 2] < 250;
     }, null, { polling: 20, timeout: 120000 });
     const firstPlot = Date.now() - t0;
     const device = await page.evaluate(() => lab.device);

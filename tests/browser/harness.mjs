@@ -36,12 +36,22 @@ export async function openLab(browser, query = "", { width = 1400, height = 2400
   return { page, errors };
 }
 
-/// Fraction of non-background pixels of a canvas (0 = blank).
+/// Polls `fn(arg)` in the page until it is truthy; `fn` may be async (Playwright's
+/// waitForFunction takes the promise an async function returns for a truthy answer).
+export async function waitUntil(page, fn, arg, { timeout = 30_000, polling = 100 } = {}) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    if (await page.evaluate(fn, arg)) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${fn}`);
+    await new Promise((r) => setTimeout(r, polling));
+  }
+}
+
+/// Fraction of non-background pixels of a canvas (0 = blank). The lab's worker draws the
+/// canvases (OffscreenCanvas), so their pixels come from it: `lab.canvasPixels(id)`.
 export async function inkFraction(page, id) {
-  return page.evaluate((id) => {
-    const c = document.getElementById(id);
-    const ctx = c.getContext("2d");
-    const { data } = ctx.getImageData(0, 0, c.width, c.height);
+  return page.evaluate(async (id) => {
+    const { data } = await lab.canvasPixels(id);
     let ink = 0;
     for (let i = 0; i < data.length; i += 4) {
       if (data[i] < 245 || data[i + 1] < 245 || data[i + 2] < 245) ink++;

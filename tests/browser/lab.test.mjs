@@ -100,7 +100,7 @@ test("with --enable-unsafe-webgpu every model trains, samples and draws on WebGP
     await page.screenshot({ path: join(ARTIFACTS, "mnist-webgpu.png"), fullPage: true });
     assert.deepEqual(errors, []);
     // A lost device (simulated by destroying it) stops the lab with a message and a way on.
-    await page.evaluate(() => { lab.setPlaying(true); window.difflabGpuDevice.destroy(); });
+    await page.evaluate(async () => { await lab.setPlaying(true); await lab.loseGpuForTest(); });
     await page.waitForFunction(() => getComputedStyle(document.getElementById("fatal")).display !== "none", null, { timeout: 60_000 });
     const fatal = await page.textContent("#fatal");
     assert.match(fatal, /GPU device was lost/);
@@ -145,12 +145,14 @@ test("the URL round-trips every setting and a changed control updates it", { tim
   const got = new URLSearchParams(settings);
   for (const [k, v] of want) assert.equal(got.get(k), v, `setting ${k}`);
   assert.equal(await page.inputValue("select[name=schedule]"), "vp-linear");
+  // The lab (in its worker) applies a control and the page shows the result: lab.sync() waits
+  // for that round trip.
   await page.selectOption("select[name=schedule]", "flow");
-  assert.match(await page.evaluate(() => location.search), /schedule=flow/);
+  assert.match(await page.evaluate(async () => (await lab.sync(), location.search)), /schedule=flow/);
   await page.fill("input[name=steps]", "80");
   await page.press("input[name=steps]", "Enter");
   await page.locator("input[name=steps]").blur();
-  assert.match(await page.evaluate(() => location.search), /steps=80/);
+  assert.match(await page.evaluate(async () => (await lab.sync(), location.search)), /steps=80/);
   assert.deepEqual(errors, []);
   await page.close();
 });
@@ -159,19 +161,19 @@ test("dragging a mode moves it and scrolling over it changes its width", { timeo
   const { page, errors } = await openLab(cpu, "?play=0");
   const box = await page.locator("#c-data").boundingBox();
   // The handles are the filled circles drawn at the modes' peaks: find the right one's pixels.
-  const handle = await page.evaluate(() => {
+  const handle = await page.evaluate(async () => {
     const c = document.getElementById("c-data");
-    const { data, width, height } = c.getContext("2d").getImageData(0, 0, c.width, c.height);
+    const { data, width, height } = await lab.canvasPixels("c-data");
     let sx = 0, sy = 0, n = 0;
     for (let y = 0; y < height; y++) for (let x = width / 2; x < width; x++) {
       const i = 4 * (y * width + x);
       if (Math.abs(data[i] - 214) < 12 && Math.abs(data[i + 1] - 51) < 12 && Math.abs(data[i + 2] - 108) < 12) { sx += x; sy += y; n++; }
     }
-    const scale = c.width / c.getBoundingClientRect().width;
+    const scale = width / c.getBoundingClientRect().width;
     return n ? { x: sx / n / scale, y: sy / n / scale, n } : null;
   });
   assert.ok(handle && handle.n > 20, `the right mode's handle is drawn: ${JSON.stringify(handle)}`);
-  const comps = () => page.evaluate(() => new URLSearchParams(location.search).get("mix")).then((m) => (m ?? "0.5:-2:0.5,0.5:2:0.5").split(",").map((c) => c.split(":").map(Number)));
+  const comps = () => page.evaluate(async () => (await lab.sync(), new URLSearchParams(location.search).get("mix"))).then((m) => (m ?? "0.5:-2:0.5,0.5:2:0.5").split(",").map((c) => c.split(":").map(Number)));
   await page.mouse.move(box.x + handle.x, box.y + handle.y);
   await page.mouse.down();
   for (let k = 1; k <= 8; k++) await page.mouse.move(box.x + handle.x + 5 * k, box.y + handle.y);
@@ -207,7 +209,8 @@ test("drawing on the data plot replaces the mixture with the drawn density, and 
   await page.mouse.down();
   for (let k = 1; k <= 12; k++) await page.mouse.move(box.x + box.width * (from + 0.006 * k), y);
   await page.mouse.up();
-  const mix = new URLSearchParams(await page.evaluate(() => location.search)).get("mix");
+  const search = () => page.evaluate(async () => (await lab.sync(), location.search));
+  const mix = new URLSearchParams(await search()).get("mix");
   assert.ok(mix && mix.split(",").length > 10, `the drawn density is a mixture of many bins: ${mix}`);
   // Mass now sits near x = 0, where the default mixture has none.
   const means = mix.split(",").map((c) => c.split(":").map(Number));
@@ -221,7 +224,7 @@ test("drawing on the data plot replaces the mixture with the drawn density, and 
   await page.mouse.down();
   for (let k = 1; k <= 20; k++) await page.mouse.move(box.x + box.width * (0.2 + 0.01 * k), low);
   await page.mouse.up();
-  const erased = new URLSearchParams(await page.evaluate(() => location.search)).get("mix").split(",").map((c) => c.split(":").map(Number));
+  const erased = new URLSearchParams(await search()).get("mix").split(",").map((c) => c.split(":").map(Number));
   const total = erased.reduce((a, [w]) => a + w, 0);
   const left = erased.filter(([, m]) => m < -1).reduce((a, [w]) => a + w, 0) / total;
   assert.ok(left < 0.1, `mass left of x = -1 after erasing: ${left}`);
@@ -273,8 +276,8 @@ test("API misuse is rejected with a clear message", { timeout: LIMIT }, async ()
 
 test("a panic shows its message in the page and the console", { timeout: LIMIT }, async () => {
   const { page, errors } = await openLab(cpu, "?play=0");
-  // A panic aborts the wasm call, so the promise never settles: start it, do not await it.
-  await page.evaluate(() => { lab.handle.panicForTest().catch(() => {}); });
+  // A panic aborts the wasm call in the lab's worker: start it, do not await it.
+  await page.evaluate(() => { lab.panicForTest().catch(() => {}); });
   await page.waitForSelector("#fatal", { state: "visible" });
   assert.match(await page.textContent("#fatal"), /internal error[\s\S]*deliberate test panic/);
   assert.ok(errors.some((e) => /deliberate test panic/.test(e)), "console has the panic");

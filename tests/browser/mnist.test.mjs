@@ -114,3 +114,43 @@ test("the trained network survives a reload (IndexedDB); weights download, uploa
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+test("while the default MNIST U-Net trains, the page answers at once: Pause shows within 200 ms of the click and no training step starts after it (CPU)", { timeout: LIMIT }, async () => {
+  // The lab trains in its worker; the page's thread only handles the DOM. Before the worker,
+  // a click here waited for the half-second training step in progress (issue 12).
+  const { page, errors } = await openLab(cpu, "?model=mnist&play=1");
+  // Training under way from the pretrained network: two steps made after the first one counted.
+  await page.waitForFunction(() => lab.status().playing && lab.status().steps > 0, null, { timeout: 120_000, polling: 100 });
+  const s0 = await page.evaluate(() => lab.status().steps);
+  await page.waitForFunction((s0) => lab.status().steps >= s0 + 2, s0, { timeout: 120_000, polling: 100 });
+  assert.equal(await page.getAttribute("#play", "aria-pressed"), "true");
+  // From the input event's own time stamp (when the press happened, however busy the thread)
+  // to the button showing the pause.
+  await page.evaluate(() => {
+    window.pauseShown = new Promise((resolve) => {
+      const b = document.getElementById("play");
+      let down = null;
+      b.addEventListener("pointerdown", (e) => { down = e.timeStamp; }, { capture: true, once: true });
+      new MutationObserver((_, observer) => {
+        if (down !== null && b.getAttribute("aria-pressed") === "false") {
+          observer.disconnect();
+          resolve({ ms: performance.now() - down, steps: lab.status().steps, label: b.textContent });
+        }
+      }).observe(b, { attributes: true, childList: true, characterData: true, subtree: true });
+    });
+  });
+  await page.click("#play");
+  const shown = await page.evaluate(() => window.pauseShown);
+  console.log(`MNIST: Pause shown ${shown.ms.toFixed(1)} ms after the press, at step ${shown.steps}`);
+  assert.ok(shown.ms <= 200, `Pause took ${shown.ms} ms to show`);
+  assert.match(shown.label, /Train/);
+  // The worker stops after the step in flight (at most one more), and stays stopped.
+  await page.waitForFunction(() => !lab.status().playing, null, { timeout: 10_000, polling: 50 });
+  const stopped = await page.evaluate(() => lab.status().steps);
+  assert.ok(stopped <= shown.steps + 1, `steps went on after Pause: ${shown.steps} at the press, ${stopped} when stopped`);
+  await page.waitForTimeout(2000);
+  assert.equal(await page.evaluate(() => lab.status().steps), stopped, "no step after the pause");
+  assert.equal(await page.getAttribute("#play", "aria-pressed"), "false");
+  assert.deepEqual(errors, []);
+  await page.close();
+});

@@ -6,7 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { launch, openLab, inkFraction, ARTIFACTS } from "./harness.mjs";
+import { launch, openLab, inkFraction, waitUntil, ARTIFACTS } from "./harness.mjs";
 
 mkdirSync(ARTIFACTS, { recursive: true });
 const LIMIT = 600_000;
@@ -97,10 +97,10 @@ for (const [width, height] of [[1280, 720], [1920, 1080]]) {
       for (const id of info.figures) {
         // Drawn at the slide's size (a canvas's backing store follows its box when drawn),
         // and not blank (transparent: never drawn; white: the background).
-        await page.waitForFunction((id) => {
+        await waitUntil(page, async (id) => {
           const c = document.getElementById(id);
-          if (Math.abs(c.width / devicePixelRatio - c.getBoundingClientRect().width) > 1) return false;
-          const { data } = c.getContext("2d").getImageData(0, 0, c.width, c.height);
+          const { data, width } = await lab.canvasPixels(id);
+          if (Math.abs(width / devicePixelRatio - c.getBoundingClientRect().width) > 1) return false;
           let ink = 0;
           for (let i = 0; i < data.length; i += 16) if (data[i + 3] > 0 && (data[i] < 245 || data[i + 1] < 245 || data[i + 2] < 245)) ink++;
           return ink / (data.length / 16) > 0.02;

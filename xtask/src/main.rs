@@ -32,14 +32,14 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("build") => build().map(|_| ()),
-        Some("serve") => serve(port_arg(&args)),
+        Some("serve") => serve(port_arg(&args), !args.iter().any(|a| a == "--no-isolation")),
         Some("test") => test(&args[1..]),
         Some("bench") => bench(),
         Some("assets") => ensure_mnist_assets().map(|_| ()),
         Some("fuzz") => fuzz(&args[1..]),
         Some("pretrain") => pretrain(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask build | serve [--port N] | test [--native-only|--browser-only] | bench | assets | fuzz [settings_query|weights] [--seconds N] | pretrain [toy1d|ising|mnist]");
+            eprintln!("usage: cargo xtask build | serve [--port N] [--no-isolation] | test [--native-only|--browser-only] [--isolated-only|--plain-only] | bench | assets | fuzz [settings_query|weights] [--seconds N] | pretrain [toy1d|ising|mnist]");
             return ExitCode::from(2);
         }
     };
@@ -89,47 +89,115 @@ fn ensure_wasm_target() -> Result {
     Ok(())
 }
 
-/// Builds the release wasm, generates the bindings and writes the complete static site to dist/.
+/// The nightly the threaded module builds on (shared memory needs `-Z build-std` and
+/// `+atomics`) and the fuzz targets (cargo-fuzz needs `-Zsanitizer`): a dated one, never
+/// "latest", so a build or a finding reproduces with the same compiler. It is rustc
+/// 1.97.0-nightly (e50aa6fba 2026-05-19).
+const NIGHTLY: &str = "nightly-2026-05-20";
+
+/// The page's two modules: `pkg/`, single-threaded (stable Rust, feature `webgpu`: WebGPU, or
+/// the CPU on one core, on any page), and `pkg-threads/` (feature `threads`), burn's CPU backend
+/// on a pool of Web Workers, without WebGPU, for cross-origin-isolated pages that train on the
+/// CPU (see ARCHITECTURE.md, "Threads").
+const MODULES: [(&str, bool); 2] = [("pkg", false), ("pkg-threads", true)];
+
+/// Installs the pinned nightly with rust-src (for `-Z build-std`) and the wasm32 target, if
+/// missing (rustup; a minimal profile).
+fn ensure_nightly(with_wasm: bool) -> Result {
+    let toolchains = output(Command::new("rustup").args(["toolchain", "list"])).unwrap_or_default();
+    let mut args = vec!["toolchain", "install", NIGHTLY, "--profile", "minimal"];
+    if with_wasm {
+        let sysroot = output(Command::new("rustup").args(["run", NIGHTLY, "rustc", "--print", "sysroot"]));
+        let has = |p: &str| sysroot.as_ref().is_some_and(|s| Path::new(s.trim()).join(p).exists());
+        if toolchains.lines().any(|l| l.starts_with(NIGHTLY))
+            && has("lib/rustlib/src/rust/library/std")
+            && has(&format!("lib/rustlib/{WASM_TARGET}"))
+        {
+            return Ok(());
+        }
+        args.extend(["--component", "rust-src", "--target", WASM_TARGET]);
+    } else if toolchains.lines().any(|l| l.starts_with(NIGHTLY)) {
+        return Ok(());
+    }
+    println!("xtask: installing the {NIGHTLY} toolchain (rustup {})", args.join(" "));
+    run(Command::new("rustup").args(&args))
+}
+
+/// Compiles the lab for the browser: the single-threaded module with the stable toolchain, or
+/// the threaded one with the pinned nightly (std rebuilt with atomics, memory shared, imported
+/// and up to 4 GiB, the thread-local exports wasm-bindgen's thread transform needs) in its own
+/// target directory. Returns the .wasm.
+fn compile_wasm(root: &Path, threads: bool) -> Result<PathBuf> {
+    let mut cmd = Command::new(if threads { "cargo" } else { env!("CARGO") });
+    cmd.current_dir(root);
+    if threads {
+        ensure_nightly(true)?;
+        cmd.arg(format!("+{NIGHTLY}"));
+    }
+    cmd.args(["build", "--lib", "--release", "--package", "difflab", "--target", WASM_TARGET]);
+    let dir = if threads {
+        // The rustup proxy picks the toolchain from `+nightly`, not from cargo's own variables.
+        cmd.env_remove("RUSTC").env_remove("CARGO").env_remove("RUSTUP_TOOLCHAIN");
+        cmd.env_remove("CARGO_ENCODED_RUSTFLAGS");
+        cmd.args(["--features", "threads", "-Z", "build-std=panic_abort,std"]);
+        let flags = [
+            "--cfg getrandom_backend=\"wasm_js\"",
+            "-C target-feature=+simd128,+atomics,+bulk-memory,+mutable-globals",
+            "-C link-arg=--shared-memory",
+            "-C link-arg=--import-memory",
+            "-C link-arg=--max-memory=4294967296",
+            "-C link-arg=--export=__wasm_init_tls",
+            "-C link-arg=--export=__tls_size",
+            "-C link-arg=--export=__tls_align",
+            "-C link-arg=--export=__tls_base",
+        ];
+        cmd.env("RUSTFLAGS", flags.join(" "));
+        let dir = root.join("target").join("threads");
+        cmd.arg("--target-dir").arg(&dir);
+        dir
+    } else {
+        cmd.args(["--features", "webgpu"]);
+        root.join("target")
+    };
+    let what = if threads { "threaded, nightly" } else { "single-threaded" };
+    println!("xtask: building the lab for {WASM_TARGET} (release, {what})");
+    run(&mut cmd)?;
+    Ok(dir.join(WASM_TARGET).join("release").join("difflab.wasm"))
+}
+
+/// Builds the release wasm modules, generates their bindings and writes the complete static
+/// site to dist/.
 fn build() -> Result<PathBuf> {
     let root = root();
     ensure_wasm_target()?;
     let assets = ensure_mnist_assets()?;
     let started = Instant::now();
-    println!("xtask: building the lab for {WASM_TARGET} (release)");
-    run(Command::new(env!("CARGO")).current_dir(&root).args([
-        "build",
-        "--lib",
-        "--release",
-        "--package",
-        "difflab",
-        "--target",
-        WASM_TARGET,
-    ]))?;
-    let wasm = root
-        .join("target")
-        .join(WASM_TARGET)
-        .join("release")
-        .join("difflab.wasm");
+    let mut built = Vec::new();
+    for (dir, threads) in MODULES {
+        built.push((dir, compile_wasm(&root, threads)?));
+    }
     let dist = root.join("dist");
     if dist.exists() {
         fs::remove_dir_all(&dist).map_err(|e| format!("cleaning {}: {e}", dist.display()))?;
     }
-    let pkg = dist.join("pkg");
-    fs::create_dir_all(&pkg).map_err(|e| e.to_string())?;
     // Without the name section (the functions' names, 6.0 of the module's 33.9 MB; 5.71 MB
     // gzipped with it, 4.62 without): a panic's stack then shows function indices.
     // DIFFLAB_WASM_NAMES=1 keeps them (profiling in the browser's DevTools).
     let names = std::env::var("DIFFLAB_WASM_NAMES").is_ok_and(|v| v == "1");
-    wasm_bindgen_cli_support::Bindgen::new()
-        .input_path(&wasm)
-        .web(true)
-        .map_err(|e| e.to_string())?
-        .omit_default_module_path(false)
-        .typescript(false)
-        .remove_name_section(!names)
-        .remove_producers_section(true)
-        .generate(&pkg)
-        .map_err(|e| format!("wasm-bindgen: {e}"))?;
+    for (dir, wasm) in &built {
+        let pkg = dist.join(dir);
+        fs::create_dir_all(&pkg).map_err(|e| e.to_string())?;
+        wasm_bindgen_cli_support::Bindgen::new()
+            .input_path(wasm)
+            .web(true)
+            .map_err(|e| e.to_string())?
+            .omit_default_module_path(false)
+            .typescript(false)
+            .remove_name_section(!names)
+            .remove_producers_section(true)
+            .generate(&pkg)
+            .map_err(|e| format!("wasm-bindgen ({dir}): {e}"))?;
+    }
     copy_file(&root.join("index.html"), &dist.join("index.html"))?;
     copy_dir(&root.join("www"), &dist.join("www"))?;
     // Next to index.html: the page fetches them with relative URLs.
@@ -138,13 +206,17 @@ fn build() -> Result<PathBuf> {
     }
     copy_pretrained(&dist.join("pretrained"))?;
     copy_web_vendor(&dist.join("www").join("vendor"))?;
-    let size = fs::metadata(pkg.join("difflab_bg.wasm"))
-        .map(|m| m.len())
-        .unwrap_or(0);
+    let sizes: Vec<String> = MODULES
+        .iter()
+        .map(|(dir, _)| {
+            let size = fs::metadata(dist.join(dir).join("difflab_bg.wasm")).map_or(0, |m| m.len());
+            format!("{dir} {:.1} MB", size as f64 / 1e6)
+        })
+        .collect();
     println!(
-        "xtask: wrote {} ({:.1} MB wasm) in {:.0} s",
+        "xtask: wrote {} (wasm: {}) in {:.0} s",
         dist.display(),
-        size as f64 / 1e6,
+        sizes.join(", "),
         started.elapsed().as_secs_f64()
     );
     Ok(dist)
@@ -183,8 +255,17 @@ fn mime(path: &Path) -> &'static str {
     }
 }
 
-/// Serves `dir` under `prefix` (e.g. "/" or "/sub/path/") until the process ends.
-fn serve_dir(server: tiny_http::Server, dir: PathBuf, prefix: String) {
+/// The headers that make a page cross-origin isolated (COOP `same-origin`, COEP
+/// `require-corp`): only then may it share memory between threads, which the threaded module
+/// needs. Every file the page loads is its own (same origin), so nothing else is blocked.
+const ISOLATION_HEADERS: [(&str, &str); 2] = [
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Cross-Origin-Embedder-Policy", "require-corp"),
+];
+
+/// Serves `dir` under `prefix` (e.g. "/" or "/sub/path/") until the process ends, with the
+/// isolation headers when `isolated` (a static host that cannot send headers is `false`).
+fn serve_dir(server: tiny_http::Server, dir: PathBuf, prefix: String, isolated: bool) {
     for request in server.incoming_requests() {
         let url = request
             .url()
@@ -209,7 +290,15 @@ fn serve_dir(server: tiny_http::Server, dir: PathBuf, prefix: String) {
             Some((path, bytes)) => {
                 let header = tiny_http::Header::from_bytes("Content-Type", mime(&path))
                     .expect("valid header");
-                request.respond(tiny_http::Response::from_data(bytes).with_header(header))
+                let mut response = tiny_http::Response::from_data(bytes).with_header(header);
+                if isolated {
+                    for (name, value) in ISOLATION_HEADERS {
+                        response.add_header(
+                            tiny_http::Header::from_bytes(name, value).expect("valid header"),
+                        );
+                    }
+                }
+                request.respond(response)
             }
             None => {
                 request.respond(tiny_http::Response::from_string("not found").with_status_code(404))
@@ -218,7 +307,7 @@ fn serve_dir(server: tiny_http::Server, dir: PathBuf, prefix: String) {
     }
 }
 
-fn start_server(dir: PathBuf, addr: &str, prefix: &str) -> Result<SocketAddr> {
+fn start_server(dir: PathBuf, addr: &str, prefix: &str, isolated: bool) -> Result<SocketAddr> {
     let server =
         tiny_http::Server::http(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let bound = server
@@ -226,14 +315,19 @@ fn start_server(dir: PathBuf, addr: &str, prefix: &str) -> Result<SocketAddr> {
         .to_ip()
         .ok_or("server has no IP address")?;
     let prefix = prefix.to_string();
-    std::thread::spawn(move || serve_dir(server, dir, prefix));
+    std::thread::spawn(move || serve_dir(server, dir, prefix, isolated));
     Ok(bound)
 }
 
-fn serve(port: u16) -> Result {
+fn serve(port: u16, isolated: bool) -> Result {
     let dist = build()?;
-    let addr = start_server(dist, &format!("127.0.0.1:{port}"), "/")?;
-    println!("xtask: the lab is at http://{addr}/  (Ctrl-C stops the server)");
+    let addr = start_server(dist, &format!("127.0.0.1:{port}"), "/", isolated)?;
+    let how = if isolated {
+        "cross-origin isolated: the CPU trains on every core"
+    } else {
+        "not isolated (--no-isolation): one thread, as on a host that cannot send headers"
+    };
+    println!("xtask: the lab is at http://{addr}/  ({how}; Ctrl-C stops the server)");
     loop {
         std::thread::park();
     }
@@ -690,9 +784,11 @@ fn pretrain(args: &[String]) -> Result {
     Ok(())
 }
 
-fn serve_for_tests() -> Result<String> {
+/// Serves dist/ under a sub-path, as a project page would be, with or without the isolation
+/// headers; returns its address.
+fn serve_for_tests(isolated: bool) -> Result<String> {
     let dist = root().join("dist");
-    let addr = start_server(dist, "127.0.0.1:0", "/lab/sub/")?;
+    let addr = start_server(dist, "127.0.0.1:0", "/lab/sub/", isolated)?;
     Ok(format!("http://{addr}/lab/sub/"))
 }
 
@@ -722,32 +818,47 @@ fn test(args: &[String]) -> Result {
         build()?;
         let chromium = ensure_chromium()?;
         let dir = ensure_node_modules()?;
-        let url = serve_for_tests()?;
-        let artifacts = root.join("artifacts");
-        fs::create_dir_all(&artifacts).map_err(|e| e.to_string())?;
-        println!(
-            "xtask: browser tests in headless Chromium against {url} (screenshots in {})",
-            artifacts.display()
-        );
-        run(Command::new("node")
-            .current_dir(&dir)
-            .args(["--test", "--test-concurrency=1", "--test-reporter=spec"])
-            .args([
-                "lab.test.mjs",
-                "ising.test.mjs",
-                "mnist.test.mjs",
-                "pretrained.test.mjs",
-                "present.test.mjs",
-                "panels.test.mjs",
-                "export.test.mjs",
-            ])
-            .env("LAB_URL", &url)
-            .env("WGPU_WEIGHTS", &wgpu_weights)
-            .env("CHROMIUM", &chromium)
-            .env("ARTIFACTS", &artifacts))?;
+        // Both ways the site is served: cross-origin isolated (the threaded module on the CPU)
+        // and by a host that sends no headers (the single-threaded module).
+        let configs: Vec<(bool, &str)> = [(true, "isolated"), (false, "plain")]
+            .into_iter()
+            .filter(|(isolated, _)| {
+                !args.iter().any(|a| a == if *isolated { "--plain-only" } else { "--isolated-only" })
+            })
+            .collect();
+        for (isolated, name) in configs {
+            let url = serve_for_tests(isolated)?;
+            let artifacts = root.join("artifacts").join(name);
+            fs::create_dir_all(&artifacts).map_err(|e| e.to_string())?;
+            println!(
+                "xtask: browser tests in headless Chromium against {url}, {name} (screenshots in {})",
+                artifacts.display()
+            );
+            run(Command::new("node")
+                .current_dir(&dir)
+                .args(["--test", "--test-concurrency=1", "--test-reporter=spec"])
+                .args(BROWSER_TESTS)
+                .env("LAB_URL", &url)
+                .env("LAB_ISOLATED", if isolated { "1" } else { "0" })
+                .env("WGPU_WEIGHTS", &wgpu_weights)
+                .env("CHROMIUM", &chromium)
+                .env("ARTIFACTS", &artifacts))?;
+        }
     }
     Ok(())
 }
+
+/// The browser test files (tests/browser), run in this order in each configuration.
+const BROWSER_TESTS: [&str; 8] = [
+    "lab.test.mjs",
+    "threads.test.mjs",
+    "ising.test.mjs",
+    "mnist.test.mjs",
+    "pretrained.test.mjs",
+    "present.test.mjs",
+    "panels.test.mjs",
+    "export.test.mjs",
+];
 
 fn gzip_size(bytes: &[u8]) -> usize {
     use std::io::Write;
@@ -768,28 +879,33 @@ fn bench() -> Result {
         "bench",
     ]))?;
     let dist = build()?;
-    let mut wasm = Vec::new();
-    fs::File::open(dist.join("pkg").join("difflab_bg.wasm"))
-        .and_then(|mut f| f.read_to_end(&mut wasm))
-        .map_err(|e| e.to_string())?;
-    println!(
-        "bench: wasm size {:.2} MB raw, {:.2} MB gzipped",
-        wasm.len() as f64 / 1e6,
-        gzip_size(&wasm) as f64 / 1e6
-    );
+    for (module, _) in MODULES {
+        let mut wasm = Vec::new();
+        fs::File::open(dist.join(module).join("difflab_bg.wasm"))
+            .and_then(|mut f| f.read_to_end(&mut wasm))
+            .map_err(|e| e.to_string())?;
+        println!(
+            "bench: wasm size {module}/difflab_bg.wasm {:.2} MB raw, {:.2} MB gzipped",
+            wasm.len() as f64 / 1e6,
+            gzip_size(&wasm) as f64 / 1e6
+        );
+    }
     let chromium = ensure_chromium()?;
     let dir = ensure_node_modules()?;
-    let url = serve_for_tests()?;
+    // The page as a cross-origin-isolated host serves it (threads) and as one that sends no
+    // headers (one thread): bench.mjs measures both in one run.
+    let isolated = serve_for_tests(true)?;
+    let plain = serve_for_tests(false)?;
     run(Command::new("node")
         .current_dir(&dir)
         .arg("bench.mjs")
-        .env("LAB_URL", &url)
+        .env("LAB_URL", &isolated)
+        .env("LAB_URL_PLAIN", &plain)
         .env("CHROMIUM", &chromium))
 }
 
-/// The nightly the fuzz targets build on (cargo-fuzz needs `-Zsanitizer`): a dated one, so a
-/// finding reproduces with the same compiler. It is rustc 1.97.0-nightly (e50aa6fba 2026-05-19).
-const FUZZ_NIGHTLY: &str = "nightly-2026-05-20";
+/// The fuzz targets build on the pinned nightly (cargo-fuzz needs `-Zsanitizer`).
+const FUZZ_NIGHTLY: &str = NIGHTLY;
 /// cargo-fuzz, from crates.io.
 const CARGO_FUZZ_VERSION: &str = "0.13.2";
 /// The fuzz targets in fuzz/fuzz_targets, each run from its seeds in fuzz/seeds/<target>.
@@ -801,17 +917,7 @@ const FUZZ_TARGETS: [&str; 2] = ["settings_query", "weights"];
 const FUZZ_MALLOC_LIMIT_MB: u32 = 512;
 
 fn ensure_fuzz_tools() -> Result {
-    let toolchains = output(Command::new("rustup").args(["toolchain", "list"])).unwrap_or_default();
-    if !toolchains.lines().any(|l| l.starts_with(FUZZ_NIGHTLY)) {
-        println!("xtask: installing the {FUZZ_NIGHTLY} toolchain (rustup toolchain install {FUZZ_NIGHTLY} --profile minimal)");
-        run(Command::new("rustup").args([
-            "toolchain",
-            "install",
-            FUZZ_NIGHTLY,
-            "--profile",
-            "minimal",
-        ]))?;
-    }
+    ensure_nightly(false)?;
     let installed = output(Command::new("cargo").args(["fuzz", "--version"])).unwrap_or_default();
     // `cargo-fuzz 0.13.2`
     if installed.split_whitespace().last() != Some(CARGO_FUZZ_VERSION) {

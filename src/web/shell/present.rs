@@ -7,12 +7,17 @@
 use wasm_bindgen::JsCast;
 use web_sys::{Element, KeyboardEvent};
 
-use super::controls::{listen, sync_if_changed};
-use super::plot;
-use super::ui::Shared;
-use super::util::{document, log, set_text, window};
-use crate::lecture::{first_slide_of, slide, slide_html, SLIDES};
+use super::{listen, Page};
+use crate::lecture::{slide, slide_html, SlideMove, SLIDES};
 use crate::session::Command;
+use crate::web::protocol::ToLab;
+use crate::web::util::{document, log, window};
+
+fn set_text(id: &str, text: &str) {
+    if let Some(e) = document().get_element_by_id(id) {
+        e.set_text_content(Some(text));
+    }
+}
 
 // The slide shown by the page's DOM, to rebuild it only when it changes.
 thread_local! {
@@ -49,11 +54,14 @@ fn zoom() -> f64 {
 }
 
 /// Shows the slide the session's settings name (or the ordinary page).
-pub fn sync(lab: &Shared) {
-    let present = lab.session.borrow().settings.present;
+pub fn sync(page: &Page) {
+    let present = page.settings.borrow().present;
     let body = document().body();
     let on = slide(present);
-    plot::set_zoom(if on.is_some() { zoom() } else { 1.0 });
+    let z = if on.is_some() { zoom() } else { 1.0 };
+    if page.zoom.replace(z) != z {
+        page.layout();
+    }
     if let Some(b) = &body {
         mark(b, on.is_some(), "data-present", &present.to_string());
     }
@@ -63,8 +71,10 @@ pub fn sync(lab: &Shared) {
     if SHOWN.with(|s| s.replace(present)) == present {
         return;
     }
-    lab.session.borrow_mut().dirty = true; // the figures change size
-    let Some(s) = on else { return };
+    let Some(s) = on else {
+        page.layout(); // the figures change size
+        return;
+    };
     for fig in all("main figure") {
         let canvas = fig.query_selector("canvas").ok().flatten();
         let index = canvas
@@ -109,42 +119,12 @@ pub fn sync(lab: &Shared) {
             mark(&b, disabled, "disabled", "");
         }
     }
+    page.layout(); // the figures change size
 }
 
-/// Shows slide `k` (0: leaves presenter mode).
-fn go(lab: &Shared, k: usize) {
-    if lab.session.borrow().stopped.is_some() {
-        return;
-    }
-    let model = match slide(k) {
-        Some(s) => s.model,
-        None => lab.session.borrow().settings.model,
-    };
-    lab.session.borrow_mut().show(model, |s| s.present = k);
-    sync_if_changed(lab);
-}
-
-fn toggle(lab: &Shared) {
-    let (present, model) = {
-        let s = lab.session.borrow();
-        (s.settings.present, s.settings.model)
-    };
-    go(
-        lab,
-        if present > 0 {
-            0
-        } else {
-            first_slide_of(model)
-        },
-    );
-}
-
-fn step(lab: &Shared, by: isize) {
-    let present = lab.session.borrow().settings.present;
-    let k = (present as isize + by).clamp(1, SLIDES.len() as isize) as usize;
-    if k != present {
-        go(lab, k);
-    }
+/// Asks the lab for a move (it reads it against the slide on show then).
+fn go(page: &Page, to: SlideMove) {
+    page.send(&ToLab::Slide { to });
 }
 
 fn fullscreen() {
@@ -165,18 +145,18 @@ fn typing(e: &KeyboardEvent) -> bool {
 }
 
 /// Binds the header's Present button, the slide's arrows and the keys.
-pub fn bind(lab: &Shared) {
+pub fn bind(page: &Page) {
     for (id, by) in [("slide-prev", -1), ("slide-next", 1)] {
         if let Some(b) = document().get_element_by_id(id) {
-            let l = lab.clone();
-            listen(&b, "click", move |_| step(&l, by));
+            let l = page.clone();
+            listen(&b, "click", move |_| go(&l, SlideMove::By(by)));
         }
     }
     if let Some(b) = document().get_element_by_id("present-toggle") {
-        let l = lab.clone();
-        listen(&b, "click", move |_| toggle(&l));
+        let l = page.clone();
+        listen(&b, "click", move |_| go(&l, SlideMove::Toggle));
     }
-    let l = lab.clone();
+    let l = page.clone();
     listen(&window(), "keydown", move |e| {
         let Some(e) = e.dyn_ref::<KeyboardEvent>() else {
             return;
@@ -184,32 +164,32 @@ pub fn bind(lab: &Shared) {
         if e.ctrl_key() || e.meta_key() || e.alt_key() || typing(e) {
             return;
         }
-        let presenting = l.session.borrow().settings.present > 0;
+        let presenting = l.settings.borrow().present > 0;
         let key = e.key();
         let handled = match key.as_str() {
             "p" | "P" => {
-                toggle(&l);
+                go(&l, SlideMove::Toggle);
                 true
             }
             _ if !presenting => false,
             "Escape" => {
-                go(&l, 0);
+                go(&l, SlideMove::Leave);
                 true
             }
             "ArrowRight" | "PageDown" => {
-                step(&l, 1);
+                go(&l, SlideMove::By(1));
                 true
             }
             "ArrowLeft" | "PageUp" => {
-                step(&l, -1);
+                go(&l, SlideMove::By(-1));
                 true
             }
             "Home" => {
-                step(&l, -(SLIDES.len() as isize));
+                go(&l, SlideMove::To(1));
                 true
             }
             "End" => {
-                step(&l, SLIDES.len() as isize);
+                go(&l, SlideMove::To(SLIDES.len()));
                 true
             }
             " " | "s" | "S" | "r" | "R" => {
@@ -218,10 +198,7 @@ pub fn bind(lab: &Shared) {
                     "s" | "S" => Command::Step { steps: 100 },
                     _ => Command::Reset,
                 };
-                if l.session.borrow().stopped.is_none() {
-                    l.session.borrow_mut().command(command);
-                    sync_if_changed(&l);
-                }
+                l.command(command);
                 true
             }
             "f" | "F" => {
@@ -237,8 +214,8 @@ pub fn bind(lab: &Shared) {
 }
 
 /// A new window size changes the plots' zoom while presenting.
-pub fn resized(lab: &Shared) {
-    if lab.session.borrow().settings.present > 0 {
-        plot::set_zoom(zoom());
+pub fn resized(page: &Page) {
+    if page.settings.borrow().present > 0 {
+        page.zoom.set(zoom());
     }
 }
