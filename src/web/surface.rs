@@ -8,7 +8,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
-use wasm_bindgen::{Clamped, JsCast};
+use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, OffscreenCanvas};
 
 /// A page canvas drawn from the worker, and its CSS size.
@@ -178,12 +178,13 @@ pub fn raster(
             rgba[o..o + 4].copy_from_slice(&[red, green, blue, 255]);
         }
     }
-    let image = web_sys::ImageData::new_with_u8_clamped_array_and_sh(
-        Clamped(&rgba),
-        cols as u32,
-        rows as u32,
-    )
-    .ok()?;
+    // Copied out of the module's memory first: in the threaded module that memory is a
+    // SharedArrayBuffer, which `new ImageData` refuses to view.
+    let pixels = js_sys::Uint8ClampedArray::new_with_length(rgba.len() as u32);
+    pixels.copy_from(&rgba);
+    let image =
+        web_sys::ImageData::new_with_js_u8_clamped_array_and_sh(&pixels, cols as u32, rows as u32)
+            .ok()?;
     let canvas = OffscreenCanvas::new(cols as u32, rows as u32).ok()?;
     let ctx: CanvasRenderingContext2d = canvas.get_context("2d").ok()??.unchecked_into();
     ctx.put_image_data(&image, 0.0, 0.0).ok()?;

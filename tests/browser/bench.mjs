@@ -5,12 +5,25 @@
 import { launch, LAB_URL, waitUntil } from "./harness.mjs";
 import { printFrameBudget } from "./frames.mjs";
 
-async function measure(webgpu) {
+// LAB_URL serves the site cross-origin isolated (the threaded module on the CPU), LAB_URL_PLAIN
+// without headers (one thread). `?threads=1` on the isolated one loads the single-threaded module:
+// the "1 thread" figures below.
+const PLAIN_URL = process.env.LAB_URL_PLAIN;
+
+// The PyTorch yardstick's lines from this same `cargo xtask bench` run (bench/torch_baseline.py):
+// { "SoftSilu": { 2: 305, 1: 190 }, "SiLU": {...} } steps/s by activation and threads.
+const TORCH = {};
+for (const line of (process.env.TORCH_BASELINE ?? "").split("\n")) {
+  const m = /\((\w+)\), (\d+) thread\(s\): (\d+) steps\/s/.exec(line);
+  if (m) (TORCH[m[1]] ??= {})[Number(m[2])] = Number(m[3]);
+}
+
+async function measure(webgpu, threads = "") {
   const browser = await launch({ webgpu });
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1800 } });
     const t0 = Date.now();
-    await page.goto(LAB_URL + "?play=0&width=128&depth=3&batch=512");
+    await page.goto(LAB_URL + "?play=0&width=128&depth=3&batch=512" + threads);
     await page.evaluate(() => window.lab.ready);
     // First plot: the forward-process canvas has been drawn (not blank).
     await waitUntil(page, async () => {
@@ -20,7 +33,7 @@ async function measure(webgpu) {
       return d[i] < 250 || d[i + 1] < 250 || d[i + 2] < 250;
     }, null, { polling: 20, timeout: 120000 });
     const firstPlot = Date.now() - t0;
-    const device = await page.evaluate(() => lab.device);
+    const device = await page.evaluate(() => `${lab.device}${lab.device === "cpu" ? `, ${lab.threads} thread${lab.threads > 1 ? "s" : ""}` : ""}`);
     const warm = webgpu ? 20 : 50;
     const n = webgpu ? 40 : 300;
     await page.evaluate((s) => lab.train("toy1d", { steps: s }), warm);
@@ -31,7 +44,13 @@ async function measure(webgpu) {
       await lab.sample("toy1d", { n: paths, sampler: "sde", steps, seed: 1 });
       return performance.now() - t;
     }, { paths, steps });
-    console.log(`bench: in-page (${device}${webgpu ? ", SwiftShader" : ""}) training, MLP 3x128, batch 512: ${(n / (r.ms / 1000)).toFixed(0)} steps/s`);
+    const rate = n / (r.ms / 1000);
+    console.log(`bench: in-page (${device}${webgpu ? ", SwiftShader" : ""}) training, MLP 3x128, batch 512: ${rate.toFixed(0)} steps/s`);
+    const threadsUsed = await page.evaluate(() => lab.threads);
+    const torch = TORCH.SoftSilu?.[threadsUsed];
+    if (!webgpu && torch) {
+      console.log(`bench: in-page (${device}) toy bench net / PyTorch CPU (soft SiLU, ${threadsUsed} thread${threadsUsed > 1 ? "s" : ""}, ${torch} steps/s, this run) = ${(rate / torch).toFixed(2)}`);
+    }
     console.log(`bench: in-page (${device}) sampling, reverse SDE: ${((paths * steps) / (s / 1000)).toFixed(0)} path-steps/s (${paths} paths x ${steps} steps)`);
     console.log(`bench: in-page (${device}) navigation to first drawn plot: ${firstPlot} ms`);
   } finally {
@@ -40,6 +59,7 @@ async function measure(webgpu) {
 }
 
 await measure(false);
+await measure(false, "&threads=1");
 await measure(true);
 
 // Time to quality with the page's defaults: in a fresh page, one lab.train call of N steps (the
@@ -63,24 +83,51 @@ for (const steps of [300, 400, 500, 600, 700, 800, 1000]) {
 }
 
 // MNIST on the CPU device: Adam steps of the default U-Net and of the MLP, DDIM sampling, and
-// the guidance classifier's training.
+// the guidance classifier's training; every core, then one thread, and their ratio.
 for (const [net, query, n] of [["U-Net (defaults)", "", 10], ["MLP 3x512", "&mnet=mlp", 40]]) {
-  const browser = await launch();
-  const page = await browser.newPage();
-  await page.goto(LAB_URL + "?model=mnist&play=0" + query);
-  await page.evaluate(() => window.lab.ready);
-  await page.evaluate(() => lab.train("mnist", { steps: 2 }));
-  const r = await page.evaluate((s) => lab.train("mnist", { steps: s }), n);
-  const t = Date.now();
-  await page.evaluate(() => lab.sample("mnist", { n: 16, sampler: "ddim", steps: 50, seed: 1 }));
-  const sampleS = (Date.now() - t) / 1000;
-  console.log(`bench: in-page (cpu) MNIST training, ${net}, batch 32: ${(n / (r.ms / 1000)).toFixed(2)} steps/s; 16 digits x 50 DDIM steps in ${sampleS.toFixed(1)} s`);
-  if (!query) {
-    const t1 = Date.now();
-    await page.evaluate(() => lab.sample("mnist", { n: 1, steps: 2, digit: 3 }));
-    console.log(`bench: in-page (cpu) MNIST guidance classifier, 1,000 steps: ${((Date.now() - t1) / 1000).toFixed(1)} s`);
+  const rate = {};
+  for (const threads of ["", "&threads=1"]) {
+    const browser = await launch();
+    const page = await browser.newPage();
+    await page.goto(LAB_URL + "?model=mnist&play=0" + query + threads);
+    await page.evaluate(() => window.lab.ready);
+    const th = await page.evaluate(() => lab.threads);
+    await page.evaluate(() => lab.train("mnist", { steps: 2 }));
+    const r = await page.evaluate((s) => lab.train("mnist", { steps: s }), n);
+    rate[threads] = n / (r.ms / 1000);
+    const t = Date.now();
+    await page.evaluate(() => lab.sample("mnist", { n: 16, sampler: "ddim", steps: 50, seed: 1 }));
+    const sampleS = (Date.now() - t) / 1000;
+    const t2 = Date.now();
+    await page.evaluate(() => lab.sample("mnist", { n: 16, sampler: "dpm2m", steps: 20, seed: 1 }));
+    const dpmS = (Date.now() - t2) / 1000;
+    console.log(`bench: in-page (cpu, ${th} thread${th > 1 ? "s" : ""}) MNIST training, ${net}, batch 32: ${rate[threads].toFixed(2)} steps/s; 16 digits x 50 DDIM steps in ${sampleS.toFixed(1)} s, x 20 DPM-Solver++ steps in ${dpmS.toFixed(1)} s`);
+    if (!query) {
+      const t1 = Date.now();
+      await page.evaluate(() => lab.sample("mnist", { n: 1, steps: 2, digit: 3 }));
+      console.log(`bench: in-page (cpu, ${th} thread${th > 1 ? "s" : ""}) MNIST guidance classifier, 1,000 steps: ${((Date.now() - t1) / 1000).toFixed(1)} s`);
+    }
+    await browser.close();
   }
-  await browser.close();
+  console.log(`bench: in-page (cpu) MNIST ${net}: every core / one thread = ${(rate[""] / rate["&threads=1"]).toFixed(2)}x`);
+}
+
+// The Ising network at its defaults (batch 128): steps/s on every core and on one thread.
+{
+  const rate = {};
+  for (const threads of ["", "&threads=1"]) {
+    const browser = await launch();
+    const page = await browser.newPage();
+    await page.goto(LAB_URL + "?model=ising&play=0" + threads);
+    await page.evaluate(() => window.lab.ready);
+    const th = await page.evaluate(() => lab.threads);
+    await page.evaluate(() => lab.train("ising", { steps: 20 }));
+    const r = await page.evaluate(() => lab.train("ising", { steps: 300 }));
+    rate[threads] = 300 / (r.ms / 1000);
+    console.log(`bench: in-page (cpu, ${th} thread${th > 1 ? "s" : ""}) Ising training, defaults: ${rate[threads].toFixed(1)} steps/s`);
+    await browser.close();
+  }
+  console.log(`bench: in-page (cpu) Ising: every core / one thread = ${(rate[""] / rate["&threads=1"]).toFixed(2)}x`);
 }
 
 // Opening the MNIST view as a student does (`?model=mnist`, every default, this browser holding
@@ -101,5 +148,7 @@ for (const [net, query, n] of [["U-Net (defaults)", "", 10], ["MLP 3x512", "&mne
   console.log(`bench: in-page (cpu) MNIST view opened to pretrained digits drawn: ${times.map((t) => t.toFixed(2)).join(", ")} s (3 loads)`);
 }
 
-// Frame budget per view while it trains with its live plots (frames/s, long tasks, redraw cost).
-await printFrameBudget(15);
+// Frame budget per view while it trains with its live plots (frames/s, long tasks, redraw cost):
+// served cross-origin isolated (every core) and without headers (one thread).
+await printFrameBudget(15, undefined, LAB_URL, "isolated");
+if (PLAIN_URL) await printFrameBudget(15, undefined, PLAIN_URL, "not isolated");

@@ -7,11 +7,11 @@ import { launch, LAB_URL } from "./harness.mjs";
 import { pathToFileURL } from "node:url";
 
 /// One view's figures, in a fresh browser at 1400×1000 (a laptop's window), the model playing.
-export async function frameBudget(model, seconds = 15) {
+export async function frameBudget(model, seconds = 15, url = LAB_URL) {
   const browser = await launch();
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, deviceScaleFactor: 1 });
-    await page.goto(LAB_URL + `?model=${model}&play=1`);
+    await page.goto(url + `?model=${model}&play=1`);
     await page.evaluate(() => window.lab.ready);
     // Past the start: the first views computed and drawn (MNIST: its pretrained digits).
     await page.waitForFunction(() => lab.status().viewsStep >= 0 && lab.status().drawMs > 0, null, { timeout: 120_000, polling: 100 });
@@ -33,6 +33,7 @@ export async function frameBudget(model, seconds = 15) {
       clearInterval(poll);
       const elapsed = (performance.now() - t0) / 1000;
       const steps = lab.status().steps - s0;
+      const threads = lab.threads;
       observer.disconnect();
       draws.sort((a, b) => a - b);
       return {
@@ -42,6 +43,7 @@ export async function frameBudget(model, seconds = 15) {
         longSum: tasks.reduce((a, b) => a + b, 0) / 1000,
         worst: tasks.length ? Math.max(...tasks) : 0,
         steps,
+        threads,
         drawMedian: draws.length ? draws[Math.floor(draws.length / 2)] : 0,
         drawMax: draws.length ? draws[draws.length - 1] : 0,
       };
@@ -52,11 +54,11 @@ export async function frameBudget(model, seconds = 15) {
 }
 
 /// Prints one line per view.
-export async function printFrameBudget(seconds = 15, models = ["toy1d", "ising", "mnist"]) {
+export async function printFrameBudget(seconds = 15, models = ["toy1d", "ising", "mnist"], url = LAB_URL, how = "") {
   for (const model of models) {
-    const r = await frameBudget(model, seconds);
+    const r = await frameBudget(model, seconds, url);
     console.log(
-      `bench: frames (cpu) ${model} training ${r.elapsed.toFixed(1)} s: ${r.fps.toFixed(1)} frames/s, ` +
+      `bench: frames (cpu, ${r.threads} thread${r.threads > 1 ? "s" : ""}${how ? `, ${how}` : ""}) ${model} training ${r.elapsed.toFixed(1)} s: ${r.fps.toFixed(1)} frames/s, ` +
       `${r.longTasks} main-thread tasks > 50 ms (together ${r.longSum.toFixed(1)} s, worst ${r.worst.toFixed(0)} ms), ` +
       `${r.steps} training steps, one redraw ${r.drawMedian.toFixed(0)} ms median / ${r.drawMax.toFixed(0)} ms max`,
     );

@@ -4,7 +4,7 @@
 // (LAB_ISOLATED=1: the threaded module on the CPU) and one that sends no headers.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { launch, openLab } from "./harness.mjs";
+import { launch, openLab, inkFraction } from "./harness.mjs";
 
 const LIMIT = 300_000;
 const ISOLATED = process.env.LAB_ISOLATED === "1";
@@ -84,4 +84,22 @@ test("two threads train the toy to the losses one thread reaches (the same arith
   // Parallel sums add in another order: the same run, to rounding.
   assert.ok(Math.abs(one.loss - two.loss) <= 0.02 * one.loss, `loss ${one.loss} vs ${two.loss}`);
   assert.ok(Math.abs(one.w1 - two.w1) <= 0.01, `W1 ${one.w1} vs ${two.w1}`);
+});
+
+test("the rasters (heatmaps behind the toy's paths and field) are drawn whichever module runs", { timeout: LIMIT }, async () => {
+  // The threaded module's memory is a SharedArrayBuffer, which `new ImageData` refuses to view:
+  // a raster not copied out first is silently missing (the paths on top still count as ink).
+  const { page, errors } = await openLab(cpu, "?play=0");
+  await page.waitForFunction(() => lab.status().drawMs > 0, null, { timeout: 60_000 });
+  await page.evaluate(() => lab.sync());
+  await page.waitForTimeout(500);
+  // Measured: with the density heatmap c-forward is 0.73 ink and c-field 0.45; without, 0.32
+  // and 0.08.
+  const forward = await inkFraction(page, "c-forward");
+  const field = await inkFraction(page, "c-field");
+  console.log(`rasters (${await page.evaluate(() => lab.module)}): c-forward ink ${forward.toFixed(3)}, c-field ${field.toFixed(3)}`);
+  assert.ok(forward > 0.55, `the forward paths' density heatmap is missing (ink ${forward})`);
+  assert.ok(field > 0.3, `the score field's heatmaps are missing (ink ${field})`);
+  assert.deepEqual(errors, []);
+  await page.close();
 });

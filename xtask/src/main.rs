@@ -134,7 +134,8 @@ fn compile_wasm(root: &Path, threads: bool) -> Result<PathBuf> {
         ensure_nightly(true)?;
         cmd.arg(format!("+{NIGHTLY}"));
     }
-    cmd.args(["build", "--lib", "--release", "--package", "difflab", "--target", WASM_TARGET]);
+    // The `web` profile: release, with the GPU stack built for size (Cargo.toml).
+    cmd.args(["build", "--lib", "--profile", "web", "--package", "difflab", "--target", WASM_TARGET]);
     let dir = if threads {
         // The rustup proxy picks the toolchain from `+nightly`, not from cargo's own variables.
         cmd.env_remove("RUSTC").env_remove("CARGO").env_remove("RUSTUP_TOOLCHAIN");
@@ -160,9 +161,9 @@ fn compile_wasm(root: &Path, threads: bool) -> Result<PathBuf> {
         root.join("target")
     };
     let what = if threads { "threaded, nightly" } else { "single-threaded" };
-    println!("xtask: building the lab for {WASM_TARGET} (release, {what})");
+    println!("xtask: building the lab for {WASM_TARGET} (profile web, {what})");
     run(&mut cmd)?;
-    Ok(dir.join(WASM_TARGET).join("release").join("difflab.wasm"))
+    Ok(dir.join(WASM_TARGET).join("web").join("difflab.wasm"))
 }
 
 /// Builds the release wasm modules, generates their bindings and writes the complete static
@@ -867,8 +868,54 @@ fn gzip_size(bytes: &[u8]) -> usize {
     enc.finish().expect("in-memory gzip").len()
 }
 
+/// A Python with PyTorch for the yardstick (`bench/torch_baseline.py`): `DIFFLAB_TORCH_PYTHON`,
+/// or target/torch-venv (made here with `pip install torch` from PyPI the first time: a large
+/// download, the bench's alone).
+fn torch_python(root: &Path) -> Result<PathBuf> {
+    let has_torch = |py: &Path| {
+        Command::new(py)
+            .args(["-c", "import torch"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if let Ok(py) = std::env::var("DIFFLAB_TORCH_PYTHON") {
+        return Ok(PathBuf::from(py));
+    }
+    let venv = root.join("target").join("torch-venv");
+    let py = venv.join("bin").join("python");
+    if !has_torch(&py) {
+        println!("xtask: installing PyTorch for the bench's yardstick (python3 -m venv target/torch-venv; pip install torch, from PyPI)");
+        run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
+        run(Command::new(&py).args(["-m", "pip", "install", "--quiet", "torch"]))?;
+    }
+    Ok(py)
+}
+
+/// Runs the PyTorch yardstick of the toy's bench net (SiLU and the soft SiLU, every thread and
+/// one) and returns its lines ("torch 2.x (SoftSilu), 2 thread(s): 305 steps/s").
+fn torch_baseline(root: &Path) -> Result<Vec<String>> {
+    let py = torch_python(root)?;
+    let mut lines = Vec::new();
+    for act in [None, Some("soft")] {
+        let mut cmd = Command::new(&py);
+        cmd.current_dir(root).arg("bench/torch_baseline.py");
+        if let Some(a) = act {
+            cmd.arg(a);
+        }
+        let out = output(&mut cmd).ok_or("bench/torch_baseline.py failed")?;
+        lines.extend(out.lines().map(str::to_string));
+    }
+    Ok(lines)
+}
+
 fn bench() -> Result {
     let root = root();
+    // The yardstick first, in this same invocation, so the ratios below compare one machine
+    // in one state.
+    let torch = torch_baseline(&root)?;
+    for line in &torch {
+        println!("bench: yardstick {line}");
+    }
     println!("xtask: native bench (cargo run --release --bin difflab -- bench)");
     run(Command::new(env!("CARGO")).current_dir(&root).args([
         "run",
@@ -901,6 +948,7 @@ fn bench() -> Result {
         .arg("bench.mjs")
         .env("LAB_URL", &isolated)
         .env("LAB_URL_PLAIN", &plain)
+        .env("TORCH_BASELINE", torch.join("\n"))
         .env("CHROMIUM", &chromium))
 }
 
