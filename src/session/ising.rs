@@ -3,7 +3,7 @@
 
 use burn::prelude::*;
 
-use std::rc::Rc;
+use std::sync::Arc;
 
 use super::train::{Encoder, Trains};
 use super::{Cell, Session};
@@ -26,7 +26,7 @@ impl Trains for Ising {
         s.ising.as_mut().map(|l| &mut l.live)
     }
 
-    fn data(s: &mut Session) -> Option<Rc<Vec<i8>>> {
+    fn data(s: &mut Session) -> Option<Arc<Vec<i8>>> {
         s.ising.as_ref().map(|l| l.data.clone())
     }
 

@@ -3,7 +3,7 @@
 
 use burn::prelude::*;
 
-use std::rc::Rc;
+use std::sync::Arc;
 
 use super::train::{Encoder, Trains};
 use super::{Cell, Session, CHUNK_MS};
@@ -28,7 +28,7 @@ impl Trains for Mnist {
         s.mnist.as_mut().map(|l| &mut l.live)
     }
 
-    fn data(s: &mut Session) -> Option<Rc<Vec<f32>>> {
+    fn data(s: &mut Session) -> Option<Arc<Vec<f32>>> {
         let lab = s.mnist.as_ref()?;
         lab.data.is_some().then(|| lab.centered.clone())
     }

@@ -26,7 +26,7 @@ use crate::models::ising::lab::IsingLab;
 use crate::models::mnist::lab::MnistLab;
 use crate::models::toy1d::lab::{Applied, ToyConfig, ToyLab};
 use crate::models::Model;
-use crate::pacing::{Clock, Pace, Pause};
+use crate::pacing::{Clock, OnPool, Pace, Pause};
 use crate::settings::Settings;
 
 /// A pending request to train `remaining` more steps (`lab.train`, the Step button).
@@ -159,6 +159,8 @@ pub struct Session {
     pub device_note: String,
     pub clock: Clock,
     pub pause: Pause,
+    /// Where training steps run (`pacing::OnPool`; `None`: on the calling thread).
+    pub on_pool: OnPool,
     pub playing: bool,
     pub pending: Vec<TrainRequest>,
     pub error: Option<String>,
@@ -213,6 +215,7 @@ impl Session {
             device_note,
             clock,
             pause,
+            on_pool: None,
             pending: Vec::new(),
             error: None,
             notices: Vec::new(),

@@ -2,7 +2,7 @@
 
 use burn::prelude::*;
 
-use std::rc::Rc;
+use std::sync::Arc;
 
 use super::train::{Encoder, Trains};
 use super::{Cell, Session};
@@ -30,7 +30,7 @@ impl Trains for Toy {
         Some(&mut s.toy.live)
     }
 
-    fn data(s: &mut Session) -> Option<(Rc<PairSource>, Mixture)> {
+    fn data(s: &mut Session) -> Option<(Arc<PairSource>, Mixture)> {
         Some((s.toy.source.clone(), s.toy.mixture().clone()))
     }
 

@@ -11,7 +11,8 @@ use crate::run::{diverged_message, read_loss, settle, Training};
 
 /// How the session reaches one model's training.
 pub trait Trains {
-    type Trainer: Training;
+    /// Send, with data that is Sync: its steps may run on a pool thread (`pacing::OnPool`).
+    type Trainer: Training<Data: Sync> + Send;
     type Views;
     /// The model's name in messages ("{NAME} training diverged").
     const NAME: &'static str;
@@ -52,9 +53,9 @@ pub async fn export<M: Trains>(cell: &Cell) -> Result<Vec<u8>, String> {
 /// settled by [`settle`]: a diverged run goes back to its last good weights (fresh ones when
 /// none were good), pauses and says why.
 pub async fn chunk<M: Trains>(cell: &Cell, max_steps: u64, budget_ms: f64) -> Chunk {
-    let (mut trainer, data, gen, gpu, clock) = {
+    let (mut trainer, data, gen, gpu, clock, on_pool) = {
         let mut s = cell.borrow_mut();
-        let clock = s.clock;
+        let (clock, on_pool) = (s.clock, s.on_pool);
         let Some(data) = M::data(&mut s) else {
             return Chunk::Idle;
         };
@@ -65,7 +66,7 @@ pub async fn chunk<M: Trains>(cell: &Cell, max_steps: u64, budget_ms: f64) -> Ch
         let Some(t) = live.trainer.take() else {
             return Chunk::Idle;
         };
-        (t, data, gen, s.gpu_steps(pace), clock)
+        (t, data, gen, s.gpu_steps(pace), clock, on_pool)
     };
     // The weights this chunk starts from: good once a loss computed during the chunk is sane.
     let candidate = trainer.checkpoint();
@@ -76,7 +77,7 @@ pub async fn chunk<M: Trains>(cell: &Cell, max_steps: u64, budget_ms: f64) -> Ch
         let reference = read_loss(trainer.sample_loss(&data, &mut rng)).await;
         trainer.parts().1.reference_loss = Some(reference);
     }
-    let (ran, loss, elapsed) = run_steps(clock, gpu, max_steps, budget_ms, || {
+    let (ran, loss, elapsed) = run_steps(clock, gpu, max_steps, budget_ms, on_pool, || {
         trainer.train_step(&data)
     })
     .await;

@@ -199,6 +199,12 @@ pub async fn start_worker(
     outbox::set_attr("device", "title", Some(&badge));
     let mut session = Session::new(settings, device, name, note, now, browser_pause());
     session.notices = problems;
+    // Training chunks as jobs on the pool, so that burn's parallel operations fork inside it
+    // (`pacing::OnPool`).
+    #[cfg(feature = "threads")]
+    if threads > 1 {
+        session.on_pool = Some(|steps| rayon::scope(|_| steps()));
+    }
     let lab = Shared {
         session: Rc::new(RefCell::new(session)),
         ui: Rc::new(RefCell::new(Ui::default())),

@@ -2,7 +2,7 @@
 //! reverse kernel's training state and what it generates, and the rules for what a change of
 //! settings rebuilds. Async work is driven by the session.
 
-use std::rc::Rc;
+use std::sync::Arc;
 use std::sync::OnceLock;
 
 use burn::prelude::*;
@@ -45,7 +45,7 @@ pub struct IsingLab {
     /// once per process and included the first time).
     pub exact_ms: f64,
     pub exact: IsingExact,
-    pub data: Rc<Vec<i8>>,
+    pub data: Arc<Vec<i8>>,
     pub data_stats: SpinStats,
     /// One training configuration's forward run, T + 1 states.
     pub forward_run: Vec<Vec<i8>>,
@@ -73,7 +73,7 @@ impl IsingLab {
             exact_ms,
             exact,
             data_stats: SpinStats::of(&data),
-            data: Rc::new(data),
+            data: Arc::new(data),
             forward_run,
             // Sampling costs seconds: at most every 5 s while training, half as often while a
             // scripted request runs (the caller waits for its steps).

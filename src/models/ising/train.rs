@@ -259,7 +259,7 @@ pub struct IsingTrainer {
 impl Training for IsingTrainer {
     type Net = IsingNet;
     /// The training configurations, `m × SITES` spins.
-    type Data = std::rc::Rc<Vec<i8>>;
+    type Data = std::sync::Arc<Vec<i8>>;
     type Model = IsingModel;
 
     fn train_step(&mut self, data: &Self::Data) -> Tensor<1> {

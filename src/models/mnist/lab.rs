@@ -4,6 +4,7 @@
 //! page's; async work is driven by the session.
 
 use std::rc::Rc;
+use std::sync::Arc;
 
 use burn::prelude::*;
 use rand::rngs::StdRng;
@@ -55,7 +56,7 @@ pub struct MnistLab {
     pub config: MnistConfig,
     pub data: Option<Rc<Digits>>,
     /// The training digits in model space (`[-1, 1]`).
-    pub centered: Rc<Vec<f32>>,
+    pub centered: Arc<Vec<f32>>,
     /// Why the digits could not be loaded, once that failed.
     pub load_error: Option<String>,
     /// The network's training and what it generates (no trainer before the digits load).
@@ -74,7 +75,7 @@ impl MnistLab {
         MnistLab {
             config,
             data: None,
-            centered: Rc::new(Vec::new()),
+            centered: Arc::new(Vec::new()),
             load_error: None,
             // Sampling costs seconds: at most every 5 s while training, half as often while a
             // scripted request runs.
@@ -88,7 +89,7 @@ impl MnistLab {
 
     /// Installs the training digits and starts a fresh network on them.
     pub fn set_data(&mut self, digits: Digits, device: &Device) {
-        self.centered = Rc::new(digits.centered());
+        self.centered = Arc::new(digits.centered());
         self.data = Some(Rc::new(digits));
         self.reset_trainer(device);
     }

@@ -378,7 +378,7 @@ pub struct MnistTrainer {
 impl Training for MnistTrainer {
     type Net = MnistNet;
     /// The training digits in model space, `m × 784`.
-    type Data = std::rc::Rc<Vec<f32>>;
+    type Data = std::sync::Arc<Vec<f32>>;
     type Model = MnistModel;
 
     fn train_step(&mut self, data: &Self::Data) -> Tensor<1> {

@@ -2,7 +2,7 @@
 //! of settings rebuilds. Async work (training chunks, refreshing the views) is driven by the
 //! session, which takes the trainer out while it runs ([`ToyLab::trainer`] is `None` then).
 
-use std::rc::Rc;
+use std::sync::Arc;
 
 use burn::prelude::Device;
 use rand::rngs::StdRng;
@@ -39,7 +39,7 @@ pub struct Applied {
 /// The toy's state in the lab.
 pub struct ToyLab {
     pub config: ToyConfig,
-    pub source: Rc<PairSource>,
+    pub source: Arc<PairSource>,
     pub exact: ExactViews,
     /// Bumped whenever `exact` is recomputed (the page caches a raster of it).
     pub exact_generation: u64,
@@ -51,7 +51,7 @@ impl ToyLab {
     /// The toy for `config`, with a fresh network on `device`.
     pub fn new(config: ToyConfig, device: &Device) -> ToyLab {
         let mut lab = ToyLab {
-            source: Rc::new(PairSource::Fresh),
+            source: Arc::new(PairSource::Fresh),
             exact: ExactViews::default(),
             exact_generation: 0,
             // The live plots cost ~1/6 of the time: at most every 1.5 s while training.
@@ -72,7 +72,7 @@ impl ToyLab {
     fn rebuild_data(&mut self) {
         let c = &self.config;
         let mut rng = StdRng::seed_from_u64(c.seed.wrapping_mul(0x2545_f491_4f6c_dd1d) ^ 0x5151);
-        self.source = Rc::new(match c.data {
+        self.source = Arc::new(match c.data {
             DataMode::Fresh => PairSource::Fresh,
             DataMode::Fixed => PairSource::fixed(&c.mixture, &c.schedule, c.runs, 100, &mut rng),
         });

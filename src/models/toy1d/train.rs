@@ -177,7 +177,7 @@ pub struct Trainer {
 impl Training for Trainer {
     type Net = ScoreMlp;
     /// Where pairs come from, and the data mixture.
-    type Data = (std::rc::Rc<PairSource>, Mixture);
+    type Data = (std::sync::Arc<PairSource>, Mixture);
     type Model = ScoreModel;
 
     fn train_step(&mut self, (source, mixture): &Self::Data) -> Tensor<1> {
