@@ -137,22 +137,49 @@ fn slide_moves_from_the_slide_on_show() {
     let n = SLIDES.len();
     let ising = first_slide_of(Model::Ising);
     assert!(ising > 1, "the toy's slides come first");
-    assert_eq!(SlideMove::Toggle.apply(0, Model::Toy1d), Some((Model::Toy1d, 1)));
-    assert_eq!(SlideMove::Toggle.apply(0, Model::Ising), Some((Model::Ising, ising)));
-    assert_eq!(SlideMove::Toggle.apply(3, Model::Toy1d), Some((Model::Toy1d, 0)));
-    assert_eq!(SlideMove::Leave.apply(3, Model::Toy1d), Some((Model::Toy1d, 0)));
+    assert_eq!(
+        SlideMove::Toggle.apply(0, Model::Toy1d),
+        Some((Model::Toy1d, 1))
+    );
+    assert_eq!(
+        SlideMove::Toggle.apply(0, Model::Ising),
+        Some((Model::Ising, ising))
+    );
+    assert_eq!(
+        SlideMove::Toggle.apply(3, Model::Toy1d),
+        Some((Model::Toy1d, 0))
+    );
+    assert_eq!(
+        SlideMove::Leave.apply(3, Model::Toy1d),
+        Some((Model::Toy1d, 0))
+    );
     assert_eq!(SlideMove::Leave.apply(0, Model::Toy1d), None);
     // Arrows do nothing on the ordinary page, step through the lecture, stop at its ends, and
     // take the model of the slide they land on.
     assert_eq!(SlideMove::By(1).apply(0, Model::Toy1d), None);
-    assert_eq!(SlideMove::By(1).apply(1, Model::Toy1d), Some((Model::Toy1d, 2)));
+    assert_eq!(
+        SlideMove::By(1).apply(1, Model::Toy1d),
+        Some((Model::Toy1d, 2))
+    );
     assert_eq!(SlideMove::By(-1).apply(1, Model::Toy1d), None);
     assert_eq!(SlideMove::By(1).apply(n, SLIDES[n - 1].model), None);
-    assert_eq!(SlideMove::By(-(n as isize)).apply(n, SLIDES[n - 1].model), Some((Model::Toy1d, 1)));
-    assert_eq!(SlideMove::By(1).apply(ising - 1, Model::Toy1d), Some((Model::Ising, ising)));
+    assert_eq!(
+        SlideMove::By(-(n as isize)).apply(n, SLIDES[n - 1].model),
+        Some((Model::Toy1d, 1))
+    );
+    assert_eq!(
+        SlideMove::By(1).apply(ising - 1, Model::Toy1d),
+        Some((Model::Ising, ising))
+    );
     // Two quick presses move two slides (each from where the first left it).
     let (m, k) = SlideMove::By(1).apply(1, Model::Toy1d).unwrap();
     assert_eq!(SlideMove::By(1).apply(k, m), Some((Model::Toy1d, 3)));
-    assert_eq!(SlideMove::To(n + 5).apply(1, Model::Toy1d).map(|(_, k)| k), Some(n));
-    assert_eq!(SlideMove::To(0).apply(2, Model::Toy1d), Some((Model::Toy1d, 0)));
+    assert_eq!(
+        SlideMove::To(n + 5).apply(1, Model::Toy1d).map(|(_, k)| k),
+        Some(n)
+    );
+    assert_eq!(
+        SlideMove::To(0).apply(2, Model::Toy1d),
+        Some((Model::Toy1d, 0))
+    );
 }

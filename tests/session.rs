@@ -84,7 +84,10 @@ fn ising_and_mnist_settings_rebuild_only_what_they_change() {
         .borrow_mut()
         .apply_query("play=0&model=ising&configs=200&ilr=0.001&rsteps=32");
     assert_eq!(c.ising.map(|a| (a.data, a.network)), Some((false, false)));
-    assert!(std::sync::Arc::ptr_eq(&data, &cell.borrow_mut().ising().data));
+    assert!(std::sync::Arc::ptr_eq(
+        &data,
+        &cell.borrow_mut().ising().data
+    ));
     let c = cell
         .borrow_mut()
         .apply_query("play=0&model=ising&configs=200&channels=8");

@@ -74,7 +74,9 @@ pub fn on_message(lab: &Shared, msg: ToLab) {
                 to.apply(s.settings.present, s.settings.model)
             };
             if let Some((model, present)) = moved {
-                lab.session.borrow_mut().show(model, |s| s.present = present);
+                lab.session
+                    .borrow_mut()
+                    .show(model, |s| s.present = present);
                 sync_if_changed(lab);
             }
         }
@@ -197,7 +199,9 @@ fn on_gesture(lab: &Shared, gesture: Gesture, x: f64, y: f64, dy: f64) {
                 return;
             };
             let factor = if dy > 0.0 { 1.0 / 1.1 } else { 1.1 };
-            edit(lab, &|c| c[i].width = (c[i].width * factor).clamp(0.05, 3.0));
+            edit(lab, &|c| {
+                c[i].width = (c[i].width * factor).clamp(0.05, 3.0)
+            });
         }
     }
 }

@@ -82,7 +82,11 @@ pub fn svg_record(lab: &Shared, id: &str) -> Result<JsValue, String> {
     let recorder = make
         .call2(&JsValue::NULL, &w.round().into(), &h.round().into())
         .map_err(js)?;
-    render_into(lab, id, ExportTarget::Context(recorder.clone().unchecked_into()));
+    render_into(
+        lab,
+        id,
+        ExportTarget::Context(recorder.clone().unchecked_into()),
+    );
     let finish: js_sys::Function = js_sys::Reflect::get(&recorder, &"__record".into())
         .map_err(js)?
         .dyn_into()
@@ -113,7 +117,8 @@ pub fn save(lab: &Shared, id: String, format: String) {
                 .map(|bytes| outbox::download(&format!("{id}.png"), &bytes)),
             "svg" => svg_record(&lab, &id).map(|record| {
                 let msg = js_sys::Object::new();
-                let _ = js_sys::Reflect::set(&msg, &"svgDownload".into(), &format!("{id}.svg").into());
+                let _ =
+                    js_sys::Reflect::set(&msg, &"svgDownload".into(), &format!("{id}.svg").into());
                 let _ = js_sys::Reflect::set(&msg, &"svg".into(), &record);
                 outbox::post(&msg);
             }),

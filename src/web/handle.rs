@@ -471,7 +471,8 @@ impl LabHandle {
     /// cannot read a canvas it handed to this worker, and the tests look at what is drawn.
     #[wasm_bindgen(js_name = canvasPixels)]
     pub fn canvas_pixels(&self, id: &str) -> Result<JsValue, JsValue> {
-        let image = super::surface::pixels(id).ok_or_else(|| js_err(format!("no canvas '{id}'")))?;
+        let image =
+            super::surface::pixels(id).ok_or_else(|| js_err(format!("no canvas '{id}'")))?;
         Ok(image.into())
     }
 

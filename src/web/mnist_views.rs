@@ -1,9 +1,9 @@
 //! Drawing the MNIST view: training and generated digits, each generated digit beside its
 //! nearest training digit, the progressive denoising strip, the loss.
 
+use super::outbox::set_text;
 use super::plot::{describe, figure, raster, tiles, Figure};
 use super::ui::Ui;
-use super::outbox::set_text;
 use crate::models::mnist::data::{PIXELS, SIDE};
 use crate::models::mnist::lab::{MnistLab, CLASSIFIER_STEPS};
 use crate::session::Session;

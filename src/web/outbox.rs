@@ -117,7 +117,12 @@ pub fn handles(xs: &[f64]) {
 /// The lab stopped: `text` in place of the lab, with an optional link (href, label).
 pub fn fatal(text: &str, link: Option<(&str, &str)>) {
     let (href, label) = link.unwrap_or(("", ""));
-    push(op(&["fatal".into(), text.into(), href.into(), label.into()]));
+    push(op(&[
+        "fatal".into(),
+        text.into(),
+        href.into(),
+        label.into(),
+    ]));
     flush();
 }
 

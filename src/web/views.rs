@@ -2,9 +2,9 @@
 
 use web_sys::OffscreenCanvas;
 
+use super::outbox::set_text;
 use super::plot::{colors, density_color_light, describe, diverging_color, figure, raster, Panel};
 use super::ui::Ui;
-use super::outbox::set_text;
 use crate::diffusion::schedule::T_MIN;
 use crate::models::toy1d::mixture::linspace;
 use crate::models::toy1d::views::{
@@ -88,7 +88,10 @@ pub fn header_stats(
 
 /// The play button's label and the messages box (errors, then notices): shared by every model.
 pub fn messages(app: &Session) {
-    set_text("play", super::protocol::PLAY_LABEL[usize::from(app.playing)]);
+    set_text(
+        "play",
+        super::protocol::PLAY_LABEL[usize::from(app.playing)],
+    );
     let pressed = if app.playing { "true" } else { "false" };
     super::outbox::set_attr("play", "aria-pressed", Some(pressed));
     let msg = app
@@ -99,7 +102,11 @@ pub fn messages(app: &Session) {
         .collect::<Vec<_>>()
         .join("\n");
     set_text("messages", &msg);
-    let kind = if app.error.is_some() { "error" } else { "notice" };
+    let kind = if app.error.is_some() {
+        "error"
+    } else {
+        "notice"
+    };
     super::outbox::set_attr("messages", "data-kind", Some(kind));
     let style = if msg.is_empty() { "display:none" } else { "" };
     super::outbox::set_attr("messages", "style", Some(style));

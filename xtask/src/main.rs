@@ -107,8 +107,13 @@ fn ensure_nightly(with_wasm: bool) -> Result {
     let toolchains = output(Command::new("rustup").args(["toolchain", "list"])).unwrap_or_default();
     let mut args = vec!["toolchain", "install", NIGHTLY, "--profile", "minimal"];
     if with_wasm {
-        let sysroot = output(Command::new("rustup").args(["run", NIGHTLY, "rustc", "--print", "sysroot"]));
-        let has = |p: &str| sysroot.as_ref().is_some_and(|s| Path::new(s.trim()).join(p).exists());
+        let sysroot =
+            output(Command::new("rustup").args(["run", NIGHTLY, "rustc", "--print", "sysroot"]));
+        let has = |p: &str| {
+            sysroot
+                .as_ref()
+                .is_some_and(|s| Path::new(s.trim()).join(p).exists())
+        };
         if toolchains.lines().any(|l| l.starts_with(NIGHTLY))
             && has("lib/rustlib/src/rust/library/std")
             && has(&format!("lib/rustlib/{WASM_TARGET}"))
@@ -119,7 +124,10 @@ fn ensure_nightly(with_wasm: bool) -> Result {
     } else if toolchains.lines().any(|l| l.starts_with(NIGHTLY)) {
         return Ok(());
     }
-    println!("xtask: installing the {NIGHTLY} toolchain (rustup {})", args.join(" "));
+    println!(
+        "xtask: installing the {NIGHTLY} toolchain (rustup {})",
+        args.join(" ")
+    );
     run(Command::new("rustup").args(&args))
 }
 
@@ -135,10 +143,21 @@ fn compile_wasm(root: &Path, threads: bool) -> Result<PathBuf> {
         cmd.arg(format!("+{NIGHTLY}"));
     }
     // The `web` profile: release, with the GPU stack built for size (Cargo.toml).
-    cmd.args(["build", "--lib", "--profile", "web", "--package", "difflab", "--target", WASM_TARGET]);
+    cmd.args([
+        "build",
+        "--lib",
+        "--profile",
+        "web",
+        "--package",
+        "difflab",
+        "--target",
+        WASM_TARGET,
+    ]);
     let dir = if threads {
         // The rustup proxy picks the toolchain from `+nightly`, not from cargo's own variables.
-        cmd.env_remove("RUSTC").env_remove("CARGO").env_remove("RUSTUP_TOOLCHAIN");
+        cmd.env_remove("RUSTC")
+            .env_remove("CARGO")
+            .env_remove("RUSTUP_TOOLCHAIN");
         cmd.env_remove("CARGO_ENCODED_RUSTFLAGS");
         cmd.args(["--features", "threads", "-Z", "build-std=panic_abort,std"]);
         let flags = [
@@ -160,7 +179,11 @@ fn compile_wasm(root: &Path, threads: bool) -> Result<PathBuf> {
         cmd.args(["--features", "webgpu"]);
         root.join("target")
     };
-    let what = if threads { "threaded, nightly" } else { "single-threaded" };
+    let what = if threads {
+        "threaded, nightly"
+    } else {
+        "single-threaded"
+    };
     println!("xtask: building the lab for {WASM_TARGET} (profile web, {what})");
     run(&mut cmd)?;
     Ok(dir.join(WASM_TARGET).join("web").join("difflab.wasm"))
@@ -824,7 +847,13 @@ fn test(args: &[String]) -> Result {
         let configs: Vec<(bool, &str)> = [(true, "isolated"), (false, "plain")]
             .into_iter()
             .filter(|(isolated, _)| {
-                !args.iter().any(|a| a == if *isolated { "--plain-only" } else { "--isolated-only" })
+                !args.iter().any(|a| {
+                    a == if *isolated {
+                        "--plain-only"
+                    } else {
+                        "--isolated-only"
+                    }
+                })
             })
             .collect();
         for (isolated, name) in configs {

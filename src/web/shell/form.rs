@@ -248,7 +248,8 @@ pub fn bind_weights(page: &Page) {
                     .unwrap_or_else(|_| js_sys::ArrayBuffer::new(0).into());
                 let msg = js_sys::Object::new();
                 let _ = js_sys::Reflect::set(&msg, &"file".into(), &name.into());
-                let _ = js_sys::Reflect::set(&msg, &"bytes".into(), &js_sys::Uint8Array::new(&buffer));
+                let _ =
+                    js_sys::Reflect::set(&msg, &"bytes".into(), &js_sys::Uint8Array::new(&buffer));
                 let _ = p
                     .worker
                     .post_message_with_transfer(&msg, &js_sys::Array::of1(&buffer));

@@ -51,7 +51,10 @@ impl State {
         let mut sizes = Vec::new();
         if let Ok(list) = document().query_selector_all("main canvas") {
             for i in 0..list.length() {
-                if let Some(c) = list.get(i).and_then(|n| n.dyn_into::<web_sys::Element>().ok()) {
+                if let Some(c) = list
+                    .get(i)
+                    .and_then(|n| n.dyn_into::<web_sys::Element>().ok())
+                {
                     let r = c.get_bounding_client_rect();
                     sizes.push((c.id(), r.width(), r.height()));
                 }
@@ -158,11 +161,18 @@ fn bind_data_gestures(page: &Page) {
     ] {
         let p = page.clone();
         listen(&canvas, event, move |e| {
-            if gesture == Gesture::Move && e.dyn_ref::<web_sys::MouseEvent>().map(|m| m.buttons()) == Some(0) {
+            if gesture == Gesture::Move
+                && e.dyn_ref::<web_sys::MouseEvent>().map(|m| m.buttons()) == Some(0)
+            {
                 return; // only drags matter
             }
             let (x, y) = pos(&e).unwrap_or((0.0, 0.0));
-            p.send(&ToLab::Gesture { gesture, x, y, dy: 0.0 });
+            p.send(&ToLab::Gesture {
+                gesture,
+                x,
+                y,
+                dy: 0.0,
+            });
         });
     }
     let p = page.clone();

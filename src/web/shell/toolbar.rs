@@ -45,7 +45,10 @@ pub fn bind(page: &Page) {
                 "save this figure as SVG (vector graphics, text as text)",
             ),
         ];
-        if Model::ALL.iter().any(|m| crate::web::export::sample_figure(*m) == id) {
+        if Model::ALL
+            .iter()
+            .any(|m| crate::web::export::sample_figure(*m) == id)
+        {
             formats.push(("csv", "CSV", "save the samples this figure shows as CSV"));
             formats.push((
                 "npy",
