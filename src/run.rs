@@ -7,8 +7,13 @@
 //! back to its last good weights.
 
 use burn::module::Module;
-use burn::optim::{AdamConfig, ModuleOptimizer};
+use burn::optim::{AdamConfig, GradientsAccumulator, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
+
+/// Runs two pieces of work at once and returns when both are done: in the page's threaded
+/// module `rayon::join` on its pool. What a data-parallel step ([`Run::descend_split`]) runs its
+/// two halves of a batch on.
+pub type Join = fn(&mut (dyn FnMut() + Send), &mut (dyn FnMut() + Send));
 
 /// Adam, the weight average and the last good weights of one network of type `M`.
 pub struct Run<M> {
@@ -64,6 +69,60 @@ impl<M: Module + Clone> Run<M> {
             ema,
             self.steps,
         );
+    }
+
+    /// One optimizer step down the gradient of a batch's mean loss, taken as two halves whose
+    /// forward and backward passes run at once (`join`: data parallelism). `loss(net, half)` is
+    /// half `half`'s (0 or 1) loss weighted by its share of the batch, so the two add up to the
+    /// batch's mean loss and their gradients to its gradient (`tests/split_step.rs` checks
+    /// the step against the one-pass step of every model). The second half runs through a fork
+    /// of the network (`Module::fork`: its own autodiff graph; two passes through one graph
+    /// would merge into one backward pass, taken under one lock); both halves' gradients are
+    /// keyed by the same parameters and summed. Returns the batch's loss (detached).
+    pub fn descend_split(
+        &mut self,
+        net: &mut M,
+        join: Join,
+        device: &Device,
+        loss: &(dyn Fn(&M, usize) -> Tensor<1> + Sync),
+        learning_rate: f64,
+        ema: f64,
+    ) -> Tensor<1>
+    where
+        M: Send + Sync,
+    {
+        self.steps += 1;
+        let fork = net.clone().fork(device);
+        let (mut first, mut second) = (None, None);
+        {
+            let (net, fork) = (&*net, &fork);
+            join(
+                &mut || {
+                    let l = loss(net, 0);
+                    first = Some((GradientsParams::from_grads(l.backward(), net), l.detach()));
+                },
+                &mut || {
+                    let l = loss(fork, 1);
+                    second = Some((GradientsParams::from_grads(l.backward(), fork), l.detach()));
+                },
+            );
+        }
+        let (Some((grads_a, loss_a)), Some((grads_b, loss_b))) = (first, second) else {
+            unreachable!("join runs both halves before it returns");
+        };
+        let mut sum = GradientsAccumulator::<M>::new();
+        sum.accumulate(net, grads_a);
+        sum.accumulate(net, grads_b);
+        *net = crate::nn::ema::descend_with(
+            &mut self.optimizer,
+            learning_rate,
+            net.clone(),
+            sum.grads(),
+            &mut self.average,
+            ema,
+            self.steps,
+        );
+        loss_a + loss_b
     }
 
     /// The weights to sample with: the average when there is one, else `net` (autodiff
@@ -211,6 +270,13 @@ pub trait Training {
     /// One optimizer step on a batch drawn from `data`; the loss, not read back (on WebGPU
     /// many steps queue before one read).
     fn train_step(&mut self, data: &Self::Data) -> Tensor<1>;
+    /// The same step with the batch's two halves run at once through `join` (data
+    /// parallelism, [`Run::descend_split`]); the same batch, the same gradient to rounding.
+    /// A model without a split step takes the one-pass step.
+    fn train_step_split(&mut self, data: &Self::Data, join: Join) -> Tensor<1> {
+        let _ = join;
+        self.train_step(data)
+    }
     /// The loss of the current weights on a batch drawn from `data` with `rng` (no step taken):
     /// how the untrained network's reference loss is measured.
     fn sample_loss(&self, data: &Self::Data, rng: &mut rand::rngs::StdRng) -> Tensor<1>;

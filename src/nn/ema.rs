@@ -77,6 +77,19 @@ pub fn descend<M: Module>(
     step: u64,
 ) -> M {
     let grads = GradientsParams::from_grads(loss.backward(), &net);
+    descend_with(optimizer, learning_rate, net, grads, average, decay, step)
+}
+
+/// [`descend`] from gradients already computed (the data-parallel step sums two halves').
+pub fn descend_with<M: Module>(
+    optimizer: &mut ModuleOptimizer,
+    learning_rate: f64,
+    net: M,
+    grads: GradientsParams,
+    average: &mut Option<M>,
+    decay: f64,
+    step: u64,
+) -> M {
     let net = optimizer.step(learning_rate, net, grads);
     if decay > 0.0 {
         *average = Some(self::step(average.take(), net.valid(), decay, step));

@@ -27,6 +27,7 @@ use crate::models::mnist::lab::MnistLab;
 use crate::models::toy1d::lab::{Applied, ToyConfig, ToyLab};
 use crate::models::Model;
 use crate::pacing::{Clock, OnPool, Pace, Pause};
+use crate::run::Join;
 use crate::settings::Settings;
 
 /// A pending request to train `remaining` more steps (`lab.train`, the Step button).
@@ -161,6 +162,9 @@ pub struct Session {
     pub pause: Pause,
     /// Where training steps run (`pacing::OnPool`; `None`: on the calling thread).
     pub on_pool: OnPool,
+    /// Two threads for one step: each step's batch is taken as two halves at once
+    /// (`run::Join`, data parallelism); `None`: one pass.
+    pub join: Option<Join>,
     pub playing: bool,
     pub pending: Vec<TrainRequest>,
     pub error: Option<String>,
@@ -216,6 +220,7 @@ impl Session {
             clock,
             pause,
             on_pool: None,
+            join: None,
             pending: Vec::new(),
             error: None,
             notices: Vec::new(),

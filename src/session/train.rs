@@ -53,9 +53,9 @@ pub async fn export<M: Trains>(cell: &Cell) -> Result<Vec<u8>, String> {
 /// settled by [`settle`]: a diverged run goes back to its last good weights (fresh ones when
 /// none were good), pauses and says why.
 pub async fn chunk<M: Trains>(cell: &Cell, max_steps: u64, budget_ms: f64) -> Chunk {
-    let (mut trainer, data, gen, gpu, clock, on_pool) = {
+    let (mut trainer, data, gen, gpu, clock, on_pool, join) = {
         let mut s = cell.borrow_mut();
-        let (clock, on_pool) = (s.clock, s.on_pool);
+        let (clock, on_pool, join) = (s.clock, s.on_pool, s.join);
         let Some(data) = M::data(&mut s) else {
             return Chunk::Idle;
         };
@@ -66,7 +66,7 @@ pub async fn chunk<M: Trains>(cell: &Cell, max_steps: u64, budget_ms: f64) -> Ch
         let Some(t) = live.trainer.take() else {
             return Chunk::Idle;
         };
-        (t, data, gen, s.gpu_steps(pace), clock, on_pool)
+        (t, data, gen, s.gpu_steps(pace), clock, on_pool, join)
     };
     // The weights this chunk starts from: good once a loss computed during the chunk is sane.
     let candidate = trainer.checkpoint();
@@ -77,10 +77,12 @@ pub async fn chunk<M: Trains>(cell: &Cell, max_steps: u64, budget_ms: f64) -> Ch
         let reference = read_loss(trainer.sample_loss(&data, &mut rng)).await;
         trainer.parts().1.reference_loss = Some(reference);
     }
-    let (ran, loss, elapsed) = run_steps(clock, gpu, max_steps, budget_ms, on_pool, || {
-        trainer.train_step(&data)
-    })
-    .await;
+    let (ran, loss, elapsed) =
+        run_steps(clock, gpu, max_steps, budget_ms, on_pool, || match join {
+            Some(join) => trainer.train_step_split(&data, join),
+            None => trainer.train_step(&data),
+        })
+        .await;
     let mut s = cell.borrow_mut();
     let Some(live) = M::live(&mut s) else {
         return Chunk::Idle;

@@ -180,14 +180,21 @@ pub async fn start_worker(
         let (Some(id), Ok(canvas)) = (get("id").as_string(), get("canvas").dyn_into()) else {
             continue;
         };
-        let (w, h) = (get("width").as_f64().unwrap_or(0.0), get("height").as_f64().unwrap_or(0.0));
+        let (w, h) = (
+            get("width").as_f64().unwrap_or(0.0),
+            get("height").as_f64().unwrap_or(0.0),
+        );
         surface::adopt(&id, canvas, w, h);
     }
     let (settings, problems) = Settings::from_query(&search);
     let (device, name, note) = device::pick_device(settings.device).await;
     // The CPU's thread count, and why, is part of the device's story (the header's badge).
     let note = if name == "cpu" {
-        let on = if threads == 1 { "1 thread".to_string() } else { format!("{threads} threads") };
+        let on = if threads == 1 {
+            "1 thread".to_string()
+        } else {
+            format!("{threads} threads")
+        };
         format!("{on} ({threads_note}) · {note}")
     } else {
         note
@@ -200,10 +207,13 @@ pub async fn start_worker(
     let mut session = Session::new(settings, device, name, note, now, browser_pause());
     session.notices = problems;
     // Training chunks as jobs on the pool, so that burn's parallel operations fork inside it
-    // (`pacing::OnPool`).
+    // (`pacing::OnPool`), and each step's batch as two halves at once (`run::Join`).
     #[cfg(feature = "threads")]
     if threads > 1 {
         session.on_pool = Some(|steps| rayon::scope(|_| steps()));
+        session.join = Some(|a, b| {
+            rayon::join(a, b);
+        });
     }
     let lab = Shared {
         session: Rc::new(RefCell::new(session)),

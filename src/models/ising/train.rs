@@ -23,7 +23,7 @@ use crate::models::ising::lattice::{FlipProcess, SITES};
 use crate::models::ising::net::{IsingNet, IsingNetConfig};
 use crate::nn::time_embedding::sinusoidal;
 use crate::nn::Activation;
-use crate::run::{Run, Training};
+use crate::run::{Join, Run, Training};
 
 /// Frequencies of the time embedding.
 const TIME_FREQS: usize = 6;
@@ -266,6 +266,10 @@ impl Training for IsingTrainer {
         self.step(data)
     }
 
+    fn train_step_split(&mut self, data: &Self::Data, join: Join) -> Tensor<1> {
+        self.step_split(data, join)
+    }
+
     fn sample_loss(&self, data: &Self::Data, rng: &mut StdRng) -> Tensor<1> {
         self.loss_on(data, rng)
     }
@@ -287,6 +291,18 @@ impl Training for IsingTrainer {
     }
 }
 
+/// The mean cross-entropy per spin of `model`'s prediction on `(x_t, target spins, t)`.
+fn batch_loss(
+    model: &IsingModel,
+    (xt, target, ts): &(Vec<i8>, Vec<f32>, Vec<f32>),
+    device: &Device,
+) -> Tensor<1> {
+    let logits = model.logits(xt, ts, device);
+    let y = Tensor::<2>::from_data(TensorData::new(target.clone(), [ts.len(), SITES]), device);
+    // Cross-entropy of ±1 targets: −log σ(y · logit).
+    log_sigmoid(logits * y).neg().mean()
+}
+
 impl IsingTrainer {
     pub fn new(config: IsingConfig, device: &Device) -> IsingTrainer {
         device.seed(config.seed);
@@ -304,13 +320,60 @@ impl IsingTrainer {
         }
     }
 
-    /// One Adam step on a batch drawn from `data` (`m × SITES` spins); returns the loss tensor
-    /// (mean cross-entropy per spin, in nats) without reading it back.
-    pub fn step(&mut self, data: &[i8]) -> Tensor<1> {
+    /// [`IsingTrainer::step`] with the batch's two halves at once through `join` (data
+    /// parallelism, [`Run::descend_split`]): the same batch and gradient, to rounding.
+    pub fn step_split(&mut self, data: &[i8], join: Join) -> Tensor<1> {
+        let batch = self.draw(data);
+        let n = batch.2.len();
+        if n < 2 {
+            return self.step_on(&batch);
+        }
+        let half = |r: std::ops::Range<usize>| {
+            (
+                batch.0[r.start * SITES..r.end * SITES].to_vec(),
+                batch.1[r.start * SITES..r.end * SITES].to_vec(),
+                batch.2[r].to_vec(),
+            )
+        };
+        let halves = [half(0..n / 2), half(n / 2..n)];
+        let (base, device) = (self.model.clone(), self.device.clone());
+        let loss = |net: &IsingNet, k: usize| {
+            let model = IsingModel {
+                net: net.clone(),
+                ..base.clone()
+            };
+            let share = halves[k].2.len() as f64 / n as f64;
+            batch_loss(&model, &halves[k], &device).mul_scalar(share)
+        };
+        let device = self.device.clone();
+        self.run.descend_split(
+            &mut self.model.net,
+            join,
+            &device,
+            &loss,
+            self.config.learning_rate,
+            self.config.ema,
+        )
+    }
+
+    /// A training batch drawn from `data` (the trainer's random stream).
+    fn draw(&mut self, data: &[i8]) -> (Vec<i8>, Vec<f32>, Vec<f32>) {
         let mut rng = std::mem::replace(&mut self.rng, StdRng::seed_from_u64(0));
         let batch = self.batch(data, &mut rng);
         self.rng = rng;
-        let loss = self.loss(&batch);
+        batch
+    }
+
+    /// One Adam step on a batch drawn from `data` (`m × SITES` spins); returns the loss tensor
+    /// (mean cross-entropy per spin, in nats) without reading it back.
+    pub fn step(&mut self, data: &[i8]) -> Tensor<1> {
+        let batch = self.draw(data);
+        self.step_on(&batch)
+    }
+
+    /// One Adam step on `batch`.
+    fn step_on(&mut self, batch: &(Vec<i8>, Vec<f32>, Vec<f32>)) -> Tensor<1> {
+        let loss = self.loss(batch);
         self.run.descend(
             &mut self.model.net,
             &loss,
@@ -363,14 +426,8 @@ impl IsingTrainer {
     }
 
     /// Mean cross-entropy per spin of the current weights on a batch.
-    fn loss(&self, (xt, target, ts): &(Vec<i8>, Vec<f32>, Vec<f32>)) -> Tensor<1> {
-        let logits = self.model.logits(xt, ts, &self.device);
-        let y = Tensor::<2>::from_data(
-            TensorData::new(target.clone(), [ts.len(), SITES]),
-            &self.device,
-        );
-        // Cross-entropy of ±1 targets: −log σ(y · logit).
-        log_sigmoid(logits * y).neg().mean()
+    fn loss(&self, batch: &(Vec<i8>, Vec<f32>, Vec<f32>)) -> Tensor<1> {
+        batch_loss(&self.model, batch, &self.device)
     }
 
     /// The model for sampling: the weight average (autodiff stripped).

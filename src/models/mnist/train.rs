@@ -26,7 +26,7 @@ use crate::nn::classifier::{ClassifierConfig, DigitClassifier};
 use crate::nn::time_embedding::sinusoidal;
 use crate::nn::unet::{Unet, UnetConfig};
 use crate::nn::{Activation, MlpConfig, ScoreMlp};
-use crate::run::{Run, Training};
+use crate::run::{Join, Run, Training};
 
 /// Frequencies of the sinusoidal time embedding (sin and cos each).
 pub const TIME_FREQS: usize = 16;
@@ -334,6 +334,13 @@ pub async fn classifier_gradient(
     out
 }
 
+/// The noise-prediction loss `mean |ε̂ − ε|²` of `model` on the batch `(x_t, ε, t)`.
+fn eps_loss(model: &MnistModel, xt: &[f32], eps: &[f32], ts: &[f32], device: &Device) -> Tensor<1> {
+    let rows = ts.len();
+    let target = Tensor::<2>::from_data(TensorData::new(eps.to_vec(), [rows, PIXELS]), device);
+    (model.eps(xt, ts, device) - target).powi_scalar(2).mean()
+}
+
 /// Draws a training batch: images `x_0` from `data` (model space), `t` uniform on
 /// `[T_MIN, t_max]`, `x_t = α_t x_0 + σ_t ε`. Returns `(x_t, ε, t, indices)`.
 pub fn noised_batch(
@@ -385,6 +392,10 @@ impl Training for MnistTrainer {
         self.step(data)
     }
 
+    fn train_step_split(&mut self, data: &Self::Data, join: Join) -> Tensor<1> {
+        self.step_split(data, join)
+    }
+
     fn sample_loss(&self, data: &Self::Data, rng: &mut StdRng) -> Tensor<1> {
         self.loss_on(data, rng)
     }
@@ -428,12 +439,39 @@ impl MnistTrainer {
 
     /// The loss `mean |ε̂ − ε|²` of the current weights on a batch (no step taken).
     pub fn loss(&self, xt: &[f32], eps: &[f32], ts: &[f32]) -> Tensor<1> {
-        let rows = ts.len();
-        let target =
-            Tensor::<2>::from_data(TensorData::new(eps.to_vec(), [rows, PIXELS]), &self.device);
-        (self.model.eps(xt, ts, &self.device) - target)
-            .powi_scalar(2)
-            .mean()
+        eps_loss(&self.model, xt, eps, ts, &self.device)
+    }
+
+    /// [`MnistTrainer::step`] with the batch's two halves at once through `join` (data
+    /// parallelism, [`Run::descend_split`]): the same batch and gradient, to rounding.
+    pub fn step_split(&mut self, data: &[f32], join: Join) -> Tensor<1> {
+        let (xt, eps, ts, _) =
+            noised_batch(&self.model.schedule, data, self.config.batch, &mut self.rng);
+        let n = ts.len();
+        if n < 2 {
+            return self.descend_on(&xt, &eps, &ts);
+        }
+        let rows = [0..n / 2, n / 2..n];
+        let (base, device) = (self.model.clone(), self.device.clone());
+        let loss = |net: &MnistNet, k: usize| {
+            let model = MnistModel {
+                net: net.clone(),
+                ..base.clone()
+            };
+            let r = rows[k].clone();
+            let pixels = r.start * PIXELS..r.end * PIXELS;
+            let share = r.len() as f64 / n as f64;
+            eps_loss(&model, &xt[pixels.clone()], &eps[pixels], &ts[r], &device).mul_scalar(share)
+        };
+        let device = self.device.clone();
+        self.run.descend_split(
+            &mut self.model.net,
+            join,
+            &device,
+            &loss,
+            self.config.learning_rate,
+            self.config.ema,
+        )
     }
 
     /// One Adam step on a batch drawn from `data` (`m × 784`, model space); returns the loss
@@ -441,7 +479,12 @@ impl MnistTrainer {
     pub fn step(&mut self, data: &[f32]) -> Tensor<1> {
         let (xt, eps, ts, _) =
             noised_batch(&self.model.schedule, data, self.config.batch, &mut self.rng);
-        let loss = self.loss(&xt, &eps, &ts);
+        self.descend_on(&xt, &eps, &ts)
+    }
+
+    /// One Adam step on the batch `(x_t, ε, t)`.
+    fn descend_on(&mut self, xt: &[f32], eps: &[f32], ts: &[f32]) -> Tensor<1> {
+        let loss = self.loss(xt, eps, ts);
         self.run.descend(
             &mut self.model.net,
             &loss,

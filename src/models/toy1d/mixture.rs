@@ -312,6 +312,18 @@ pub struct Batch {
     pub eps: Vec<f32>,
 }
 
+impl Batch {
+    /// The pairs `rows` of this batch.
+    pub fn rows(&self, rows: std::ops::Range<usize>) -> Batch {
+        Batch {
+            x0: self.x0[rows.clone()].to_vec(),
+            xt: self.xt[rows.clone()].to_vec(),
+            t: self.t[rows.clone()].to_vec(),
+            eps: self.eps[rows].to_vec(),
+        }
+    }
+}
+
 /// Where training pairs come from.
 #[derive(Clone, Debug)]
 pub enum PairSource {

@@ -22,7 +22,7 @@ use crate::diffusion::Schedule;
 use crate::models::toy1d::mixture::{Batch, Mixture, PairSource};
 use crate::nn::time_embedding::sinusoidal;
 use crate::nn::{Activation, MlpConfig, ScoreMlp};
-use crate::run::{Run, Training};
+use crate::run::{Join, Run, Training};
 
 /// Number of sinusoidal frequencies in the time embedding.
 pub const TIME_FREQS: usize = 8;
@@ -184,6 +184,11 @@ impl Training for Trainer {
         self.step_on(source, mixture)
     }
 
+    fn train_step_split(&mut self, (source, mixture): &Self::Data, join: Join) -> Tensor<1> {
+        let batch = self.draw(source, mixture);
+        self.step_split(&batch, join)
+    }
+
     fn sample_loss(&self, (source, mixture): &Self::Data, rng: &mut StdRng) -> Tensor<1> {
         let c = &self.config;
         self.loss(&source.batch(mixture, &self.model.schedule, c.batch, c.time_draw, rng))
@@ -246,35 +251,60 @@ impl Trainer {
         loss
     }
 
-    /// The loss of the current weights on `batch` (no step taken).
-    pub fn loss(&self, batch: &Batch) -> Tensor<1> {
+    /// [`Trainer::step`] with the batch's two halves at once through `join` (data
+    /// parallelism, [`Run::descend_split`]): the same gradient, to rounding.
+    pub fn step_split(&mut self, batch: &Batch, join: Join) -> Tensor<1> {
         let n = batch.xt.len();
-        let eps_hat = self.model.forward(&batch.xt, &batch.t, &self.device);
-        let eps = Tensor::<2>::from_data(TensorData::new(batch.eps.clone(), [n, 1]), &self.device);
-        let sq = (eps_hat - eps).powi_scalar(2);
-        let per_sample = match self.config.weighting {
-            Weighting::Noise => sq,
-            Weighting::Score => {
-                let w: Vec<f32> = batch
-                    .t
-                    .iter()
-                    .map(|&t| (1.0 / self.model.schedule.sigma(t as f64).powi(2)) as f32)
-                    .collect();
-                sq * Tensor::<2>::from_data(TensorData::new(w, [n, 1]), &self.device)
-            }
+        if n < 2 {
+            return self.step(batch);
+        }
+        let halves = [batch.rows(0..n / 2), batch.rows(n / 2..n)];
+        let rate = self.config.rate(self.run.steps);
+        let (base, weighting) = (self.model.clone(), self.config.weighting);
+        let device = self.device.clone();
+        let loss = |net: &ScoreMlp, k: usize| {
+            let model = ScoreModel {
+                net: net.clone(),
+                ..base.clone()
+            };
+            let half = &halves[k];
+            let share = half.xt.len() as f64 / n as f64;
+            batch_loss(&model, weighting, half, device.clone()).mul_scalar(share)
         };
-        per_sample.mean()
+        self.run.descend_split(
+            &mut self.model.net,
+            join,
+            &device,
+            &loss,
+            rate,
+            self.config.ema,
+        )
     }
 
-    /// Draws a batch from `source` and takes one step.
-    pub fn step_on(&mut self, source: &PairSource, mixture: &Mixture) -> Tensor<1> {
-        let batch = source.batch(
+    /// The loss of the current weights on `batch` (no step taken).
+    pub fn loss(&self, batch: &Batch) -> Tensor<1> {
+        batch_loss(
+            &self.model,
+            self.config.weighting,
+            batch,
+            self.device.clone(),
+        )
+    }
+
+    /// A training batch from `source` (the trainer's random stream).
+    fn draw(&mut self, source: &PairSource, mixture: &Mixture) -> Batch {
+        source.batch(
             mixture,
             &self.model.schedule,
             self.config.batch,
             self.config.time_draw,
             &mut self.rng,
-        );
+        )
+    }
+
+    /// Draws a batch from `source` and takes one step.
+    pub fn step_on(&mut self, source: &PairSource, mixture: &Mixture) -> Tensor<1> {
+        let batch = self.draw(source, mixture);
         self.step(&batch)
     }
 
@@ -293,6 +323,32 @@ impl Trainer {
             ..self.model.clone()
         }
     }
+}
+
+/// The denoising loss of `model` on `batch`, weighted as `weighting` says: the mean over the
+/// batch of `|ε̂ − ε|²` (noise prediction) or of `|ε̂ − ε|²/σ_t²` (the text's eq. 8).
+fn batch_loss(
+    model: &ScoreModel,
+    weighting: Weighting,
+    batch: &Batch,
+    device: Device,
+) -> Tensor<1> {
+    let n = batch.xt.len();
+    let eps_hat = model.forward(&batch.xt, &batch.t, &device);
+    let eps = Tensor::<2>::from_data(TensorData::new(batch.eps.clone(), [n, 1]), &device);
+    let sq = (eps_hat - eps).powi_scalar(2);
+    let per_sample = match weighting {
+        Weighting::Noise => sq,
+        Weighting::Score => {
+            let w: Vec<f32> = batch
+                .t
+                .iter()
+                .map(|&t| (1.0 / model.schedule.sigma(t as f64).powi(2)) as f32)
+                .collect();
+            sq * Tensor::<2>::from_data(TensorData::new(w, [n, 1]), &device)
+        }
+    };
+    per_sample.mean()
 }
 
 /// The learned score tabulated on a grid of times × positions: one batched network evaluation

@@ -1,0 +1,134 @@
+//! The data-parallel training step (`run::Run::descend_split`: a batch's two halves through the
+//! network at once, on two threads, their gradients summed) against the one-pass step, for
+//! every model: the gradient of a batch's mean loss is the share-weighted sum of its halves'
+//! gradients, so from the same weights and the same batch both steps give the same loss and the
+//! same new weights, to float rounding. The page's threaded module takes the split step.
+
+use burn::prelude::*;
+use difflab::diffusion::Schedule;
+use difflab::models::ising::lattice::gibbs_samples;
+use difflab::models::ising::train::{IsingConfig, IsingTrainer};
+use difflab::models::mnist::train::{MnistConfig, MnistTrainer, NetKind};
+use difflab::models::toy1d::mixture::{Mixture, PairSource};
+use difflab::models::toy1d::train::{TrainConfig, Trainer};
+use difflab::nn::ema::parameters;
+use difflab::run::{read_loss, Join, Training};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+/// Two threads, as `rayon::join` gives them in the page.
+const JOIN: Join = |a, b| {
+    std::thread::scope(|s| {
+        s.spawn(a);
+        b();
+    })
+};
+
+fn values(net: &impl burn::module::Module) -> Vec<f32> {
+    parameters(net)
+        .into_iter()
+        .flat_map(|p| p.into_data().iter::<f32>().collect::<Vec<_>>())
+        .collect()
+}
+
+/// One step each way from twin trainers (the same seed: the same weights and batches), then the
+/// losses and every weight compared; `steps` steps, so that Adam's state is compared too.
+fn compare<T: Training>(
+    name: &str,
+    make: impl Fn() -> T,
+    steps: usize,
+    step: impl Fn(&mut T, bool) -> Tensor<1>,
+) {
+    // burn initializes parameters lazily, on first use, from the device's generator: each twin
+    // is read right after it is made (and seeded), before the next one draws.
+    let twin = || {
+        let t = make();
+        values(t.net());
+        t
+    };
+    let (mut one, mut split) = (twin(), twin());
+    let start = values(one.net());
+    assert_eq!(start, values(split.net()), "{name}: twins start alike");
+    for k in 0..steps {
+        let a = pollster::block_on(read_loss(step(&mut one, false)));
+        let b = pollster::block_on(read_loss(step(&mut split, true)));
+        assert!(
+            (a - b).abs() <= 1e-5 * a.abs().max(1e-3),
+            "{name}, step {k}: loss {a} one pass, {b} split"
+        );
+    }
+    let (wa, wb) = (values(one.net()), values(split.net()));
+    assert_eq!(wa.len(), wb.len());
+    let scale = wa.iter().fold(0f32, |m, v| m.max(v.abs()));
+    let worst = wa
+        .iter()
+        .zip(&wb)
+        .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+    println!("{name}: {} weights after {steps} steps, largest difference {worst:e} (largest weight {scale})", wa.len());
+    assert!(
+        worst <= 1e-4 * scale,
+        "{name}: weights differ by {worst} after {steps} steps"
+    );
+    // The weights moved, by far more than the twins differ (steps that changed nothing would
+    // pass the comparison too).
+    let moved = start
+        .iter()
+        .zip(&wa)
+        .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+    println!("{name}: largest move {moved:e}");
+    assert!(
+        moved >= 100.0 * worst.max(1e-7),
+        "{name}: the weights moved only {moved}"
+    );
+}
+
+#[test]
+fn the_split_step_is_the_one_pass_step_for_every_model() {
+    let device = Device::flex();
+
+    let (mixture, schedule, config) = (
+        Mixture::default(),
+        Schedule::default(),
+        TrainConfig::default(),
+    );
+    let toy = || Trainer::new(config, schedule, mixture.variance(), &device);
+    compare("toy", toy, 5, |t, split| {
+        let batch =
+            PairSource::Fresh.batch(&mixture, &schedule, config.batch, config.time_draw, t.rng());
+        if split {
+            t.step_split(&batch, JOIN)
+        } else {
+            t.step(&batch)
+        }
+    });
+
+    let config = IsingConfig::default();
+    let spins = gibbs_samples(config.beta, 200, 2, &mut StdRng::seed_from_u64(3));
+    let ising = || IsingTrainer::new(config, &device);
+    compare("Ising", ising, 5, |t, split| {
+        if split {
+            t.step_split(&spins, JOIN)
+        } else {
+            t.step(&spins)
+        }
+    });
+
+    // Any images serve: the identity holds for every batch. A small U-Net keeps it quick.
+    let mut rng = StdRng::seed_from_u64(5);
+    let images: Vec<f32> = (0..64 * 784).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let config = MnistConfig {
+        channels: 8,
+        levels: 1,
+        batch: 8,
+        ..MnistConfig::default()
+    };
+    assert_eq!(config.net, NetKind::Unet);
+    let unet = || MnistTrainer::new(config, &images, &device);
+    compare("MNIST U-Net", unet, 3, |t, split| {
+        if split {
+            t.step_split(&images, JOIN)
+        } else {
+            t.step(&images)
+        }
+    });
+}
