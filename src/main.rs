@@ -344,10 +344,9 @@ fn write_png_grid(path: &str, images: &[f32], cols: usize) -> Result<(), String>
 }
 
 fn mnist(args: &[String]) -> Result<(), String> {
+    use difflab::models::mnist::classifier::ClassifierTrainer;
     use difflab::models::mnist::data::{load_asset, to_pixel};
-    use difflab::models::mnist::train::{
-        ClassifierTrainer, Guidance, MnistConfig, MnistTrainer, NetKind,
-    };
+    use difflab::models::mnist::train::{Guidance, MnistConfig, MnistTrainer, NetKind};
     let train = load_asset("mnist-train.bin")?;
     let data = train.centered();
     let mut config = MnistConfig::default();

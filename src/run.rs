@@ -72,25 +72,39 @@ impl<M: Module + Clone> Run<M> {
     }
 
     /// One optimizer step down the gradient of a batch's mean loss, taken as two halves whose
-    /// forward and backward passes run at once (`join`: data parallelism). `loss(net, half)` is
-    /// half `half`'s (0 or 1) loss weighted by its share of the batch, so the two add up to the
-    /// batch's mean loss and their gradients to its gradient (`tests/split_step.rs` checks
-    /// the step against the one-pass step of every model). The second half runs through a fork
-    /// of the network (`Module::fork`: its own autodiff graph; two passes through one graph
-    /// would merge into one backward pass, taken under one lock); both halves' gradients are
-    /// keyed by the same parameters and summed. Returns the batch's loss (detached).
+    /// forward and backward passes run at once (`join`: data parallelism). `loss(net, rows)` is
+    /// the mean loss of the batch's rows `rows` (of `0..rows_in_batch`); each half's is weighted
+    /// by its share of the batch here, so the two add up to the batch's mean loss and their
+    /// gradients to its gradient (`tests/split_step.rs` checks the step against the one-pass
+    /// step of every model). A batch of one row takes the one-pass step. The second half runs
+    /// through a fork of the network (`Module::fork`: its own autodiff graph; two passes
+    /// through one graph would merge into one backward pass, taken under one lock); both
+    /// halves' gradients are keyed by the same parameters and summed. Returns the batch's loss
+    /// (detached).
+    #[allow(clippy::too_many_arguments)]
     pub fn descend_split(
         &mut self,
         net: &mut M,
         join: Join,
         device: &Device,
-        loss: &(dyn Fn(&M, usize) -> Tensor<1> + Sync),
+        rows_in_batch: usize,
+        loss: &(dyn Fn(&M, std::ops::Range<usize>) -> Tensor<1> + Sync),
         learning_rate: f64,
         ema: f64,
     ) -> Tensor<1>
     where
         M: Send + Sync,
     {
+        let n = rows_in_batch;
+        if n < 2 {
+            let l = loss(net, 0..n);
+            self.descend(net, &l, learning_rate, ema);
+            return l.detach();
+        }
+        let part = |net: &M, rows: std::ops::Range<usize>| {
+            let share = rows.len() as f64 / n as f64;
+            loss(net, rows).mul_scalar(share)
+        };
         self.steps += 1;
         let fork = net.clone().fork(device);
         let (mut first, mut second) = (None, None);
@@ -98,11 +112,11 @@ impl<M: Module + Clone> Run<M> {
             let (net, fork) = (&*net, &fork);
             join(
                 &mut || {
-                    let l = loss(net, 0);
+                    let l = part(net, 0..n / 2);
                     first = Some((GradientsParams::from_grads(l.backward(), net), l.detach()));
                 },
                 &mut || {
-                    let l = loss(fork, 1);
+                    let l = part(fork, n / 2..n);
                     second = Some((GradientsParams::from_grads(l.backward(), fork), l.detach()));
                 },
             );

@@ -304,7 +304,8 @@ fn mnist_weights_round_trip_and_refuse_garbage() {
 /// samples copies of digits of class y, where unguided about a tenth are.
 #[test]
 fn guidance_moves_samples_toward_the_chosen_digit() {
-    use difflab::models::mnist::train::{classifier_gradient, ClassifierTrainer, Guidance};
+    use difflab::models::mnist::classifier::ClassifierTrainer;
+    use difflab::models::mnist::train::{classifier_gradient, Guidance};
     let train = load_asset("mnist-train.bin").expect("training asset");
     let small = train.per_class(20);
     let data = small.centered();

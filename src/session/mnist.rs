@@ -9,10 +9,11 @@ use super::train::{Encoder, Trains};
 use super::{Cell, Session, CHUNK_MS};
 use crate::diffusion::Sampler;
 use crate::models::live::Live;
+use crate::models::mnist::classifier::ClassifierTrainer;
 use crate::models::mnist::data::PIXELS;
 use crate::models::mnist::lab::{describe, generate, MnistLearned, CLASSIFIER_STEPS, LIVE_SAMPLES};
 use crate::models::mnist::train::MnistNet;
-use crate::models::mnist::train::{ClassifierTrainer, MnistTrainer};
+use crate::models::mnist::train::MnistTrainer;
 use crate::models::Model;
 use crate::run::{read_loss, Training};
 

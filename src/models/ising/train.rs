@@ -323,33 +323,27 @@ impl IsingTrainer {
     /// [`IsingTrainer::step`] with the batch's two halves at once through `join` (data
     /// parallelism, [`Run::descend_split`]): the same batch and gradient, to rounding.
     pub fn step_split(&mut self, data: &[i8], join: Join) -> Tensor<1> {
-        let batch = self.draw(data);
-        let n = batch.2.len();
-        if n < 2 {
-            return self.step_on(&batch);
-        }
-        let half = |r: std::ops::Range<usize>| {
-            (
-                batch.0[r.start * SITES..r.end * SITES].to_vec(),
-                batch.1[r.start * SITES..r.end * SITES].to_vec(),
-                batch.2[r].to_vec(),
-            )
-        };
-        let halves = [half(0..n / 2), half(n / 2..n)];
+        let (xt, target, ts) = self.draw(data);
         let (base, device) = (self.model.clone(), self.device.clone());
-        let loss = |net: &IsingNet, k: usize| {
+        let loss = |net: &IsingNet, r: std::ops::Range<usize>| {
             let model = IsingModel {
                 net: net.clone(),
                 ..base.clone()
             };
-            let share = halves[k].2.len() as f64 / n as f64;
-            batch_loss(&model, &halves[k], &device).mul_scalar(share)
+            let spins = r.start * SITES..r.end * SITES;
+            let rows = (
+                xt[spins.clone()].to_vec(),
+                target[spins].to_vec(),
+                ts[r].to_vec(),
+            );
+            batch_loss(&model, &rows, &device)
         };
         let device = self.device.clone();
         self.run.descend_split(
             &mut self.model.net,
             join,
             &device,
+            ts.len(),
             &loss,
             self.config.learning_rate,
             self.config.ema,

@@ -5,8 +5,8 @@
 
 use burn::prelude::*;
 
+use super::classifier::{classify, ClassifierTrainer};
 use super::data::{load_asset, Quality};
-use super::train::{classify, ClassifierTrainer};
 use crate::nn::classifier::DigitClassifier;
 
 /// Adam steps of the measuring classifier (an MLP; about 95.6% accurate on the training digits).

@@ -10,8 +10,9 @@ use burn::prelude::*;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
+use super::classifier::ClassifierTrainer;
 use super::data::{to_pixel, Digits, PIXELS};
-use super::train::{ClassifierTrainer, Guidance, MnistConfig, MnistModel, MnistTrainer, NetKind};
+use super::train::{Guidance, MnistConfig, MnistModel, MnistTrainer, NetKind};
 use crate::diffusion::{Sampler, SamplerKind};
 use crate::models::live::Live;
 use crate::models::toy1d::lab::Applied;

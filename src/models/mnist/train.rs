@@ -10,7 +10,6 @@
 //! (Dhariwal & Nichol 2021), pushing the reverse process toward digit `y`.
 
 use burn::module::Module;
-use burn::optim::{AdamConfig, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 use rand::rngs::StdRng;
@@ -22,7 +21,7 @@ use crate::diffusion::sampler::draw_prior;
 use crate::diffusion::schedule::T_MIN;
 use crate::diffusion::{Sampler, Schedule};
 use crate::models::mnist::data::{PIXELS, SIDE};
-use crate::nn::classifier::{ClassifierConfig, DigitClassifier};
+use crate::nn::classifier::DigitClassifier;
 use crate::nn::time_embedding::sinusoidal;
 use crate::nn::unet::{Unet, UnetConfig};
 use crate::nn::{Activation, MlpConfig, ScoreMlp};
@@ -292,7 +291,12 @@ impl MnistModel {
 }
 
 /// Classifier input: the image and its time features side by side.
-fn classifier_input(schedule: &Schedule, x: Tensor<2>, ts: &[f32], device: &Device) -> Tensor<2> {
+pub(crate) fn classifier_input(
+    schedule: &Schedule,
+    x: Tensor<2>,
+    ts: &[f32],
+    device: &Device,
+) -> Tensor<2> {
     Tensor::cat(vec![x, time_tensor(schedule, ts, device)], 1)
 }
 
@@ -447,27 +451,21 @@ impl MnistTrainer {
     pub fn step_split(&mut self, data: &[f32], join: Join) -> Tensor<1> {
         let (xt, eps, ts, _) =
             noised_batch(&self.model.schedule, data, self.config.batch, &mut self.rng);
-        let n = ts.len();
-        if n < 2 {
-            return self.descend_on(&xt, &eps, &ts);
-        }
-        let rows = [0..n / 2, n / 2..n];
         let (base, device) = (self.model.clone(), self.device.clone());
-        let loss = |net: &MnistNet, k: usize| {
+        let loss = |net: &MnistNet, r: std::ops::Range<usize>| {
             let model = MnistModel {
                 net: net.clone(),
                 ..base.clone()
             };
-            let r = rows[k].clone();
             let pixels = r.start * PIXELS..r.end * PIXELS;
-            let share = r.len() as f64 / n as f64;
-            eps_loss(&model, &xt[pixels.clone()], &eps[pixels], &ts[r], &device).mul_scalar(share)
+            eps_loss(&model, &xt[pixels.clone()], &eps[pixels], &ts[r], &device)
         };
         let device = self.device.clone();
         self.run.descend_split(
             &mut self.model.net,
             join,
             &device,
+            ts.len(),
             &loss,
             self.config.learning_rate,
             self.config.ema,
@@ -516,112 +514,4 @@ impl MnistTrainer {
     pub fn device(&self) -> &Device {
         &self.device
     }
-}
-
-/// Trains a digit classifier with cross-entropy. `noised`: on images noised at a random time
-/// of `schedule` and told that time (for guidance); otherwise on clean images (for measuring).
-pub struct ClassifierTrainer {
-    pub net: DigitClassifier,
-    pub noised: bool,
-    pub schedule: Schedule,
-    pub steps: u64,
-    pub learning_rate: f64,
-    pub batch: usize,
-    device: Device,
-    optimizer: ModuleOptimizer,
-    rng: StdRng,
-}
-
-impl ClassifierTrainer {
-    pub fn new(noised: bool, schedule: Schedule, seed: u64, device: &Device) -> ClassifierTrainer {
-        device.seed(seed);
-        let train_device = device.clone().autodiff();
-        let inputs = PIXELS + if noised { 2 * TIME_FREQS } else { 0 };
-        // The guidance classifier trains in the page while the user waits: small and quick
-        // (its gradients need only point the right way); the measuring one is larger.
-        let (width, batch) = if noised { (128, 64) } else { (256, 128) };
-        ClassifierTrainer {
-            net: ClassifierConfig {
-                inputs,
-                width,
-                depth: 2,
-            }
-            .init(&train_device),
-            noised,
-            schedule,
-            steps: 0,
-            learning_rate: 1e-3,
-            batch,
-            device: train_device,
-            optimizer: AdamConfig::new().init(),
-            rng: StdRng::seed_from_u64(seed ^ 0xc1a5_5e5),
-        }
-    }
-
-    /// One Adam step on a batch of `data` (model space) with `labels`; returns the loss tensor.
-    pub fn step(&mut self, data: &[f32], labels: &[u8]) -> Tensor<1> {
-        let b = self.batch;
-        let (x, ts, idx) = if self.noised {
-            let (xt, _, ts, idx) = noised_batch(&self.schedule, data, b, &mut self.rng);
-            (xt, ts, idx)
-        } else {
-            let m = labels.len();
-            let idx: Vec<usize> = (0..b).map(|_| self.rng.random_range(0..m)).collect();
-            let mut x = Vec::with_capacity(b * PIXELS);
-            for &i in &idx {
-                x.extend_from_slice(&data[i * PIXELS..(i + 1) * PIXELS]);
-            }
-            (x, Vec::new(), idx)
-        };
-        let input = Tensor::<2>::from_data(TensorData::new(x, [b, PIXELS]), &self.device);
-        let input = if self.noised {
-            classifier_input(&self.schedule, input, &ts, &self.device)
-        } else {
-            input
-        };
-        let mut hot = vec![0.0f32; b * 10];
-        for (r, &i) in idx.iter().enumerate() {
-            hot[r * 10 + labels[i] as usize] = 1.0;
-        }
-        let target = Tensor::<2>::from_data(TensorData::new(hot, [b, 10]), &self.device);
-        let loss = (log_softmax(self.net.forward(input), 1) * target)
-            .sum_dim(1)
-            .neg()
-            .mean();
-        self.steps += 1;
-        self.net = crate::nn::ema::descend(
-            &mut self.optimizer,
-            self.learning_rate,
-            self.net.clone(),
-            &loss,
-            &mut None,
-            0.0,
-            self.steps,
-        );
-        loss
-    }
-
-    /// The classifier without autodiff.
-    pub fn classifier(&self) -> DigitClassifier {
-        self.net.valid()
-    }
-}
-
-/// Class probabilities `[n, 10]` and features `[n, width]` of clean images (model space) under
-/// a classifier trained without time.
-pub async fn classify(
-    classifier: &DigitClassifier,
-    x: &[f32],
-    device: &Device,
-) -> (Vec<f32>, Vec<f32>) {
-    let (mut probs, mut feats) = (Vec::new(), Vec::new());
-    for chunk in x.chunks(SAMPLE_CHUNK * PIXELS) {
-        let rows = chunk.len() / PIXELS;
-        let input = Tensor::<2>::from_data(TensorData::new(chunk.to_vec(), [rows, PIXELS]), device);
-        let f = classifier.features(input);
-        let p = burn::tensor::activation::softmax(classifier.logits(f.clone()), 1);
-        probs.extend(read(p).await);
-        feats.extend(read(f).await);
-    }
-    (probs, feats)
 }

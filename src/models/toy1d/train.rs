@@ -254,27 +254,21 @@ impl Trainer {
     /// [`Trainer::step`] with the batch's two halves at once through `join` (data
     /// parallelism, [`Run::descend_split`]): the same gradient, to rounding.
     pub fn step_split(&mut self, batch: &Batch, join: Join) -> Tensor<1> {
-        let n = batch.xt.len();
-        if n < 2 {
-            return self.step(batch);
-        }
-        let halves = [batch.rows(0..n / 2), batch.rows(n / 2..n)];
         let rate = self.config.rate(self.run.steps);
         let (base, weighting) = (self.model.clone(), self.config.weighting);
         let device = self.device.clone();
-        let loss = |net: &ScoreMlp, k: usize| {
+        let loss = |net: &ScoreMlp, rows| {
             let model = ScoreModel {
                 net: net.clone(),
                 ..base.clone()
             };
-            let half = &halves[k];
-            let share = half.xt.len() as f64 / n as f64;
-            batch_loss(&model, weighting, half, device.clone()).mul_scalar(share)
+            batch_loss(&model, weighting, &batch.rows(rows), device.clone())
         };
         self.run.descend_split(
             &mut self.model.net,
             join,
             &device,
+            batch.xt.len(),
             &loss,
             rate,
             self.config.ema,
