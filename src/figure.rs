@@ -50,10 +50,16 @@ impl PlotArea {
 
 /// Round-number ticks covering `[lo, hi]`, about `target` of them.
 pub fn nice_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
+    nice_ticks_at_least(lo, hi, target, 0.0)
+}
+
+/// [`nice_ticks`] spaced at least `least` apart: `1.0` for an axis of whole numbers (training
+/// steps), which would otherwise read 16001.2, 16001.4, … over a few steps.
+pub fn nice_ticks_at_least(lo: f64, hi: f64, target: usize, least: f64) -> Vec<f64> {
     if !(lo.is_finite() && hi.is_finite()) || hi <= lo {
         return vec![];
     }
-    let raw = (hi - lo) / target.max(1) as f64;
+    let raw = ((hi - lo) / target.max(1) as f64).max(least);
     let mag = 10f64.powf(raw.log10().floor());
     let step = [1.0, 2.0, 2.5, 5.0, 10.0]
         .iter()
@@ -176,6 +182,14 @@ mod tests {
             &[-5.0, -2.5, 0.0, 2.5, 5.0]
         ));
         assert!(nice_ticks(1.0, 1.0, 5).is_empty());
+        assert_eq!(
+            nice_ticks_at_least(16001.0, 16003.0, 10, 1.0),
+            vec![16001.0, 16002.0, 16003.0]
+        );
+        assert_eq!(
+            nice_ticks_at_least(0.0, 1000.0, 4, 1.0),
+            nice_ticks(0.0, 1000.0, 4)
+        );
         assert_eq!(tick_label(-0.5), "−0.5");
         assert_eq!(tick_label(1e-5), "1e-5");
     }

@@ -8,7 +8,8 @@ use web_sys::{CanvasRenderingContext2d, OffscreenCanvas};
 use super::surface;
 pub use super::surface::{describe, raster};
 pub use crate::figure::{
-    colors, density_color_light, diverging_color, nice_ticks, tick_label, tiles, PlotArea,
+    colors, density_color_light, diverging_color, nice_ticks, nice_ticks_at_least, tick_label,
+    tiles, PlotArea,
 };
 
 /// A canvas prepared for drawing one figure.
@@ -63,6 +64,7 @@ impl Figure {
             x,
             y,
             log_y: false,
+            whole_x: false,
             zoom: self.zoom,
             canvas_w: self.width,
         }
@@ -126,6 +128,7 @@ impl Figure {
         let first = if xs[0] > 0.1 * last { xs[0] } else { 0.0 };
         let mut p = self.panel((0.0, 0.0, 1.0, 1.0), (first, last.max(first + 1.0)), y);
         p.log_y = log;
+        p.whole_x = true;
         p.axes(title, "step", "loss");
         p.line(&xs, &ys, "rgba(214,51,108,0.3)", 1.0, false);
         p.line(&xs, &ema, colors::LEARNED, 2.5, false);
@@ -165,6 +168,8 @@ pub struct Panel {
     pub x: (f64, f64),
     pub y: (f64, f64),
     pub log_y: bool,
+    /// Ticks on the x axis only at whole numbers (training steps).
+    pub whole_x: bool,
     /// The figure's zoom (drawing units per CSS pixel).
     pub zoom: f64,
     /// The figure's width in drawing units.
@@ -234,10 +239,11 @@ impl Panel {
         c.set_text_baseline("top");
         // Tick labels stay inside the canvas (the last one may sit on the plot's right edge).
         let right = self.canvas_w - 2.0;
-        for t in nice_ticks(
+        for t in nice_ticks_at_least(
             self.x.0,
             self.x.1,
             ((self.px.1 - self.px.0) / 70.0) as usize,
+            if self.whole_x { 1.0 } else { 0.0 },
         ) {
             let x = self.sx(t);
             c.set_stroke_style_str(colors::GRID);
