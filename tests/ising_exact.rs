@@ -208,6 +208,16 @@ fn posterior_matches_bayes_by_simulation() {
     }
     // Posterior to time 0 is the known x_0.
     assert!((p.posterior_up(0.0, 3.0, -1.0, 1.0) - 1.0).abs() < 1e-12);
+    // The sampler's per-step table gives the mixture over x_0 of these posteriors, exactly.
+    let (s, t) = (2.5, 7.25);
+    let step = p.reverse_step(s, t);
+    for z in [-1.0, 1.0] {
+        for pi0 in [0.0, 0.2, 0.5, 0.93, 1.0] {
+            let want =
+                pi0 * p.posterior_up(s, t, z, 1.0) + (1.0 - pi0) * p.posterior_up(s, t, z, -1.0);
+            assert_eq!(step.up(z, pi0), want, "z {z}, pi0 {pi0}");
+        }
+    }
     let _ = rng.random::<u8>();
     let _ = unsatisfied(&[1i8; SITES]);
 }

@@ -158,11 +158,13 @@ impl IsingModel {
         }
         match self.target {
             Target::Previous => p,
-            Target::X0 => p
-                .iter()
-                .zip(x)
-                .map(|(&pi0, &z)| self.process.reverse_up(s, t, z as f64, pi0 as f64) as f32)
-                .collect(),
+            Target::X0 => {
+                let step = self.process.reverse_step(s, t);
+                p.iter()
+                    .zip(x)
+                    .map(|(&pi0, &z)| step.up(z as f64, pi0 as f64) as f32)
+                    .collect()
+            }
         }
     }
 
