@@ -6,6 +6,8 @@
 //! (`outbox`), so training and drawing never block input or scrolling. No maths and no policy:
 //! those are the session's (`crate::session`), which also runs natively.
 
+#[cfg(feature = "threads")]
+mod arena;
 mod controls;
 mod device;
 mod export;
@@ -21,6 +23,11 @@ mod surface;
 mod ui;
 mod util;
 mod views;
+
+/// The threaded module allocates from one heap per thread (see `arena`).
+#[cfg(feature = "threads")]
+#[global_allocator]
+static HEAPS: arena::PerThreadHeaps = arena::PerThreadHeaps::new();
 
 use std::cell::RefCell;
 use std::rc::Rc;
