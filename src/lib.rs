@@ -1,6 +1,7 @@
 //! difflab: an interactive diffusion-model lab. The mathematics (schedules, samplers, exact
 //! references) and the networks build and test natively; `web` is the browser shell.
 
+pub mod arena;
 pub mod diffusion;
 pub mod export;
 pub mod figure;

@@ -6,8 +6,6 @@
 //! (`outbox`), so training and drawing never block input or scrolling. No maths and no policy:
 //! those are the session's (`crate::session`), which also runs natively.
 
-#[cfg(feature = "threads")]
-mod arena;
 mod controls;
 mod device;
 mod export;
@@ -24,10 +22,10 @@ mod ui;
 mod util;
 mod views;
 
-/// The threaded module allocates from one heap per thread (see `arena`).
+/// The threaded module allocates from one heap per thread (see `crate::arena`).
 #[cfg(feature = "threads")]
 #[global_allocator]
-static HEAPS: arena::PerThreadHeaps = arena::PerThreadHeaps::new();
+static HEAPS: crate::arena::PerThreadHeaps = crate::arena::PerThreadHeaps::new();
 
 use std::cell::RefCell;
 use std::rc::Rc;

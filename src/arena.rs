@@ -5,20 +5,22 @@
 //! of 600 steps): the two halves of a data-parallel step took 6.3–6.9 ms together where one
 //! half alone takes ~5 ms, and every tensor burn's CPU backend makes or drops went through that
 //! one lock. With a heap per thread the halves take 6.0–6.1 ms and a step 6.7–6.8 ms instead
-//! of 7.6 (one thread: 9.6). What still slows the halves down is burn-autodiff's one global
+//! of 7.6 (one thread: 9.6). The likeliest cause of what is left is burn-autodiff's one global
 //! graph registry (`runtime/graph.rs`: a `parking_lot` mutex taken by every operation either
-//! half records). Each thread allocates from its own heap (chosen on its first allocation;
+//! half records; not measured apart). Each thread allocates from its own heap (chosen on its first allocation;
 //! threads beyond `HEAPS` share them round-robin); a block remembers its heap in a small
 //! header, so a block freed by another thread (a gradient made in one half and summed after
 //! the join) goes back to its own heap, under that heap's lock. The heaps take memory with
-//! `memory.grow` (dlmalloc's wasm system allocator), which is atomic.
+//! `memory.grow` (dlmalloc's wasm system allocator), which is atomic. It compiles on every target
+//! (natively dlmalloc takes memory with `mmap`), so `tests/arena.rs` tests it natively with
+//! threads allocating and freeing each other's blocks; only the threaded module installs it.
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::cell::{Cell, UnsafeCell};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// Heaps; threads beyond this many share them round-robin.
-const HEAPS: usize = 16;
+pub const HEAPS: usize = 16;
 /// Bytes before each block that name its heap (and keep the block aligned to 16).
 const HEADER: usize = 16;
 
@@ -56,6 +58,7 @@ impl Heap {
 // SAFETY: a heap is only reached through `Heap::with`, which holds its lock.
 unsafe impl Sync for Heap {}
 
+/// One heap per thread (up to `HEAPS`), a `GlobalAlloc`.
 pub struct PerThreadHeaps {
     heaps: [Heap; HEAPS],
     next: AtomicUsize,
@@ -65,7 +68,14 @@ thread_local! {
     static MINE: Cell<usize> = const { Cell::new(usize::MAX) };
 }
 
+impl Default for PerThreadHeaps {
+    fn default() -> Self {
+        PerThreadHeaps::new()
+    }
+}
+
 impl PerThreadHeaps {
+    /// Empty heaps (a `const`, for a `static` global allocator).
     pub const fn new() -> PerThreadHeaps {
         PerThreadHeaps {
             heaps: [const { Heap::new() }; HEAPS],
