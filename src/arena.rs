@@ -93,6 +93,30 @@ impl PerThreadHeaps {
         })
     }
 
+    /// A block for `layout` from this thread's heap (`zeroed`: cleared), its heap's index
+    /// written in the header in front of the caller's part.
+    fn take(&self, layout: Layout, zeroed: bool) -> *mut u8 {
+        let k = self.mine();
+        let (size, align) = Self::outer(layout);
+        let base = self.heaps[k].with(|h| unsafe {
+            if zeroed {
+                h.calloc(size, align)
+            } else {
+                h.malloc(size, align)
+            }
+        });
+        if base.is_null() {
+            return base;
+        }
+        // SAFETY: the block has `align` (≥ 16) bytes before the caller's part; the header's
+        // word sits right before it.
+        unsafe {
+            let ptr = base.add(align);
+            (ptr as *mut usize).sub(1).write(k);
+            ptr
+        }
+    }
+
     /// The block's size and alignment with its header in front.
     fn outer(layout: Layout) -> (usize, usize) {
         let align = layout.align().max(HEADER);
@@ -102,34 +126,11 @@ impl PerThreadHeaps {
 
 unsafe impl GlobalAlloc for PerThreadHeaps {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let k = self.mine();
-        let (size, align) = Self::outer(layout);
-        let base = self.heaps[k].with(|h| unsafe { h.malloc(size, align) });
-        if base.is_null() {
-            return base;
-        }
-        // SAFETY: the block has `align` bytes before the caller's part; the header's word
-        // sits right before it.
-        unsafe {
-            let ptr = base.add(align);
-            (ptr as *mut usize).sub(1).write(k);
-            ptr
-        }
+        self.take(layout, false)
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let k = self.mine();
-        let (size, align) = Self::outer(layout);
-        let base = self.heaps[k].with(|h| unsafe { h.calloc(size, align) });
-        if base.is_null() {
-            return base;
-        }
-        // SAFETY: as in `alloc`.
-        unsafe {
-            let ptr = base.add(align);
-            (ptr as *mut usize).sub(1).write(k);
-            ptr
-        }
+        self.take(layout, true)
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
