@@ -7,9 +7,10 @@
 //! one lock. With a heap per thread the halves take 6.0–6.1 ms and a step 6.7–6.8 ms instead
 //! of 7.6 (one thread: 9.6). The likeliest cause of what is left is burn-autodiff's one global
 //! graph registry (`runtime/graph.rs`: a `parking_lot` mutex taken by every operation either
-//! half records; not measured apart). Each thread allocates from its own heap (chosen on its first allocation;
-//! threads beyond `HEAPS` share them round-robin); a block remembers its heap in a small
-//! header, so a block freed by another thread (a gradient made in one half and summed after
+//! half records; not measured apart).
+//!
+//! Each thread allocates from its own heap (chosen on its first allocation; threads beyond
+//! `HEAPS` share them round-robin); a block remembers its heap in a small header, so a block freed by another thread (a gradient made in one half and summed after
 //! the join) goes back to its own heap, under that heap's lock. The heaps take memory with
 //! `memory.grow` (dlmalloc's wasm system allocator), which is atomic. It compiles on every target
 //! (natively dlmalloc takes memory with `mmap`), so `tests/arena.rs` tests it natively with

@@ -25,7 +25,7 @@ mod views;
 /// The threaded module allocates from one heap per thread (see `crate::arena`).
 #[cfg(feature = "threads")]
 #[global_allocator]
-static HEAPS: crate::arena::PerThreadHeaps = crate::arena::PerThreadHeaps::new();
+static ALLOCATOR: crate::arena::PerThreadHeaps = crate::arena::PerThreadHeaps::new();
 
 use std::cell::RefCell;
 use std::rc::Rc;

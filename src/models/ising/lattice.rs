@@ -207,13 +207,9 @@ impl FlipProcess {
         (1.0 + a * z) * (1.0 + c * x0) / (2.0 * (1.0 + a * c * z * x0))
     }
 
-    /// `P(x_s = +1 | x_t)` for one spin given the model's `P(x_0 = +1 | x_t) = pi0`.
-    pub fn reverse_up(&self, s: f64, t: f64, z: f64, pi0: f64) -> f64 {
-        self.reverse_step(s, t).up(z, pi0)
-    }
-
-    /// [`FlipProcess::reverse_up`] for every spin of one reverse step `t → s`: its four exact
-    /// posteriors computed once per step rather than twice per spin (each is two `powf`s), the
+    /// One reverse step `t → s` of the learned kernel: `P(x_s = +1 | x_t)` for a spin given the
+    /// model's `P(x_0 = +1 | x_t)` ([`ReverseStep::up`]), from the step's four exact posteriors,
+    /// computed once per step rather than twice per spin (each is two `powf`s); the
     /// same numbers (the page's 5,000-configuration sample is bit for bit the same; its time is
     /// the network's, 11.0 s before and 11.3 s after in the browser test: noise).
     pub fn reverse_step(&self, s: f64, t: f64) -> ReverseStep {

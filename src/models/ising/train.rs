@@ -4,7 +4,7 @@
 //! (`Target`), with the same optimum for the factorised kernel:
 //! - `X0` (default): the logit of `P(x_{0,i} = +1 | x_t)`, trained by cross-entropy against the
 //!   clean configuration; the reverse step to any earlier `s` mixes the exact per-spin
-//!   posteriors `q(x_{s,i} | x_{t,i}, x_{0,i})` (`FlipProcess::reverse_up`) with it. Time is
+//!   posteriors `q(x_{s,i} | x_{t,i}, x_{0,i})` (`FlipProcess::reverse_step`) with it. Time is
 //!   continuous, so the sampler may take more (smaller) steps than the forward process has.
 //! - `Previous`: the logit of `P(x_{t−1,i} = +1 | x_t)` directly, trained by cross-entropy against
 //!   the true `x_{t−1}` (the text's set-up); the sampler takes exactly the forward steps.
