@@ -228,19 +228,57 @@ fn draw_histograms(s: &IsingLab) {
             .find(|&i| mass(i))
             .unwrap_or(values.len() - 1);
         let w = values[1] - values[0];
-        let top = exact
+        let data_max = exact
             .iter()
             .chain(train.iter())
             .chain(gen.into_iter().flatten())
             .cloned()
             .fold(0.0, f64::max)
-            * 1.2;
+            .max(1e-3);
         let frac = if k == 0 {
             (0.0, 0.0, 0.5, 1.0)
         } else {
             (0.5, 0.0, 1.0, 1.0)
         };
-        let p = fig.panel(frac, (values[lo] - w, values[hi] + w), (0.0, top.max(1e-3)));
+        // The readouts in the top-left corner, one per line; the legend (|M| panel) in the
+        // top-right corner, or under the readouts when the panel is too narrow for both.
+        let n_gen = learned.map(|l| l.stats.n).unwrap_or(0);
+        let gen_label = format!("generated ({n_gen})");
+        let legend = [
+            ("exact (transfer matrix)", colors::EXACT, false),
+            ("training set", "rgba(25,113,194,0.6)", false),
+            (gen_label.as_str(), colors::LEARNED, false),
+        ];
+        let mut readouts: Vec<String> = Vec::new();
+        if let Some(tv) = tv {
+            readouts.push(format!("TV to exact = {tv:.3}"));
+        }
+        if k == 1 {
+            let corr = |v: f64| format!("{v:.3}");
+            let gen = learned
+                .map(|l| format!("generated {} · ", corr(l.stats.nn_correlation)))
+                .unwrap_or_default();
+            readouts.push(format!(
+                "⟨sᵢsⱼ⟩: {gen}exact {} · data {}",
+                corr(s.exact.nn_correlation()),
+                corr(s.data_stats.nn_correlation)
+            ));
+        }
+        if let Some(l) = learned {
+            readouts.push(format!("step {}", l.steps));
+        }
+        let p = fig.panel(frac, (values[lo] - w, values[hi] + w), (0.0, 1.0));
+        let texts: Vec<&str> = readouts.iter().map(String::as_str).collect();
+        let readouts_h = Panel::badges_height(readouts.len());
+        let (legend_w, legend_h) = p.legend_size(&legend);
+        let side_by_side =
+            p.badges_width(&texts) + legend_w + 24.0 <= p.px.1 - p.px.0 || readouts.is_empty();
+        let (legend_top, band) = match (k, side_by_side) {
+            (0, true) => (0.0, readouts_h.max(legend_h + 6.0)),
+            (0, false) => (readouts_h, readouts_h + legend_h + 6.0),
+            _ => (0.0, readouts_h),
+        };
+        let p = p.with_headroom(data_max, band + 6.0);
         p.axes(title, xl, "probability");
         bars_at(&p, values, train, TRAIN_BARS);
         if let Some(g) = gen {
@@ -258,38 +296,11 @@ fn draw_histograms(s: &IsingLab) {
         let xs32: Vec<f32> = xs.iter().map(|&v| v as f32).collect();
         let ys32: Vec<f32> = ys.iter().map(|&v| v as f32).collect();
         p.points(&xs32, &ys32, colors::EXACT, 4.0);
-        let n_gen = learned.map(|l| l.stats.n).unwrap_or(0);
         if k == 0 {
-            // Below the readouts in the top-left corner (a narrow panel puts them side by
-            // side), above the exact curve's tail.
-            p.legend_at(
-                &[
-                    ("exact (transfer matrix)", colors::EXACT, false),
-                    ("training set", "rgba(25,113,194,0.6)", false),
-                    (&format!("generated ({n_gen})"), colors::LEARNED, false),
-                ],
-                0.3,
-            );
+            p.legend_below(&legend, legend_top);
         }
-        if let Some(tv) = tv {
-            p.badge(&format!("TV to exact = {tv:.3}"));
-        }
-        if k == 1 {
-            let corr = |v: f64| format!("{v:.3}");
-            let gen = learned
-                .map(|l| format!("generated {} · ", corr(l.stats.nn_correlation)))
-                .unwrap_or_default();
-            p.badge_at(
-                1,
-                &format!(
-                    "⟨sᵢsⱼ⟩: {gen}exact {} · data {}",
-                    corr(s.exact.nn_correlation()),
-                    corr(s.data_stats.nn_correlation)
-                ),
-            );
-        }
-        if let Some(l) = learned {
-            p.badge_at(if k == 1 { 2 } else { 1 }, &format!("step {}", l.steps));
+        for (line, text) in readouts.iter().enumerate() {
+            p.badge_at(line, text);
         }
     }
     describe(

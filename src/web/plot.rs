@@ -503,6 +503,13 @@ impl Panel {
     /// A legend at the right edge, `down` of the way from the top (0) to the bottom (1) of the
     /// plot area.
     pub fn legend_at(&self, entries: &[(&str, &str, bool)], down: f64) {
+        let (_, h) = self.legend_size(entries);
+        let free = (self.py.1 - self.py.0 - h - 12.0).max(0.0);
+        self.legend_below(entries, down.clamp(0.0, 1.0) * free);
+    }
+
+    /// Width and height in pixels of the legend of `entries`.
+    pub fn legend_size(&self, entries: &[(&str, &str, bool)]) -> (f64, f64) {
         let c = &self.ctx;
         c.set_font("12px system-ui, sans-serif");
         let w = entries
@@ -510,12 +517,15 @@ impl Panel {
             .map(|(l, _, _)| c.measure_text(l).map(|m| m.width()).unwrap_or(60.0))
             .fold(0.0, f64::max)
             + 36.0;
-        let h = 18.0 * entries.len() as f64 + 6.0;
-        let free = (self.py.1 - self.py.0 - h - 12.0).max(0.0);
-        let (x0, y0) = (
-            self.px.1 - w - 6.0,
-            self.py.0 + 6.0 + down.clamp(0.0, 1.0) * free,
-        );
+        (w, 18.0 * entries.len() as f64 + 6.0)
+    }
+
+    /// A legend at the right edge, its top `offset` pixels below the plot area's top (plus the
+    /// usual margin).
+    pub fn legend_below(&self, entries: &[(&str, &str, bool)], offset: f64) {
+        let c = &self.ctx;
+        let (w, h) = self.legend_size(entries);
+        let (x0, y0) = (self.px.1 - w - 6.0, self.py.0 + 6.0 + offset.max(0.0));
         c.set_fill_style_str("rgba(255,255,255,0.85)");
         c.fill_rect(x0, y0, w, h);
         for (i, (label, color, dash)) in entries.iter().enumerate() {
@@ -538,6 +548,43 @@ impl Panel {
             c.set_text_baseline("middle");
             let _ = c.fill_text(label, x0 + 31.0, y);
         }
+    }
+
+    /// Width in pixels of the widest of `texts` as [`Panel::badge_at`] draws them.
+    pub fn badges_width(&self, texts: &[&str]) -> f64 {
+        let c = &self.ctx;
+        c.set_font("600 13px system-ui, sans-serif");
+        let room = self.px.1 - self.px.0 - 24.0;
+        texts
+            .iter()
+            .map(|t| {
+                c.measure_text(&fit(c, t, room))
+                    .map(|m| m.width())
+                    .unwrap_or(100.0)
+                    + 12.0
+            })
+            .fold(0.0, f64::max)
+    }
+
+    /// Height in pixels that `lines` lines of readouts ([`Panel::badge_at`]) take from the top
+    /// of the plot area.
+    pub fn badges_height(lines: usize) -> f64 {
+        if lines == 0 {
+            0.0
+        } else {
+            6.0 + 24.0 * lines as f64
+        }
+    }
+
+    /// The panel with its y range raised so that values up to `data_max` stay below a band of
+    /// `band` pixels at the top of the plot area (where readouts and a legend sit), the band
+    /// taking at most half the plot's height.
+    pub fn with_headroom(mut self, data_max: f64, band: f64) -> Panel {
+        let h = self.py.1 - self.py.0;
+        let below = (h - band.max(0.0)).max(0.5 * h);
+        let span = (data_max - self.y.0).max(1e-12);
+        self.y.1 = self.y.0 + span * h / below;
+        self
     }
 
     /// Text at the panel's top-left inside corner (a metric readout).
