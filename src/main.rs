@@ -5,7 +5,7 @@
 //! difflab sample --weights toy1d.weights [--n N] [--sampler NAME [--a A]] [--steps K] [--out samples.json]
 //! difflab bench
 //! difflab ising  [--steps N] [--n N] [--query "beta=0.35&rsteps=64"] [--set KEY=VALUE]... [--out samples.json]
-//! difflab mnist  [--net unet|mlp] [--steps N] [--batch B] [--lr X] [--channels C] [--width W]
+//! difflab mnist  [--net unet|mlp] [--activation soft|silu] [--steps N] [--batch B] [--lr X] [--channels C] [--width W]
 //!                [--sampler NAME,NAME…] [--sample-steps K] [--n N] [--digit D --guidance W]
 //!                [--eval] [--png grid.png] [--weights in.weights] [--save out.weights]
 //! difflab mnist-eval samples.json
@@ -362,6 +362,12 @@ fn mnist(args: &[String]) -> Result<(), String> {
     config.width = num(args, "--width", config.width)?;
     config.depth = num(args, "--depth", config.depth)?;
     config.ema = num(args, "--ema", config.ema)?;
+    config.activation = match arg(args, "--activation").as_deref() {
+        None => config.activation,
+        Some("soft") => difflab::nn::Activation::SoftSilu,
+        Some("silu") => difflab::nn::Activation::Silu,
+        Some(o) => return Err(format!("unknown activation {o} (soft|silu)")),
+    };
     let steps: u64 = num(args, "--steps", 2000)?;
     let n: usize = num(args, "--n", 100)?;
     let sample_steps: usize = num(args, "--sample-steps", 50)?;

@@ -315,9 +315,15 @@ fn encode_config<C: Serialize + Copy, M: Module>(
     frame(&header, net.clone())
 }
 
-/// Serialises an MNIST network (readable synchronously: the CPU device or natively).
+/// Serialises an MNIST network (readable synchronously: the CPU device or natively). The
+/// header records the activation `net` was built with, whatever `config` says: a page that
+/// started from the (SiLU) pretrained network keeps its settings' choice for fresh networks.
 pub fn encode_mnist(net: &MnistNet, config: &MnistConfig, steps: u64) -> Result<Vec<u8>, String> {
-    encode_config("mnist", net, config, steps)
+    let config = MnistConfig {
+        activation: net.activation(),
+        ..*config
+    };
+    encode_config("mnist", net, &config, steps)
 }
 
 /// Rebuilds an MNIST network on `device` from a file's bytes.

@@ -298,6 +298,83 @@ fn mnist_weights_round_trip_and_refuse_garbage() {
     assert!(err.contains("toy1d"), "{err}");
 }
 
+/// The activation is part of what a weights file records: a network keeps the one it was built
+/// with through a file, whatever the settings that save it say (a page that started from the
+/// SiLU pretrained network under the default soft SiLU saves a SiLU network), and a file that
+/// records none (written before the choice existed, as the shipped pretrained network) loads as
+/// SiLU. The same weights under the other activation predict something else, so a wrong
+/// record would not go unnoticed.
+#[test]
+fn mnist_weights_record_the_networks_activation() {
+    use difflab::nn::Activation;
+    let device = Device::flex();
+    assert_eq!(MnistConfig::default().activation, Activation::SoftSilu);
+    let silu = MnistConfig {
+        channels: 8,
+        levels: 1,
+        activation: Activation::Silu,
+        ..MnistConfig::default()
+    };
+    let soft = MnistConfig {
+        activation: Activation::SoftSilu,
+        ..silu
+    };
+    let net = silu.init_net(&device);
+    assert_eq!(net.activation(), Activation::Silu);
+    // Saved under settings that ask for the soft SiLU: the file says SiLU.
+    let bytes = difflab::weights::encode_mnist(&net, &soft, 0).expect("encode");
+    let (loaded, header) = difflab::weights::decode_mnist(&bytes, &device).expect("decode");
+    assert_eq!(header.config.activation, Activation::Silu);
+    assert_eq!(loaded.activation(), Activation::Silu);
+    let x = Tensor::<2>::from_data(
+        TensorData::new(
+            (0..2 * PIXELS)
+                .map(|i| ((i % 17) as f32 - 8.0) / 8.0)
+                .collect::<Vec<_>>(),
+            [2, PIXELS],
+        ),
+        &device,
+    );
+    let time = difflab::models::mnist::train::time_tensor(&silu.schedule, &[0.3, 0.7], &device);
+    let eps = |net: &difflab::models::mnist::train::MnistNet| -> Vec<f32> {
+        net.forward(x.clone(), time.clone())
+            .into_data()
+            .iter::<f32>()
+            .collect()
+    };
+    assert_eq!(eps(&net), eps(&loaded));
+    // The same file with another header: what a file written otherwise would say.
+    let json_len = u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize;
+    let json = String::from_utf8(bytes[12..12 + json_len].to_vec()).unwrap();
+    let with_header = |json: &str| -> Vec<u8> {
+        let mut out = bytes[..8].to_vec();
+        out.extend_from_slice(&(json.len() as u32).to_le_bytes());
+        out.extend_from_slice(json.as_bytes());
+        out.extend_from_slice(&bytes[12 + json_len..]);
+        out
+    };
+    let field = "\"activation\":\"Silu\"";
+    assert!(json.contains(field), "{json}");
+    // The same weights read as a soft-SiLU network predict differently.
+    let soft_file = with_header(&json.replace(field, "\"activation\":\"SoftSilu\""));
+    let (as_soft, _) = difflab::weights::decode_mnist(&soft_file, &device).expect("decode");
+    assert_eq!(as_soft.activation(), Activation::SoftSilu);
+    let (a, b) = (eps(&net), eps(&as_soft));
+    let diff = a
+        .iter()
+        .zip(&b)
+        .map(|(p, q)| (p - q).abs())
+        .fold(0.0f32, f32::max);
+    assert!(diff > 1e-3, "the activation changes the prediction: {diff}");
+    // A file without the field (the pretrained network's format) is SiLU.
+    let legacy = json.replace(&format!(",{field}"), "");
+    assert!(!legacy.contains("activation"), "{legacy}");
+    let old = with_header(&legacy);
+    let (old_net, old_header) = difflab::weights::decode_mnist(&old, &device).expect("decode");
+    assert_eq!(old_header.config.activation, Activation::Silu);
+    assert_eq!(eps(&old_net), eps(&net));
+}
+
 /// Classifier guidance pushes the reverse process toward the chosen digit. Driven by the exact
 /// score of a small training set (so every unguided sample is a copy of a training digit), the
 /// noise-conditioned classifier's gradient ∇ log p(y | x_t) added with scale 3 makes most DDIM

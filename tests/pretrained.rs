@@ -9,6 +9,7 @@ use difflab::models::mnist::data::{load_asset, to_model};
 use difflab::models::mnist::eval::Evaluator;
 use difflab::models::toy1d::mixture::Mixture;
 use difflab::models::Model;
+use difflab::run::Training;
 use difflab::session::mnist::Offered;
 use difflab::session::{drive, Cell, Session};
 use difflab::settings::Settings;
@@ -142,6 +143,20 @@ fn pretrained_mnist_generates_recognisable_digits_of_every_class() {
         Offered::Pretrained
     ));
     assert!(cell.borrow().notices.join(" ").contains("pretrained"));
+    // The shipped file predates the recorded activation: it is SiLU, installed as such under
+    // the default settings' soft SiLU (which fresh networks take).
+    let live = cell
+        .borrow_mut()
+        .mnist()
+        .live
+        .trainer
+        .as_ref()
+        .map(|t| t.net().activation());
+    assert_eq!(live, Some(difflab::nn::Activation::Silu));
+    assert_eq!(
+        cell.borrow().settings.mnist.activation,
+        difflab::nn::Activation::SoftSilu
+    );
     let sampler = Sampler {
         kind: SamplerKind::DpmSolver2M,
         steps: 20,

@@ -29,6 +29,14 @@ impl Activation {
         }
     }
 
+    /// Its name in prose: "SiLU", "soft SiLU".
+    pub fn label(self) -> &'static str {
+        match self {
+            Activation::Silu => "SiLU",
+            Activation::SoftSilu => "soft SiLU",
+        }
+    }
+
     /// What files written before the choice existed used.
     pub fn legacy() -> Self {
         Activation::Silu
@@ -78,6 +86,11 @@ impl MlpConfig {
 }
 
 impl ScoreMlp {
+    /// The nonlinearity between the layers.
+    pub fn activation(&self) -> Activation {
+        self.activation
+    }
+
     /// `[batch, inputs] → [batch, outputs]`.
     pub fn forward(&self, features: Tensor<2>) -> Tensor<2> {
         let mut h = features;

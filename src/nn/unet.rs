@@ -1,14 +1,16 @@
 //! A small U-Net for 28×28 images (Ronneberger et al. 2015, in the form Ho et al. 2020 use for
-//! diffusion): residual blocks of group norm → SiLU → 3×3 convolution, the time embedding added
+//! diffusion): residual blocks of group norm → activation (SiLU, or the soft SiLU:
+//! [`Activation`]) → 3×3 convolution, the time embedding added
 //! inside every block, a strided convolution down per level, a transposed convolution up, and
 //! skip connections concatenated on the way up. Sized to train in a browser tab: one or two
 //! levels below full resolution, a few channels.
 
-use burn::nn::activation::SiLU;
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::{GroupNorm, GroupNormConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
+
+use crate::nn::Activation;
 
 /// Shape of the U-Net.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -19,6 +21,8 @@ pub struct UnetConfig {
     pub levels: usize,
     /// Width of the time-embedding input (sin and cos features).
     pub time_features: usize,
+    /// The nonlinearity after every group norm and in the time embedding's MLP.
+    pub activation: Activation,
 }
 
 /// Group count for `channels` channels: the most groups (up to 8) that divide the channels
@@ -37,7 +41,7 @@ fn conv3(channels_in: usize, channels_out: usize, stride: usize, device: &Device
         .init(device)
 }
 
-/// `x + conv(SiLU(GN(conv(SiLU(GN(x))) + time))))`, with a 1×1 convolution on the skip path
+/// `x + conv(act(GN(conv(act(GN(x))) + time))))`, with a 1×1 convolution on the skip path
 /// when the channel count changes.
 #[derive(Module, Debug)]
 pub struct ResBlock {
@@ -47,11 +51,18 @@ pub struct ResBlock {
     norm2: GroupNorm,
     conv2: Conv2d,
     skip: Option<Conv2d>,
-    activation: SiLU,
+    #[module(skip)]
+    activation: Activation,
 }
 
 impl ResBlock {
-    fn new(channels_in: usize, channels_out: usize, embed: usize, device: &Device) -> Self {
+    fn new(
+        channels_in: usize,
+        channels_out: usize,
+        embed: usize,
+        activation: Activation,
+        device: &Device,
+    ) -> Self {
         let skip = (channels_in != channels_out)
             .then(|| Conv2dConfig::new([channels_in, channels_out], [1, 1]).init(device));
         ResBlock {
@@ -61,7 +72,7 @@ impl ResBlock {
             norm2: GroupNormConfig::new(groups(channels_out), channels_out).init(device),
             conv2: conv3(channels_out, channels_out, 1, device),
             skip,
-            activation: SiLU::new(),
+            activation,
         }
     }
 
@@ -108,7 +119,8 @@ pub struct Unet {
     ups: Vec<Up>,
     out_norm: GroupNorm,
     output: Conv2d,
-    activation: SiLU,
+    #[module(skip)]
+    activation: Activation,
 }
 
 impl UnetConfig {
@@ -121,7 +133,7 @@ impl UnetConfig {
         let mut width = c;
         for _ in 0..self.levels {
             downs.push(Down {
-                block: ResBlock::new(width, width, embed, device),
+                block: ResBlock::new(width, width, embed, self.activation, device),
                 down: conv3(width, 2 * width, 2, device),
             });
             width *= 2;
@@ -132,7 +144,7 @@ impl UnetConfig {
                 up: ConvTranspose2dConfig::new([width, width / 2], [2, 2])
                     .with_stride([2, 2])
                     .init(device),
-                block: ResBlock::new(width, width / 2, embed, device),
+                block: ResBlock::new(width, width / 2, embed, self.activation, device),
             });
             width /= 2;
         }
@@ -141,11 +153,17 @@ impl UnetConfig {
             time2: LinearConfig::new(embed, embed).init(device),
             input: conv3(1, c, 1, device),
             downs,
-            middle: ResBlock::new(c << self.levels, c << self.levels, embed, device),
+            middle: ResBlock::new(
+                c << self.levels,
+                c << self.levels,
+                embed,
+                self.activation,
+                device,
+            ),
             ups,
             out_norm: GroupNormConfig::new(groups(c), c).init(device),
             output: conv3(c, 1, 1, device),
-            activation: SiLU::new(),
+            activation: self.activation,
         }
     }
 
@@ -156,6 +174,11 @@ impl UnetConfig {
 }
 
 impl Unet {
+    /// The nonlinearity the network was built with.
+    pub fn activation(&self) -> Activation {
+        self.activation
+    }
+
     /// `x: [b, 1, 28, 28]`, `time: [b, time_features]` → predicted noise `[b, 1, 28, 28]`.
     pub fn forward(&self, x: Tensor<4>, time: Tensor<2>) -> Tensor<4> {
         let embed = self

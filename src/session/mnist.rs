@@ -294,9 +294,11 @@ pub fn restore(cell: &Cell, bytes: &[u8], offered: Offered) -> bool {
             header.steps
         ),
         Offered::Pretrained => format!(
-            "Started from the pretrained network ({} steps, trained natively by `cargo xtask \
-             pretrain`); Reset trains one from scratch.",
-            header.steps
+            "Started from the pretrained network ({} steps, {}, trained natively by `cargo \
+             xtask pretrain`); Reset trains one from scratch ({}).",
+            header.steps,
+            header.config.activation.label(),
+            mine.activation.label()
         ),
     });
     s.dirty = true;

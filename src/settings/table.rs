@@ -118,7 +118,7 @@ const MNIST: Option<Model> = Some(Model::Mnist);
 /// Each row: URL key, panel, label, then bounds and field (numbers), values, URL names and field
 /// (choices), or printer and parser (text). Steps other than 1 (whole) and any (real) are the
 /// sliders'.
-static TABLE: [Key; 47] = [
+static TABLE: [Key; 48] = [
     choice!("model", SHARED, "model", Model::ALL, Model::name, model),
     // Also the training runs' seeds: `Settings::from_pairs` copies it into them.
     number!("seed", SHARED, "seed", |_| limits::SEED, seed),
@@ -376,6 +376,14 @@ static TABLE: [Key; 47] = [
         mnist_schedules(),
         |sc: Schedule| sc.name(),
         mnist.schedule
+    ),
+    choice!(
+        "mact",
+        MNIST,
+        "activation",
+        [Activation::SoftSilu, Activation::Silu],
+        super::activation_name,
+        mnist.activation
     ),
     number!(
         "mlr",

@@ -21,7 +21,9 @@ test("opening the MNIST view shows the pretrained network's digits within second
   await page.waitForFunction(() => lab.status().viewsStep >= 1000, null, { timeout: 120_000, polling: 50 });
   const shownAt = await page.evaluate(() => performance.now());
   console.log(`pretrained MNIST digits drawn ${(shownAt / 1000).toFixed(2)} s after navigation (CPU device, this machine)`);
-  assert.match(await messages(page), /Started from the pretrained network \(\d+ steps/);
+  assert.match(await messages(page), /Started from the pretrained network \(\d+ steps, SiLU,.*Reset trains one from scratch \(soft SiLU\)/);
+  // The shipped network is SiLU; the settings keep the soft SiLU that fresh networks take.
+  assert.equal(await page.inputValue('select[name="mact"]'), "soft");
   const st = await page.evaluate(() => lab.status());
   assert.equal(st.model, "mnist");
   assert.ok(st.steps >= st.viewsStep && st.viewsStep >= 1000, JSON.stringify(st));
@@ -40,7 +42,10 @@ test("opening the MNIST view shows the pretrained network's digits within second
   // The button brings the pretrained network back.
   await page.click("#pretrained");
   await page.waitForFunction(() => lab.status().steps >= 1000, null, { timeout: 60_000 });
-  assert.match(await messages(page), /Loaded the MNIST network from the pretrained network: .* Reset trains one from scratch/);
+  assert.match(await messages(page), /Loaded the MNIST network from the pretrained network: U-Net \(16 channels, 2 levels, SiLU\).* Reset trains one from scratch/);
+  // Loading a file takes its settings, its activation among them.
+  assert.equal(await page.inputValue('select[name="mact"]'), "silu");
+  assert.match(page.url(), /mact=silu/);
   assert.deepEqual(errors, []);
   await page.close();
 });

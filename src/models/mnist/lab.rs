@@ -114,7 +114,9 @@ impl MnistLab {
     pub fn apply(&mut self, new: MnistConfig, device: &Device) -> Applied {
         let old = self.config;
         self.config = new;
-        let network = !same_network(&old, &new);
+        // A new activation makes a fresh network too (as a new shape does), though a file's
+        // network fits settings of either activation (`same_network`).
+        let network = !same_network(&old, &new) || old.activation != new.activation;
         if old.schedule != new.schedule {
             self.classifier = None;
         }
@@ -169,7 +171,10 @@ impl MnistLab {
     }
 }
 
-/// Whether two configurations describe the same network (a saved network fits both).
+/// Whether two configurations describe the same network (a saved network fits both). The
+/// activation is not compared: the weights fit either, and a loaded network keeps the one
+/// its file records (`MnistNet::activation`; the shipped pretrained network's SiLU under the
+/// default soft SiLU), while the settings' choice makes fresh networks.
 pub fn same_network(a: &MnistConfig, b: &MnistConfig) -> bool {
     (
         a.net, a.channels, a.levels, a.width, a.depth, a.schedule, a.seed,
@@ -178,11 +183,16 @@ pub fn same_network(a: &MnistConfig, b: &MnistConfig) -> bool {
     )
 }
 
-/// "U-Net (16 channels, 2 levels)" / "MLP (3 × 512)".
+/// "U-Net (16 channels, 2 levels, soft SiLU)" / "MLP (3 × 512, SiLU)".
 pub fn describe(c: &MnistConfig) -> String {
     match c.net {
-        NetKind::Unet => format!("U-Net ({} channels, {} levels)", c.channels, c.levels),
-        NetKind::Mlp => format!("MLP ({} × {})", c.depth, c.width),
+        NetKind::Unet => format!(
+            "U-Net ({} channels, {} levels, {})",
+            c.channels,
+            c.levels,
+            c.activation.label()
+        ),
+        NetKind::Mlp => format!("MLP ({} × {}, {})", c.depth, c.width, c.activation.label()),
     }
 }
 

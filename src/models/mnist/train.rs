@@ -68,6 +68,12 @@ pub struct MnistConfig {
     pub batch: usize,
     pub seed: u64,
     pub ema: f64,
+    /// The networks' nonlinearity. Files written before it was recorded used SiLU (as the
+    /// shipped pretrained network does); a fresh network takes the soft SiLU, which trains
+    /// about 1.2× faster in the page (burn's CPU backend evaluates SiLU's sigmoid with one
+    /// scalar `exp` per unit) to the same quality.
+    #[serde(default = "Activation::legacy")]
+    pub activation: Activation,
 }
 
 impl Default for MnistConfig {
@@ -86,6 +92,7 @@ impl Default for MnistConfig {
             batch: 32,
             seed: 1,
             ema: 0.999,
+            activation: Activation::SoftSilu,
         }
     }
 }
@@ -99,6 +106,7 @@ impl MnistConfig {
                     channels: self.channels,
                     levels: self.levels,
                     time_features: 2 * TIME_FREQS,
+                    activation: self.activation,
                 }
                 .init(device),
             ),
@@ -108,7 +116,7 @@ impl MnistConfig {
                     width: self.width,
                     depth: self.depth,
                     outputs: PIXELS,
-                    activation: Activation::Silu,
+                    activation: self.activation,
                 }
                 .init(device),
             ),
@@ -124,6 +132,14 @@ pub enum MnistNet {
 }
 
 impl MnistNet {
+    /// The nonlinearity the network was built with (what its weights were trained for).
+    pub fn activation(&self) -> Activation {
+        match self {
+            MnistNet::Unet(net) => net.activation(),
+            MnistNet::Mlp(net) => net.activation(),
+        }
+    }
+
     /// `x: [b, 784]`, `time: [b, 2 TIME_FREQS]` → `ε̂: [b, 784]`.
     pub fn forward(&self, x: Tensor<2>, time: Tensor<2>) -> Tensor<2> {
         let b = x.dims()[0];
