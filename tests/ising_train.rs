@@ -142,3 +142,70 @@ fn ising_weights_round_trip_and_bad_files_are_rejected() {
     let err = difflab::weights::decode_ising(&impossible, &device).unwrap_err();
     assert!(err.contains("impossible"), "{err}");
 }
+
+/// The first convolution's neighbourhoods gathered on the CPU from the spins (what `logits`
+/// does on the CPU device) give the network the same input as its own `select` on the device:
+/// the same logits to the bit, for every window the settings allow, and each gathered value is
+/// the spin at the periodic offset it stands for.
+#[test]
+fn neighbourhoods_gathered_on_the_cpu_are_the_devices_select() {
+    use difflab::models::ising::lattice::L;
+    use difflab::models::ising::net::{gather_spins, IsingNetConfig};
+    use difflab::nn::Activation;
+    use rand::Rng;
+    let device = Device::flex();
+    let mut rng = StdRng::seed_from_u64(7);
+    let n = 5;
+    let x: Vec<i8> = (0..n * SITES)
+        .map(|_| if rng.random::<bool>() { 1 } else { -1 })
+        .collect();
+    for k in [1usize, 3, 5, 7] {
+        let g = gather_spins(&x, k);
+        assert_eq!(g.len(), n * SITES * k * k);
+        // Configuration 3, site (r, c) = (0, 7): its window's corner is the periodic
+        // (−h, 7 − h), row-major offsets after it.
+        let h = k / 2;
+        for dr in 0..k {
+            for dc in 0..k {
+                let (r, c) = ((L - h + dr) % L, (7 + L - h + dc) % L);
+                let at = ((3 * SITES + 7) * k + dr) * k + dc;
+                assert_eq!(
+                    g[at],
+                    x[3 * SITES + r * L + c] as f32,
+                    "k {k}, offset ({dr}, {dc})"
+                );
+            }
+        }
+        let net = IsingNetConfig {
+            channels: 8,
+            layers: 2,
+            kernel: k,
+            time_features: 4,
+            activation: Activation::SoftSilu,
+        }
+        .init(&device);
+        let time = Tensor::<2>::from_data(
+            TensorData::new(
+                (0..n * 4)
+                    .map(|i| (i as f32 * 0.37).sin())
+                    .collect::<Vec<_>>(),
+                [n, 4],
+            ),
+            &device,
+        );
+        let spins: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+        let by_select = net.forward(
+            Tensor::<2>::from_data(TensorData::new(spins, [n, SITES]), &device),
+            time.clone(),
+        );
+        let by_cpu = net.forward_gathered(
+            Tensor::<3>::from_data(TensorData::new(g, [n, SITES, k * k]), &device),
+            time,
+        );
+        let (a, b): (Vec<f32>, Vec<f32>) = (
+            by_select.into_data().iter::<f32>().collect(),
+            by_cpu.into_data().iter::<f32>().collect(),
+        );
+        assert_eq!(a, b, "window {k}");
+    }
+}

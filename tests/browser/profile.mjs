@@ -6,7 +6,8 @@
 // [fresh]` (`&threads=1` in the query profiles the single-threaded module; `fresh` presses Reset
 // first: the MNIST view opens on the pretrained network, whose activation may not be the
 // settings'). Time a thread spends waiting (a pool thread parked between jobs, the lab's worker
-// blocked in a job it handed to the pool) is left out of the shares.
+// blocked in a job it handed to the pool) is left out of the shares (`PROFILE_WAITS=1` keeps it:
+// to see how long the threads wait).
 //
 // The workers are reached by the DevTools protocol's auto-attach in its non-flat form: this
 // script's CDP session (Playwright's, to the page) asks the page to attach its workers, and each
@@ -16,7 +17,7 @@
 import { launch, LAB_URL } from "./harness.mjs";
 
 const [model = "mnist", steps = "10", top = "40", query = "", fresh = ""] = process.argv.slice(2);
-const WAITING = /^\((idle|program|garbage collector)\)$|Condvar>::wait|Mutex>::lock_contended|park|atomics_wait|Atomics\.wait/;
+const WAITING = process.env.PROFILE_WAITS ? /^\((idle|program)\)$/ : /^\((idle|program|garbage collector)\)$|Condvar>::wait|Mutex>::lock_contended|park|atomics_wait|Atomics\.wait/;
 const browser = await launch();
 try {
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });

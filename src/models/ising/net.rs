@@ -74,8 +74,28 @@ impl TorusConv {
             &x.device(),
         );
         let gathered = x.select(1, idx).reshape([b, SITES, kk * c]);
+        self.forward_gathered(gathered)
+    }
+
+    /// [`TorusConv::forward`] from neighbourhoods gathered already (`[batch, SITES, k²·c_in]`,
+    /// as [`gather_spins`] lays them out).
+    pub fn forward_gathered(&self, gathered: Tensor<3>) -> Tensor<3> {
         self.linear.forward(gathered)
     }
+}
+
+/// The k×k periodic neighbourhood of every site of `n` configurations of ±1 spins
+/// (`n × SITES`), as `f32`, `[n, SITES, k²]` row-major: what [`TorusConv::forward`] gathers on
+/// the device with `select`, gathered on the CPU. burn's CPU backend runs that `select` as a
+/// general gather (an index computed per element): 18% of an Ising training step in the page,
+/// where this loop over the configurations costs a few percent.
+pub fn gather_spins(x: &[i8], k: usize) -> Vec<f32> {
+    let idx = torus_neighbourhoods(k);
+    let mut out = Vec::with_capacity(x.len() * k * k);
+    for config in x.chunks_exact(SITES) {
+        out.extend(idx.iter().map(|&j| config[j as usize] as f32));
+    }
+    out
 }
 
 /// See the module documentation.
@@ -109,16 +129,32 @@ impl IsingNetConfig {
 }
 
 impl IsingNet {
+    /// Side of the first convolution's window.
+    pub fn kernel(&self) -> usize {
+        self.input.kernel
+    }
+
     /// `spins [batch, SITES]`, `time [batch, time_features]` → logits `[batch, SITES]`.
     pub fn forward(&self, spins: Tensor<2>, time: Tensor<2>) -> Tensor<2> {
         let [b, _] = spins.dims();
+        self.layers(self.input.forward(spins.reshape([b, SITES, 1])), time)
+    }
+
+    /// [`IsingNet::forward`] from the spins' neighbourhoods gathered already
+    /// (`[batch, SITES, k²]`, [`gather_spins`]).
+    pub fn forward_gathered(&self, neighbourhoods: Tensor<3>, time: Tensor<2>) -> Tensor<2> {
+        self.layers(self.input.forward_gathered(neighbourhoods), time)
+    }
+
+    /// Everything after the first convolution (`first: [batch, SITES, C]`, before its bias).
+    fn layers(&self, first: Tensor<3>, time: Tensor<2>) -> Tensor<2> {
+        let [b, _, _] = first.dims();
         let bias = |k: usize| -> Tensor<3> {
             let v = self.time[k].forward(time.clone());
             let c = v.dims()[1];
             v.reshape([b, 1, c])
         };
-        let x = spins.reshape([b, SITES, 1]);
-        let mut h = self.activation.forward(self.input.forward(x) + bias(0));
+        let mut h = self.activation.forward(first + bias(0));
         let global = self.global.forward(h.clone().mean_dim(1));
         for (k, layer) in self.hidden.iter().enumerate() {
             h = h.clone()
