@@ -360,3 +360,25 @@ fn prior_quantiles_remove_the_monte_carlo_noise_of_a_deterministic_sampler() {
     q_sorted.sort_by(f32::total_cmp);
     assert_eq!(sorted, q_sorted);
 }
+
+/// The terminal panel's histogram is drawn from the forward process's terminal marginal: one
+/// `x_T` per data draw, as many as the data draws, distributed as the exact `p_T` (W₁ at the
+/// noise floor of 5,000 draws), not as the data; and on every schedule.
+#[test]
+fn terminal_samples_follow_the_exact_terminal_marginal() {
+    use difflab::models::toy1d::mixture::PairSource;
+    use difflab::models::toy1d::views::ExactViews;
+    let mixture = Mixture::default();
+    for schedule in Schedule::all_defaults() {
+        let mut rng = StdRng::seed_from_u64(5);
+        let views = ExactViews::compute(&mixture, &schedule, &PairSource::Fresh, &mut rng);
+        let ends = &views.terminal_samples;
+        assert_eq!(ends.len(), views.data_x0.len());
+        assert!(ends.len() >= 5000, "{}", ends.len());
+        let p_t = mixture.marginal(&schedule, schedule.t_max());
+        let w = p_t.wasserstein1(ends);
+        assert!(w < 0.04, "{}: W1 to p_T {w}", schedule.name());
+        // Not the data: the two modes at ±2 are far from p_T.
+        assert!(mixture.wasserstein1(ends) > 0.5, "{}", schedule.name());
+    }
+}

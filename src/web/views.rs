@@ -211,24 +211,19 @@ fn draw_terminal(app: &Session) {
     let term = &app.toy.exact.terminal;
     let t = s.t_max();
     let pv = s.prior_var();
+    let ends = &app.toy.exact.terminal_samples;
+    let (edges, hist) = density_histogram(ends, xr);
     let top = term
         .p_t
         .iter()
         .chain(&term.prior)
+        .chain(&hist)
         .cloned()
         .fold(0.0, f64::max)
         * 1.2;
     let p = fig.panel((0.0, 0.0, 1.0, 1.0), xr, (0.0, top));
     p.axes(&format!("Terminal marginal p_T at T = {t}"), "x", "density");
-    let ends: Vec<f32> = app
-        .toy
-        .exact
-        .forward_paths
-        .iter()
-        .filter_map(|p| p.last().copied())
-        .collect();
-    let (edges, hist) = density_histogram(&ends, xr);
-    p.bars(&edges, &hist, "rgba(29,35,48,0.15)");
+    p.bars(&edges, &hist, TERMINAL_BARS);
     p.line(&term.xs, &term.p_t, colors::EXACT, 2.5, false);
     p.line(&term.xs, &term.prior, colors::PRIOR, 2.5, true);
     p.badge(&format!("TV(p_T, prior) = {:.4}", term.tv));
@@ -243,8 +238,16 @@ fn draw_terminal(app: &Session) {
     p.legend(&[
         ("exact p_T", colors::EXACT, false),
         (&format!("prior N(0, {pv})"), colors::PRIOR, true),
+        (
+            &format!("x_T of {} data points", ends.len()),
+            TERMINAL_BARS,
+            false,
+        ),
     ]);
 }
+
+/// The terminal histogram's bars.
+const TERMINAL_BARS: &str = "rgba(29,35,48,0.25)";
 
 fn draw_score(app: &Session) {
     let Some(fig) = figure("c-score") else { return };

@@ -46,6 +46,9 @@ pub struct ExactViews {
     pub data_x0: Vec<f32>,
     /// The terminal marginal against the prior.
     pub terminal: Terminal,
+    /// `x_T` of every data draw (`data_x0`), drawn from the forward process's closed-form
+    /// marginal: the terminal histogram (the 100 drawn paths' ends were too few for one).
+    pub terminal_samples: Vec<f32>,
 }
 
 /// The terminal marginal `p_T` against the prior the reverse process starts from.
@@ -100,6 +103,12 @@ impl ExactViews {
         let score_field = grid(x_range, (T_MIN, t_max), FIELD_NX, FIELD_NT, |x, t| {
             mixture.score(schedule, t, x)
         });
+        // A stream of its own: these draws only show, and must not shift the caller's.
+        let mut own = StdRng::seed_from_u64(0x7e4d_17a1);
+        let terminal_samples = data_x0
+            .iter()
+            .map(|&x0| forward::noise(schedule, x0 as f64, t_max, &mut own).0 as f32)
+            .collect();
         ExactViews {
             x_range,
             forward_times,
@@ -110,6 +119,7 @@ impl ExactViews {
             score_field,
             data_x0,
             terminal: Terminal::compute(mixture, schedule, x_range),
+            terminal_samples,
         }
     }
 }
