@@ -18,6 +18,24 @@ for (const line of (process.env.TORCH_BASELINE ?? "").split("\n")) {
   if (m) (TORCH[m[1]] ??= {})[Number(m[2])] = Number(m[3]);
 }
 
+// A fresh browser on the lab at `query`, ready, and its thread count (close the browser after).
+async function openFresh(query) {
+  const browser = await launch();
+  const page = await browser.newPage();
+  await page.goto(LAB_URL + query);
+  await page.evaluate(() => window.lab.ready);
+  return { browser, page, threads: await page.evaluate(() => lab.threads) };
+}
+
+// Training steps/s of `model` in one `lab.train` call of `n` steps, after `warm` steps.
+async function trainRate(page, model, warm, n) {
+  await page.evaluate(([m, s]) => lab.train(m, { steps: s }), [model, warm]);
+  const r = await page.evaluate(([m, s]) => lab.train(m, { steps: s }), [model, n]);
+  return n / (r.ms / 1000);
+}
+
+const threadsLabel = (n) => `${n} thread${n > 1 ? "s" : ""}`;
+
 async function measure(webgpu, threads = "") {
   const browser = await launch({ webgpu });
   try {
@@ -87,31 +105,25 @@ for (const steps of [300, 400, 500, 600, 700, 800, 1000]) {
 // guidance classifier's training; every core, then one thread, and their ratio. Each network is
 // a fresh one (Reset: the view opens on the pretrained network).
 const mnistRates = {};
-for (const [net, query, n] of [["U-Net (defaults, soft SiLU)", "", 10], ["U-Net, SiLU", "&mact=silu", 10], ["MLP 3x512", "&mnet=mlp", 40]]) {
+for (const [net, query, n] of [["U-Net (defaults, soft SiLU)", "", 20], ["U-Net, SiLU", "&mact=silu", 20], ["MLP 3x512", "&mnet=mlp", 40]]) {
   const rate = {};
   for (const threads of ["", "&threads=1"]) {
-    const browser = await launch();
-    const page = await browser.newPage();
-    await page.goto(LAB_URL + "?model=mnist&play=0" + query + threads);
-    await page.evaluate(() => window.lab.ready);
-    const th = await page.evaluate(() => lab.threads);
+    const { browser, page, threads: th } = await openFresh("?model=mnist&play=0" + query + threads);
     await page.evaluate(() => lab.train("mnist", { steps: 1 }));
     await page.click("#reset");
     await page.waitForFunction(() => lab.status().steps === 0, null, { timeout: 30_000 });
-    await page.evaluate(() => lab.train("mnist", { steps: 2 }));
-    const r = await page.evaluate((s) => lab.train("mnist", { steps: s }), n);
-    rate[threads] = n / (r.ms / 1000);
+    rate[threads] = await trainRate(page, "mnist", 2, n);
     const t = Date.now();
     await page.evaluate(() => lab.sample("mnist", { n: 16, sampler: "ddim", steps: 50, seed: 1 }));
     const sampleS = (Date.now() - t) / 1000;
     const t2 = Date.now();
     await page.evaluate(() => lab.sample("mnist", { n: 16, sampler: "dpm2m", steps: 20, seed: 1 }));
     const dpmS = (Date.now() - t2) / 1000;
-    console.log(`bench: in-page (cpu, ${th} thread${th > 1 ? "s" : ""}) MNIST training, ${net}, batch 32: ${rate[threads].toFixed(2)} steps/s; 16 digits x 50 DDIM steps in ${sampleS.toFixed(1)} s, x 20 DPM-Solver++ steps in ${dpmS.toFixed(1)} s`);
+    console.log(`bench: in-page (cpu, ${threadsLabel(th)}) MNIST training, ${net}, batch 32: ${rate[threads].toFixed(2)} steps/s; 16 digits x 50 DDIM steps in ${sampleS.toFixed(1)} s, x 20 DPM-Solver++ steps in ${dpmS.toFixed(1)} s`);
     if (!query) {
       const t1 = Date.now();
       await page.evaluate(() => lab.sample("mnist", { n: 1, steps: 2, digit: 3 }));
-      console.log(`bench: in-page (cpu, ${th} thread${th > 1 ? "s" : ""}) MNIST guidance classifier, 1,000 steps: ${((Date.now() - t1) / 1000).toFixed(1)} s`);
+      console.log(`bench: in-page (cpu, ${threadsLabel(th)}) MNIST guidance classifier, 1,000 steps: ${((Date.now() - t1) / 1000).toFixed(1)} s`);
     }
     await browser.close();
   }
@@ -131,15 +143,9 @@ for (const [net, query, n] of [["U-Net (defaults, soft SiLU)", "", 10], ["U-Net,
   for (let round = 1; round <= 3; round++) {
     const rate = {};
     for (const threads of ["", "&threads=1"]) {
-      const browser = await launch();
-      const page = await browser.newPage();
-      await page.goto(LAB_URL + "?model=ising&play=0" + threads);
-      await page.evaluate(() => window.lab.ready);
-      const th = await page.evaluate(() => lab.threads);
-      await page.evaluate(() => lab.train("ising", { steps: 20 }));
-      const r = await page.evaluate(() => lab.train("ising", { steps: 600 }));
-      rate[threads] = 600 / (r.ms / 1000);
-      console.log(`bench: in-page (cpu, ${th} thread${th > 1 ? "s" : ""}) Ising training, defaults, round ${round}: ${rate[threads].toFixed(1)} steps/s`);
+      const { browser, page, threads: th } = await openFresh("?model=ising&play=0" + threads);
+      rate[threads] = await trainRate(page, "ising", 20, 600);
+      console.log(`bench: in-page (cpu, ${threadsLabel(th)}) Ising training, defaults, round ${round}: ${rate[threads].toFixed(1)} steps/s`);
       await browser.close();
     }
     ratios.push(rate[""] / rate["&threads=1"]);
