@@ -294,8 +294,8 @@ pub fn restore(cell: &Cell, bytes: &[u8], offered: Offered) -> bool {
             header.steps
         ),
         Offered::Pretrained => format!(
-            "Started from the pretrained network ({} steps, {}, trained natively by `cargo \
-             xtask pretrain`); Reset trains one from scratch ({}).",
+            "MNIST started from the pretrained network ({} steps, {}, trained natively by \
+             `cargo xtask pretrain`); Reset trains one from scratch ({}).",
             header.steps,
             header.config.activation.label(),
             mine.activation.label()

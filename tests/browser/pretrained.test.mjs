@@ -21,7 +21,7 @@ test("opening the MNIST view shows the pretrained network's digits within second
   await page.waitForFunction(() => lab.status().viewsStep >= 1000, null, { timeout: 120_000, polling: 50 });
   const shownAt = await page.evaluate(() => performance.now());
   console.log(`pretrained MNIST digits drawn ${(shownAt / 1000).toFixed(2)} s after navigation (CPU device, this machine)`);
-  assert.match(await messages(page), /Started from the pretrained network \(\d+ steps, SiLU,.*Reset trains one from scratch \(soft SiLU\)/);
+  assert.match(await messages(page), /MNIST started from the pretrained network \(\d+ steps, SiLU,.*Reset trains one from scratch \(soft SiLU\)/);
   // The shipped network is SiLU; the settings keep the soft SiLU that fresh networks take.
   assert.equal(await page.inputValue('select[name="mact"]'), "soft");
   const st = await page.evaluate(() => lab.status());
