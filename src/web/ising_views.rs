@@ -3,7 +3,7 @@
 
 use web_sys::OffscreenCanvas;
 
-use super::plot::{colors, describe, figure, raster, tiles, Figure, Panel};
+use super::plot::{colors, describe, figure, raster, tiles, Figure, LegendEntry, Panel};
 use super::ui::Ui;
 use crate::models::ising::lab::IsingLab;
 use crate::models::ising::lattice::{L, SITES};
@@ -240,8 +240,7 @@ fn draw_histograms(s: &IsingLab) {
         } else {
             (0.5, 0.0, 1.0, 1.0)
         };
-        // The readouts in the top-left corner, one per line; the legend (|M| panel) in the
-        // top-right corner, or under the readouts when the panel is too narrow for both.
+        // The legend on the |M| panel only.
         let n_gen = learned.map(|l| l.stats.n).unwrap_or(0);
         let gen_label = format!("generated ({n_gen})");
         let legend = [
@@ -249,6 +248,7 @@ fn draw_histograms(s: &IsingLab) {
             ("training set", "rgba(25,113,194,0.6)", false),
             (gen_label.as_str(), colors::LEARNED, false),
         ];
+        let legend: &[LegendEntry] = if k == 0 { &legend } else { &[] };
         let mut readouts: Vec<String> = Vec::new();
         if let Some(tv) = tv {
             readouts.push(format!("TV to exact = {tv:.3}"));
@@ -267,18 +267,9 @@ fn draw_histograms(s: &IsingLab) {
         if let Some(l) = learned {
             readouts.push(format!("step {}", l.steps));
         }
-        let p = fig.panel(frac, (values[lo] - w, values[hi] + w), (0.0, 1.0));
-        let texts: Vec<&str> = readouts.iter().map(String::as_str).collect();
-        let readouts_h = Panel::badges_height(readouts.len());
-        let (legend_w, legend_h) = p.legend_size(&legend);
-        let side_by_side =
-            p.badges_width(&texts) + legend_w + 24.0 <= p.px.1 - p.px.0 || readouts.is_empty();
-        let (legend_top, band) = match (k, side_by_side) {
-            (0, true) => (0.0, readouts_h.max(legend_h + 6.0)),
-            (0, false) => (readouts_h, readouts_h + legend_h + 6.0),
-            _ => (0.0, readouts_h),
-        };
-        let p = p.with_headroom(data_max, band + 6.0);
+        let (p, overlays) = fig
+            .panel(frac, (values[lo] - w, values[hi] + w), (0.0, 1.0))
+            .make_room(data_max, &readouts, legend);
         p.axes(title, xl, "probability");
         bars_at(&p, values, train, TRAIN_BARS);
         if let Some(g) = gen {
@@ -296,12 +287,7 @@ fn draw_histograms(s: &IsingLab) {
         let xs32: Vec<f32> = xs.iter().map(|&v| v as f32).collect();
         let ys32: Vec<f32> = ys.iter().map(|&v| v as f32).collect();
         p.points(&xs32, &ys32, colors::EXACT, 4.0);
-        if k == 0 {
-            p.legend_below(&legend, legend_top);
-        }
-        for (line, text) in readouts.iter().enumerate() {
-            p.badge_at(line, text);
-        }
+        overlays.draw(&p);
     }
     describe(
         "c-ising-hist",

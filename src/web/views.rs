@@ -213,20 +213,29 @@ fn draw_terminal(app: &Session) {
     let pv = s.prior_var();
     let ends = &app.toy.exact.terminal_samples;
     let (edges, hist) = density_histogram(ends, xr);
-    let top = term
+    let data_max = term
         .p_t
         .iter()
         .chain(&term.prior)
         .chain(&hist)
         .cloned()
-        .fold(0.0, f64::max)
-        * 1.2;
-    let p = fig.panel((0.0, 0.0, 1.0, 1.0), xr, (0.0, top));
+        .fold(0.0, f64::max);
+    let prior_label = format!("prior N(0, {pv})");
+    let ends_label = format!("x_T of {} data points", ends.len());
+    let legend = [
+        ("exact p_T", colors::EXACT, false),
+        (prior_label.as_str(), colors::PRIOR, true),
+        (ends_label.as_str(), TERMINAL_BARS, false),
+    ];
+    let readouts = [format!("TV(p_T, prior) = {:.4}", term.tv)];
+    let (p, overlays) = fig
+        .panel((0.0, 0.0, 1.0, 1.0), xr, (0.0, 1.0))
+        .make_room(data_max, &readouts, &legend);
     p.axes(&format!("Terminal marginal p_T at T = {t}"), "x", "density");
     p.bars(&edges, &hist, TERMINAL_BARS);
     p.line(&term.xs, &term.p_t, colors::EXACT, 2.5, false);
     p.line(&term.xs, &term.prior, colors::PRIOR, 2.5, true);
-    p.badge(&format!("TV(p_T, prior) = {:.4}", term.tv));
+    overlays.draw(&p);
     describe(
         "c-terminal",
         &format!(
@@ -235,15 +244,6 @@ fn draw_terminal(app: &Session) {
         ),
         None,
     );
-    p.legend(&[
-        ("exact p_T", colors::EXACT, false),
-        (&format!("prior N(0, {pv})"), colors::PRIOR, true),
-        (
-            &format!("x_T of {} data points", ends.len()),
-            TERMINAL_BARS,
-            false,
-        ),
-    ]);
 }
 
 /// The terminal histogram's bars.

@@ -1,16 +1,21 @@
 //! A small plotting layer on the 2D canvas, made for a projector: sizes in CSS pixels scaled by
 //! `devicePixelRatio` (text stays sharp on HiDPI screens), axes with round-number ticks, labels
-//! with units, heatmaps drawn from an `ImageData` in one call, lines, bars, points and arrows.
+//! with units, heatmaps drawn from an `ImageData` in one call, lines, bars, points and arrows;
+//! legends and readouts over the data in `overlay`.
 
 use wasm_bindgen::JsValue;
 use web_sys::{CanvasRenderingContext2d, OffscreenCanvas};
 
 use super::surface;
+
+mod overlay;
 pub use super::surface::{describe, raster};
 pub use crate::figure::{
     colors, density_color_light, diverging_color, nice_ticks, nice_ticks_at_least, tick_label,
     tiles, PlotArea,
 };
+use overlay::fit;
+pub use overlay::LegendEntry;
 
 /// A canvas prepared for drawing one figure.
 pub struct Figure {
@@ -494,136 +499,4 @@ impl Panel {
         c.close_path();
         c.fill();
     }
-
-    /// A legend in the panel's top-right corner: (label, colour, dashed).
-    pub fn legend(&self, entries: &[(&str, &str, bool)]) {
-        self.legend_at(entries, 0.0);
-    }
-
-    /// A legend at the right edge, `down` of the way from the top (0) to the bottom (1) of the
-    /// plot area.
-    pub fn legend_at(&self, entries: &[(&str, &str, bool)], down: f64) {
-        let (_, h) = self.legend_size(entries);
-        let free = (self.py.1 - self.py.0 - h - 12.0).max(0.0);
-        self.legend_below(entries, down.clamp(0.0, 1.0) * free);
-    }
-
-    /// Width and height in pixels of the legend of `entries`.
-    pub fn legend_size(&self, entries: &[(&str, &str, bool)]) -> (f64, f64) {
-        let c = &self.ctx;
-        c.set_font("12px system-ui, sans-serif");
-        let w = entries
-            .iter()
-            .map(|(l, _, _)| c.measure_text(l).map(|m| m.width()).unwrap_or(60.0))
-            .fold(0.0, f64::max)
-            + 36.0;
-        (w, 18.0 * entries.len() as f64 + 6.0)
-    }
-
-    /// A legend at the right edge, its top `offset` pixels below the plot area's top (plus the
-    /// usual margin).
-    pub fn legend_below(&self, entries: &[(&str, &str, bool)], offset: f64) {
-        let c = &self.ctx;
-        let (w, h) = self.legend_size(entries);
-        let (x0, y0) = (self.px.1 - w - 6.0, self.py.0 + 6.0 + offset.max(0.0));
-        c.set_fill_style_str("rgba(255,255,255,0.85)");
-        c.fill_rect(x0, y0, w, h);
-        for (i, (label, color, dash)) in entries.iter().enumerate() {
-            let y = y0 + 12.0 + 18.0 * i as f64;
-            c.set_stroke_style_str(color);
-            c.set_line_width(2.5);
-            if *dash {
-                let _ = c.set_line_dash(&js_sys::Array::of2(
-                    &JsValue::from(5.0),
-                    &JsValue::from(3.0),
-                ));
-            }
-            c.begin_path();
-            c.move_to(x0 + 6.0, y);
-            c.line_to(x0 + 26.0, y);
-            c.stroke();
-            let _ = c.set_line_dash(&js_sys::Array::new());
-            c.set_fill_style_str(colors::INK);
-            c.set_text_align("left");
-            c.set_text_baseline("middle");
-            let _ = c.fill_text(label, x0 + 31.0, y);
-        }
-    }
-
-    /// Width in pixels of the widest of `texts` as [`Panel::badge_at`] draws them.
-    pub fn badges_width(&self, texts: &[&str]) -> f64 {
-        let c = &self.ctx;
-        c.set_font("600 13px system-ui, sans-serif");
-        let room = self.px.1 - self.px.0 - 24.0;
-        texts
-            .iter()
-            .map(|t| {
-                c.measure_text(&fit(c, t, room))
-                    .map(|m| m.width())
-                    .unwrap_or(100.0)
-                    + 12.0
-            })
-            .fold(0.0, f64::max)
-    }
-
-    /// Height in pixels that `lines` lines of readouts ([`Panel::badge_at`]) take from the top
-    /// of the plot area.
-    pub fn badges_height(lines: usize) -> f64 {
-        if lines == 0 {
-            0.0
-        } else {
-            6.0 + 24.0 * lines as f64
-        }
-    }
-
-    /// The panel with its y range raised so that values up to `data_max` stay below a band of
-    /// `band` pixels at the top of the plot area (where readouts and a legend sit), the band
-    /// taking at most half the plot's height.
-    pub fn with_headroom(mut self, data_max: f64, band: f64) -> Panel {
-        let h = self.py.1 - self.py.0;
-        let below = (h - band.max(0.0)).max(0.5 * h);
-        let span = (data_max - self.y.0).max(1e-12);
-        self.y.1 = self.y.0 + span * h / below;
-        self
-    }
-
-    /// Text at the panel's top-left inside corner (a metric readout).
-    pub fn badge(&self, text: &str) {
-        self.badge_at(0, text);
-    }
-
-    /// A readout on the given line (0 = top) of the panel's top-left inside corner.
-    pub fn badge_at(&self, line: usize, text: &str) {
-        self.clip(); // a long readout stays in its panel
-        let c = &self.ctx;
-        let y = self.py.0 + 6.0 + 24.0 * line as f64;
-        c.set_font("600 13px system-ui, sans-serif");
-        let text = fit(c, text, self.px.1 - self.px.0 - 24.0);
-        let text = text.as_str();
-        let w = c.measure_text(text).map(|m| m.width()).unwrap_or(100.0) + 12.0;
-        c.set_fill_style_str("rgba(255,255,255,0.85)");
-        c.fill_rect(self.px.0 + 6.0, y, w, 20.0);
-        c.set_fill_style_str(colors::INK);
-        c.set_text_align("left");
-        c.set_text_baseline("middle");
-        let _ = c.fill_text(text, self.px.0 + 12.0, y + 10.0);
-        c.restore();
-    }
-}
-
-/// `text` in the context's font, cut at a word and marked with an ellipsis where it is wider
-/// than `room` (never overlapping what is beside it).
-fn fit(c: &CanvasRenderingContext2d, text: &str, room: f64) -> String {
-    let wide = |text: &str| c.measure_text(text).map(|m| m.width()).unwrap_or(0.0);
-    let mut text = text.to_string();
-    while wide(&text) > room {
-        match text.trim_end_matches('…').trim_end().rfind(' ') {
-            Some(cut) if cut > 0 => {
-                text.truncate(cut);
-                text.push('…');
-            }
-            _ => break,
-        }
-    }
-    text
 }

@@ -1,0 +1,188 @@
+//! What a panel draws over its data: legends and metric readouts, and the layout that keeps
+//! them off the data ([`Overlays`]).
+
+use wasm_bindgen::JsValue;
+use web_sys::CanvasRenderingContext2d;
+
+use super::{colors, Panel};
+
+/// One legend line: label, colour, dashed.
+pub type LegendEntry<'a> = (&'a str, &'a str, bool);
+
+const LEGEND_FONT: &str = "12px system-ui, sans-serif";
+const LEGEND_LINE: f64 = 18.0;
+const READOUT_FONT: &str = "600 13px system-ui, sans-serif";
+const READOUT_LINE: f64 = 24.0;
+/// Inside margin between the plot area's edge and an overlay.
+const MARGIN: f64 = 6.0;
+
+/// Readouts in a panel's top-left corner (one per line) and a legend in its top-right corner
+/// (under the readouts when the panel is too narrow for both side by side), laid out before the
+/// data is drawn: [`Panel::make_room`] raises the panel's y range so the data stays below them,
+/// and [`Overlays::draw`] draws them over the data.
+pub struct Overlays<'a> {
+    readouts: &'a [String],
+    legend: &'a [LegendEntry<'a>],
+    /// The legend's top, in pixels below the plot area's top margin.
+    legend_top: f64,
+}
+
+impl Overlays<'_> {
+    pub fn draw(&self, p: &Panel) {
+        if !self.legend.is_empty() {
+            p.legend_below(self.legend, self.legend_top);
+        }
+        for (line, text) in self.readouts.iter().enumerate() {
+            p.badge_at(line, text);
+        }
+    }
+}
+
+impl Panel {
+    /// Lays out `readouts` and `legend` (either may be empty) and returns the panel with its y
+    /// range raised so that values up to `data_max` stay below them (they take at most half the
+    /// plot's height), with the layout to draw once the data is drawn.
+    pub fn make_room<'a>(
+        mut self,
+        data_max: f64,
+        readouts: &'a [String],
+        legend: &'a [LegendEntry<'a>],
+    ) -> (Panel, Overlays<'a>) {
+        let readouts_h = if readouts.is_empty() {
+            0.0
+        } else {
+            MARGIN + READOUT_LINE * readouts.len() as f64
+        };
+        let (legend_top, band) = if legend.is_empty() {
+            (0.0, readouts_h)
+        } else {
+            let (legend_w, legend_h) = self.legend_size(legend);
+            let side_by_side = readouts.is_empty()
+                || self.readouts_width(readouts) + legend_w + 4.0 * MARGIN <= self.px.1 - self.px.0;
+            if side_by_side {
+                (0.0, readouts_h.max(legend_h + MARGIN))
+            } else {
+                (readouts_h, readouts_h + legend_h + MARGIN)
+            }
+        };
+        let h = self.py.1 - self.py.0;
+        let below = (h - band - MARGIN).max(0.5 * h);
+        self.y.1 = self.y.0 + (data_max - self.y.0).max(1e-12) * h / below;
+        (
+            self,
+            Overlays {
+                readouts,
+                legend,
+                legend_top,
+            },
+        )
+    }
+
+    /// Width in pixels of the widest readout as [`Panel::badge_at`] draws it.
+    fn readouts_width(&self, texts: &[String]) -> f64 {
+        let c = &self.ctx;
+        c.set_font(READOUT_FONT);
+        let room = self.px.1 - self.px.0 - 4.0 * MARGIN;
+        texts
+            .iter()
+            .map(|t| text_width(c, &fit(c, t, room)) + 2.0 * MARGIN)
+            .fold(0.0, f64::max)
+    }
+
+    /// A legend in the panel's top-right corner.
+    pub fn legend(&self, entries: &[LegendEntry]) {
+        self.legend_at(entries, 0.0);
+    }
+
+    /// A legend at the right edge, `down` of the way from the top (0) to the bottom (1) of the
+    /// plot area.
+    pub fn legend_at(&self, entries: &[LegendEntry], down: f64) {
+        let (_, h) = self.legend_size(entries);
+        let free = (self.py.1 - self.py.0 - h - 2.0 * MARGIN).max(0.0);
+        self.legend_below(entries, down.clamp(0.0, 1.0) * free);
+    }
+
+    /// Width and height in pixels of the legend of `entries`.
+    fn legend_size(&self, entries: &[LegendEntry]) -> (f64, f64) {
+        let c = &self.ctx;
+        c.set_font(LEGEND_FONT);
+        let w = entries
+            .iter()
+            .map(|(l, _, _)| c.measure_text(l).map(|m| m.width()).unwrap_or(60.0))
+            .fold(0.0, f64::max)
+            + 36.0;
+        (w, LEGEND_LINE * entries.len() as f64 + MARGIN)
+    }
+
+    /// A legend at the right edge, its top `offset` pixels below the plot area's top margin.
+    fn legend_below(&self, entries: &[LegendEntry], offset: f64) {
+        let c = &self.ctx;
+        let (w, h) = self.legend_size(entries);
+        let (x0, y0) = (self.px.1 - w - MARGIN, self.py.0 + MARGIN + offset.max(0.0));
+        c.set_fill_style_str("rgba(255,255,255,0.85)");
+        c.fill_rect(x0, y0, w, h);
+        for (i, (label, color, dash)) in entries.iter().enumerate() {
+            let y = y0 + 12.0 + LEGEND_LINE * i as f64;
+            c.set_stroke_style_str(color);
+            c.set_line_width(2.5);
+            if *dash {
+                let _ = c.set_line_dash(&js_sys::Array::of2(
+                    &JsValue::from(5.0),
+                    &JsValue::from(3.0),
+                ));
+            }
+            c.begin_path();
+            c.move_to(x0 + 6.0, y);
+            c.line_to(x0 + 26.0, y);
+            c.stroke();
+            let _ = c.set_line_dash(&js_sys::Array::new());
+            c.set_fill_style_str(colors::INK);
+            c.set_text_align("left");
+            c.set_text_baseline("middle");
+            let _ = c.fill_text(label, x0 + 31.0, y);
+        }
+    }
+
+    /// Text at the panel's top-left inside corner (a metric readout).
+    pub fn badge(&self, text: &str) {
+        self.badge_at(0, text);
+    }
+
+    /// A readout on the given line (0 = top) of the panel's top-left inside corner.
+    pub fn badge_at(&self, line: usize, text: &str) {
+        self.clip(); // a long readout stays in its panel
+        let c = &self.ctx;
+        let y = self.py.0 + MARGIN + READOUT_LINE * line as f64;
+        c.set_font(READOUT_FONT);
+        let text = fit(c, text, self.px.1 - self.px.0 - 4.0 * MARGIN);
+        let w = text_width(c, &text) + 2.0 * MARGIN;
+        c.set_fill_style_str("rgba(255,255,255,0.85)");
+        c.fill_rect(self.px.0 + MARGIN, y, w, 20.0);
+        c.set_fill_style_str(colors::INK);
+        c.set_text_align("left");
+        c.set_text_baseline("middle");
+        let _ = c.fill_text(&text, self.px.0 + 2.0 * MARGIN, y + 10.0);
+        c.restore();
+    }
+}
+
+fn text_width(c: &CanvasRenderingContext2d, text: &str) -> f64 {
+    c.measure_text(text).map(|m| m.width()).unwrap_or(100.0)
+}
+
+/// `text` in the context's font, cut at a word and marked with an ellipsis where it is wider
+/// than `room` (never overlapping what is beside it).
+pub(super) fn fit(c: &CanvasRenderingContext2d, text: &str, room: f64) -> String {
+    let wide = |text: &str| c.measure_text(text).map(|m| m.width()).unwrap_or(0.0);
+    let mut text = text.to_string();
+    while wide(&text) > room {
+        match text.trim_end_matches('…').trim_end().rfind(' ') {
+            Some(cut) if cut > 0 => {
+                text.truncate(cut);
+                text.push('…');
+            }
+            _ => break,
+        }
+    }
+    text
+}
