@@ -232,3 +232,73 @@ mod tests {
         assert!(pos[0] > pos[2] && neg[2] > neg[0], "red for +, blue for −");
     }
 }
+
+/// `text` without its last detail: what follows its last " — ", or a closing parenthetical
+/// (" (…)" ending the text), whichever comes later; `None` when it has neither. Labels put what
+/// can go there: "probability-flow ODE (Heun)", "time t (integrated from T down to 0)",
+/// "Data p₀(x) — drag a mode, or draw".
+pub fn without_detail(text: &str) -> Option<&str> {
+    let dash = text.rfind(" — ");
+    let paren = text.strip_suffix(')').and_then(|inner| {
+        let mut depth = 1;
+        for (i, ch) in inner.char_indices().rev() {
+            match ch {
+                ')' => depth += 1,
+                '(' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return inner[..i].strip_suffix(' ').map(|head| head.len());
+                    }
+                }
+                _ => {}
+            }
+        }
+        None
+    });
+    let cut = match (dash, paren) {
+        (Some(a), Some(b)) => a.max(b),
+        (a, b) => a.or(b)?,
+    };
+    Some(text[..cut].trim_end_matches(':')).filter(|t| !t.is_empty())
+}
+
+#[cfg(test)]
+mod detail_tests {
+    use super::without_detail;
+
+    #[test]
+    fn details_go_last_first() {
+        assert_eq!(
+            without_detail("probability-flow ODE (Heun)"),
+            Some("probability-flow ODE")
+        );
+        assert_eq!(
+            without_detail("time t (integrated from T down to 0)"),
+            Some("time t")
+        );
+        assert_eq!(
+            without_detail("Data p₀(x) — drag a mode, or draw"),
+            Some("Data p₀(x)")
+        );
+        // The later of the two; nested parentheses are one detail.
+        let score =
+            "Score F(x, t) at t = 0.5: learned vs exact — over training pairs (x_t, target)";
+        let once = without_detail(score).unwrap();
+        assert_eq!(
+            once,
+            "Score F(x, t) at t = 0.5: learned vs exact — over training pairs"
+        );
+        assert_eq!(
+            without_detail(once),
+            Some("Score F(x, t) at t = 0.5: learned vs exact")
+        );
+        assert_eq!(
+            without_detail("W₁ = 0.0321 (to the true density (exact))"),
+            Some("W₁ = 0.0321")
+        );
+        // A parenthesis that is part of a name is not a detail: p₀(x) has no space before it.
+        assert_eq!(without_detail("Data p₀(x)"), None);
+        assert_eq!(without_detail("Training loss"), None);
+        assert_eq!(without_detail("(all of it)"), None);
+    }
+}

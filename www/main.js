@@ -101,8 +101,21 @@ async function svgBytes(record) {
   return new TextEncoder().encode(ctx.getSerializedSvg());
 }
 
+// A notice (not an error) shown in the messages box is also the slide's notice (style.css shows
+// that one in presenter mode, the box otherwise).
+function mirrorNotice() {
+  const box = document.getElementById("messages");
+  const notice = document.getElementById("slide-notice");
+  if (!box || !notice) return;
+  const text = box.dataset.kind === "notice" && box.style.display !== "none" ? box.textContent : "";
+  if (notice.textContent !== text) notice.textContent = text;
+  notice.hidden = text === "";
+}
+
 function applyOps(ops) {
+  let messages = false;
   for (const op of ops) {
+    if (op[1] === "messages") messages = true;
     const [kind] = op;
     if (kind === "text") {
       const el = document.getElementById(op[1]);
@@ -121,6 +134,7 @@ function applyOps(ops) {
       fatal(op[1], op[2] ? { href: op[2], label: op[3] } : null);
     }
   }
+  if (messages) mirrorNotice();
 }
 
 function onMessage(m) {

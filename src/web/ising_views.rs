@@ -64,9 +64,9 @@ fn draw_configs(s: &IsingLab) {
     };
     let (count, cols) = (24, 6);
     if let Some((img, aspect)) = grid_raster(&s.data, count, cols) {
-        let p = fig.aspect_panel((0.0, 0.0, 0.5, 1.0), aspect);
+        let p = fig.image_panel((0.0, 0.0, 0.5, 1.0), aspect);
         p.title(&format!(
-            "Training data: Gibbs samples at β = {} (Figure 6)",
+            "Training data — Gibbs samples at β = {} (Figure 6)",
             s.config.beta
         ));
         p.image_sharp(&img);
@@ -74,14 +74,14 @@ fn draw_configs(s: &IsingLab) {
     match &s.live.learned {
         Some(l) => {
             if let Some((img, aspect)) = grid_raster(&l.samples, count, cols) {
-                let p = fig.aspect_panel((0.5, 0.0, 1.0, 1.0), aspect);
-                p.title(&format!("Generated after {} steps (Figure 8)", l.steps));
+                let p = fig.image_panel((0.5, 0.0, 1.0, 1.0), aspect);
+                p.title(&format!("Generated — after {} steps (Figure 8)", l.steps));
                 p.image_sharp(&img);
             }
         }
         None => {
             let p = fig.panel((0.5, 0.0, 1.0, 1.0), (0.0, 1.0), (0.0, 1.0));
-            p.title("Generated configurations appear after the first training steps");
+            p.title("Generated configurations — they appear after the first training steps");
         }
     }
     let learned = s.live.learned.as_ref();
@@ -130,7 +130,7 @@ fn draw_runs(s: &IsingLab) {
         (0.0, 0.0, 0.5, 1.0),
         &s.forward_run,
         &format!(
-            "Forward: each step flips each spin with prob. r = {}",
+            "Forward — each step flips each spin with prob. r = {}",
             s.config.r
         ),
         "step t",
@@ -143,7 +143,7 @@ fn draw_runs(s: &IsingLab) {
                 (0.5, 0.0, 1.0, 1.0),
                 &states,
                 &format!(
-                    "Reverse: learned kernel after {} steps, from uniform spins (Fig. 7)",
+                    "Reverse — learned kernel after {} steps — from uniform spins (Fig. 7)",
                     l.steps
                 ),
                 "reverse step",
@@ -251,18 +251,26 @@ fn draw_histograms(s: &IsingLab) {
         let legend: &[LegendEntry] = if k == 0 { &legend } else { &[] };
         let mut readouts: Vec<String> = Vec::new();
         if let Some(tv) = tv {
-            readouts.push(format!("TV to exact = {tv:.3}"));
+            readouts.push(format!("TV = {tv:.3} (to exact)"));
         }
         if k == 1 {
+            // Two lines: one was cut short on the presenter's Gibbs-measure slide.
             let corr = |v: f64| format!("{v:.3}");
-            let gen = learned
-                .map(|l| format!("generated {} · ", corr(l.stats.nn_correlation)))
-                .unwrap_or_default();
-            readouts.push(format!(
-                "⟨sᵢsⱼ⟩: {gen}exact {} · data {}",
+            let exact = format!(
+                "exact {} (data {})",
                 corr(s.exact.nn_correlation()),
                 corr(s.data_stats.nn_correlation)
-            ));
+            );
+            match learned {
+                Some(l) => {
+                    readouts.push(format!(
+                        "⟨sᵢsⱼ⟩ = {} (generated)",
+                        corr(l.stats.nn_correlation)
+                    ));
+                    readouts.push(exact);
+                }
+                None => readouts.push(format!("⟨sᵢsⱼ⟩ {exact}")),
+            }
         }
         if let Some(l) = learned {
             readouts.push(format!("step {}", l.steps));

@@ -27,12 +27,16 @@ fn digits_panel(
     count: usize,
     cols: usize,
     title: &str,
+    caption: Option<&str>,
 ) {
     let (v, w, h) = tiles(images, SIDE, SIDE, count, cols);
     if let Some(img) = raster(&v, w, h, &ink) {
-        let p = fig.aspect_panel(frac, w as f64 / h as f64);
+        let p = fig.image_panel(frac, w as f64 / h as f64);
         p.title(title);
         p.image_sharp(&img);
+        if let Some(caption) = caption {
+            p.caption(caption);
+        }
     }
 }
 
@@ -106,11 +110,12 @@ fn draw_digits(app: &Session, s: &MnistLab) {
         36,
         6,
         &format!("Training digits ({} of {})", 36, data.len()),
+        None,
     );
     match &s.live.learned {
         Some(l) => {
             let what = match l.digit {
-                Some(d) => format!(", guided to {d} (scale {})", app.settings.guidance),
+                Some(d) => format!(" — guided to {d} (scale {})", app.settings.guidance),
                 None => String::new(),
             };
             digits_panel(
@@ -119,17 +124,19 @@ fn draw_digits(app: &Session, s: &MnistLab) {
                 &l.samples,
                 16,
                 4,
-                &format!(
-                    "Generated after {} steps: {} × {}{what}",
-                    l.steps,
+                &format!("Generated — after {} steps{what}", l.steps),
+                // The sampler under the digits: in the title it shrank the title to a third
+                // of its neighbour's size, and cut it in presenter mode.
+                Some(&format!(
+                    "{} ({} steps)",
                     l.sampler.label(),
                     l.sampler_steps
-                ),
+                )),
             );
         }
         None => {
             let p = fig.panel((0.5, 0.0, 1.0, 1.0), (0.0, 1.0), (0.0, 1.0));
-            p.title("Generated digits appear after the first training steps");
+            p.title("Generated digits — they appear after the first training steps");
         }
     }
     let learned = s.live.learned.as_ref();
@@ -208,7 +215,7 @@ fn draw_nearest(s: &MnistLab) {
         let p = fig.aspect_panel((0.0, top, 1.0, bottom), w as f64 / th as f64);
         if r == 0 {
             p.title(&format!(
-                "Memorisation check after {} steps: generated | nearest of the 2,000 training digits (pixel distance)",
+                "Memorisation check — after {} steps — generated | nearest of the 2,000 training digits (pixel distance)",
                 l.steps
             ));
         }
@@ -261,7 +268,7 @@ fn draw_strip(s: &MnistLab) {
     };
     let p = fig.aspect_panel((0.0, 0.04, 1.0, 1.0), w as f64 / h as f64);
     p.title(&format!(
-        "Progressive denoising after {} steps: x_t from noise (left) to digit (right)",
+        "Progressive denoising — after {} steps — x_t from noise (left) to digit (right)",
         l.steps
     ));
     describe(

@@ -128,9 +128,21 @@ fn draw_data(app: &Session) -> Option<super::plot::PlotArea> {
         .map(|&x| app.toy.mixture().density(&s.schedule, 0.0, x))
         .collect();
     let (edges, hist) = density_histogram(&app.toy.exact.data_x0, xr);
-    // Headroom above the peaks for the legend (it would hide the mode handles).
-    let top = dens.iter().chain(&hist).cloned().fold(0.0, f64::max) * 1.4;
-    let p = fig.panel((0.0, 0.0, 1.0, 1.0), xr, (0.0, top.max(1e-3)));
+    // The legend above the peaks, never over them: it hid the right mode's handle in
+    // presenter mode, where its text is larger than the fixed headroom this panel had.
+    let data_max = dens
+        .iter()
+        .chain(&hist)
+        .cloned()
+        .fold(0.0, f64::max)
+        .max(1e-3);
+    let legend = [
+        ("exact density", colors::EXACT, false),
+        ("training x₀ (histogram)", "rgba(25,113,194,0.6)", false),
+    ];
+    let (p, overlays) =
+        fig.panel((0.0, 0.0, 1.0, 1.0), xr, (0.0, 1.0))
+            .make_room(data_max * 1.05, &[], &legend);
     p.axes("Data p₀(x) — drag a mode, or draw", "x", "density");
     p.bars(&edges, &hist, "rgba(25,113,194,0.28)");
     p.line(&xs, &dens, colors::EXACT, 2.5, false);
@@ -144,10 +156,7 @@ fn draw_data(app: &Session) -> Option<super::plot::PlotArea> {
         let _ = fig.ctx.arc(x, y, 6.0, 0.0, std::f64::consts::TAU);
         fig.ctx.fill();
     }
-    p.legend(&[
-        ("exact density", colors::EXACT, false),
-        ("training x₀ (histogram)", "rgba(25,113,194,0.6)", false),
-    ]);
+    overlays.draw(&p);
     let modes = app.toy.mixture().components().len();
     describe(
         "c-data",
@@ -184,7 +193,7 @@ fn draw_forward(app: &Session, heat: Option<&OffscreenCanvas>) {
     );
     p.axes(
         &format!(
-            "{} forward paths over the exact p(x, t) (each t scaled to its peak) — {}",
+            "{} forward paths over the exact p(x, t) — {}",
             e.forward_paths.len(),
             app.settings.schedule.label()
         ),
@@ -266,7 +275,7 @@ fn draw_score(app: &Session) {
     let p = fig.panel((0.0, 0.0, 1.0, 1.0), xr, yr);
     p.axes(
         &format!(
-            "Score F(x, t) at t = {t:.3}: learned vs exact, over training pairs (x_t, target)"
+            "Score F(x, t) at t = {t:.3}: learned vs exact — over training pairs (x_t, target)"
         ),
         "x",
         "F(x, t)",
@@ -322,7 +331,7 @@ fn draw_field(app: &Session) {
     let panels: [(&str, (f64, f64, f64, f64)); 3] = [
         ("learned score", (0.0, 0.0, 0.34, 1.0)),
         ("exact score", (0.33, 0.0, 0.67, 1.0)),
-        ("learned − exact", (0.66, 0.0, 1.0, 1.0)),
+        ("difference (learned − exact)", (0.66, 0.0, 1.0, 1.0)),
     ];
     let learned = app.toy.live.learned.as_ref().map(|l| &l.score_field);
     for (k, (title, frac)) in panels.iter().enumerate() {
@@ -415,7 +424,7 @@ fn draw_reverse(app: &Session, heat: Option<&OffscreenCanvas>) {
         heat_background(&p, heat);
         p.paths(&l.reverse_times, paths, color, 1.0);
         p.axes(
-            &format!("{label}, {src}"),
+            &format!("{label} — {src}"),
             "time t (integrated from T down to 0)",
             "x",
         );
@@ -481,13 +490,13 @@ fn draw_samples(app: &Session) {
         };
         let p = fig.panel(frac, xr, (0.0, top.max(1e-3)));
         p.axes(
-            &format!("{} samples: {label}", samples.len()),
+            &format!("{label} — {} samples", samples.len()),
             "x",
             "density",
         );
         p.bars(&edges, &hist, color);
         p.line(&xs, &dens, colors::EXACT, 2.5, false);
-        p.badge(&format!("W₁ to the true density = {w1:.4}"));
+        p.badge(&format!("W₁ = {w1:.4} (to the true density)"));
         p.badge_at(1, &format!("step {}", l.steps));
     }
     describe(

@@ -45,7 +45,7 @@ function parseNpy(buf) {
 /// A piece of each figure's title (or label) that its SVG must hold as text.
 const TITLES = {
   "c-forward": "forward paths", "c-data": "Data p₀(x)", "c-terminal": "Terminal marginal", "c-score": "Score F(x, t)",
-  "c-field": "exact score", "c-reverse": "reverse SDE", "c-samples": "W₁ to the true density", "c-loss": "Training loss",
+  "c-field": "exact score", "c-reverse": "reverse SDE", "c-samples": "(to the true density)", "c-loss": "Training loss",
   "c-schedule": "Schedule", "c-ising-configs": "Training data", "c-ising-runs": "Forward", "c-ising-hist": "Magnetisation",
   "c-ising-loss": "Training loss", "c-mnist-digits": "Training digits", "c-mnist-nearest": "Memorisation check",
   "c-mnist-strip": "Progressive denoising", "c-mnist-loss": "Training loss",
@@ -86,6 +86,9 @@ for (const [model, canvases, steps] of [["toy1d", CANVASES, 300], ["ising", ISIN
       const title = TITLES[id];
       if (title) assert.ok(parsed.texts.some((t) => t.includes(title)), `${id}: no "${title}" in the SVG's text: ${JSON.stringify(parsed.texts.slice(0, 8))}`);
       else assert.ok(parsed.texts.some((t) => /[A-Za-z]{3}/.test(t)), `${id}: SVG holds no text`);
+      // Nothing on the figure cut short at this width (titles, legends, readouts shorten at
+      // their details first; presenter mode is checked in present.test.mjs).
+      assert.deepEqual(parsed.texts.filter((t) => t.endsWith("…")), [], `${id}: text cut short`);
     }
     // lab.sample's samples, exactly, in both formats.
     const opts = { toy1d: { n: 500, seed: 7 }, ising: { n: 40, seed: 7 }, mnist: { n: 3, seed: 7 } }[model];

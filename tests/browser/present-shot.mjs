@@ -5,7 +5,7 @@ const browser = await launch();
 const { page, errors } = await openLab(browser, `?present=${which.split(",")[0]}&play=0`, { width: Number(w), height: Number(h) });
 for (const k of which.split(",")) {
   await page.evaluate((k) => lab.applySettings(`present=${k}&play=0`), k);
-  await page.waitForTimeout(1500);
+  await page.waitForTimeout(Number(process.env.WAIT ?? 1500));
   await page.screenshot({ path: `${out}-${w}x${h}-${k}.png` });
 }
 console.log("errors:", errors);

@@ -78,7 +78,21 @@ impl Figure {
     /// A panel in the given fraction of the figure, shrunk to `aspect` (width / height) so
     /// that an image drawn in it keeps square pixels; unit axes.
     pub fn aspect_panel(&self, frac: (f64, f64, f64, f64), aspect: f64) -> Panel {
+        self.aspect_panel_in(self.panel(frac, (0.0, 1.0), (0.0, 1.0)), aspect)
+    }
+
+    /// [`Figure::aspect_panel`] for an image with at most a one-line caption beneath (no axis):
+    /// half the bottom margin, which gives a grid of digits or spins that much more height
+    /// (on a 720p slide, where the figure is short, a sixth more).
+    pub fn image_panel(&self, frac: (f64, f64, f64, f64), aspect: f64) -> Panel {
         let mut p = self.panel(frac, (0.0, 1.0), (0.0, 1.0));
+        p.py.1 = (p.py.1 + 22.0)
+            .min(self.height * frac.3 - 20.0)
+            .max(p.py.0 + 10.0);
+        self.aspect_panel_in(p, aspect)
+    }
+
+    fn aspect_panel_in(&self, mut p: Panel, aspect: f64) -> Panel {
         let (w, h) = (p.px.1 - p.px.0, p.py.1 - p.py.0);
         if w / h > aspect {
             let nw = h * aspect;
@@ -303,7 +317,7 @@ impl Panel {
         // and centred under the panel without running past the canvas's right edge.
         let centre = (self.px.0 + self.px.1) / 2.0;
         let room = (self.px.1 - self.px.0 + 60.0).min(2.0 * (self.canvas_w - 2.0 - centre));
-        let xlabel = fit(c, xlabel, room);
+        let xlabel = overlay::fit_detail(c, xlabel, room);
         let _ = c.fill_text(&xlabel, centre, self.py.1 + 22.0);
         c.save();
         let _ = c.translate(self.px.0 - 44.0, (self.py.0 + self.py.1) / 2.0);
@@ -462,16 +476,48 @@ impl Panel {
         } else {
             10.0
         };
-        let mut size = 14.0;
         let wide = |text: &str| c.measure_text(text).map(|m| m.width()).unwrap_or(0.0);
+        // The whole title at the largest size that fits, down to the smallest; where even that
+        // is too wide, without its last detail (`overlay::without_detail`), and so on (cut at
+        // a word with "…" only when no detail is left to drop).
+        let mut title = title;
         loop {
-            c.set_font(&format!("600 {size}px system-ui, sans-serif"));
-            if wide(title) <= room || size <= smallest {
-                break;
+            let mut size = 14.0;
+            loop {
+                c.set_font(&format!("600 {size}px system-ui, sans-serif"));
+                if wide(title) <= room || size <= smallest {
+                    break;
+                }
+                size -= 1.0;
             }
-            size -= 1.0;
+            match overlay::without_detail(title) {
+                Some(shorter) if wide(title) > room => title = shorter,
+                _ => break,
+            }
         }
         let _ = c.fill_text(&fit(c, title, room), self.px.0, self.py.0 - 9.0);
+    }
+
+    /// A line of smaller text in the panel's bottom margin, left-aligned with its title: what
+    /// would make the title too long to read (the sampler that drew a panel's digits), in the
+    /// same room as the title and cut at a word only when even that is too narrow.
+    pub fn caption(&self, text: &str) {
+        let c = &self.ctx;
+        c.set_fill_style_str(colors::INK);
+        c.set_text_align("left");
+        c.set_text_baseline("top");
+        let room = (self.canvas_w - self.px.0 - 6.0).min(self.px.1 - self.px.0 + 60.0);
+        let size = if self.zoom > 1.0 {
+            18.0 / self.zoom
+        } else {
+            12.0
+        };
+        c.set_font(&format!("{size}px system-ui, sans-serif"));
+        let _ = c.fill_text(
+            &overlay::fit_detail(c, text, room),
+            self.px.0,
+            self.py.1 + 6.0,
+        );
     }
 
     /// An arrow from (x, y) along a direction given in screen pixels.

@@ -5,6 +5,7 @@ use wasm_bindgen::JsValue;
 use web_sys::CanvasRenderingContext2d;
 
 use super::{colors, Panel};
+pub(super) use crate::figure::without_detail;
 
 /// One legend line: label, colour, dashed.
 pub type LegendEntry<'a> = (&'a str, &'a str, bool);
@@ -108,7 +109,7 @@ impl Panel {
         c.set_font(LEGEND_FONT);
         let w = entries
             .iter()
-            .map(|(l, _, _)| c.measure_text(l).map(|m| m.width()).unwrap_or(60.0))
+            .map(|(l, _, _)| text_width(c, &self.legend_label(l)))
             .fold(0.0, f64::max)
             + 36.0;
         (w, LEGEND_LINE * entries.len() as f64 + MARGIN)
@@ -139,8 +140,15 @@ impl Panel {
             c.set_fill_style_str(colors::INK);
             c.set_text_align("left");
             c.set_text_baseline("middle");
-            let _ = c.fill_text(label, x0 + 31.0, y);
+            let _ = c.fill_text(&self.legend_label(label), x0 + 31.0, y);
         }
+    }
+
+    /// A legend line's label as drawn (in the legend's font): without its details where the
+    /// panel is too narrow for it ("exact (transfer matrix)" → "exact").
+    fn legend_label(&self, label: &str) -> String {
+        let room = self.px.1 - self.px.0 - 36.0 - 2.0 * MARGIN;
+        fit_detail(&self.ctx, label, room)
     }
 
     /// Text at the panel's top-left inside corner (a metric readout).
@@ -154,7 +162,7 @@ impl Panel {
         let c = &self.ctx;
         let y = self.py.0 + MARGIN + READOUT_LINE * line as f64;
         c.set_font(READOUT_FONT);
-        let text = fit(c, text, self.px.1 - self.px.0 - 4.0 * MARGIN);
+        let text = fit_detail(c, text, self.px.1 - self.px.0 - 4.0 * MARGIN);
         let w = text_width(c, &text) + 2.0 * MARGIN;
         c.set_fill_style_str("rgba(255,255,255,0.85)");
         c.fill_rect(self.px.0 + MARGIN, y, w, 20.0);
@@ -168,6 +176,19 @@ impl Panel {
 
 fn text_width(c: &CanvasRenderingContext2d, text: &str) -> f64 {
     c.measure_text(text).map(|m| m.width()).unwrap_or(100.0)
+}
+
+/// `text` within `room` pixels, shortened first by its details (see [`without_detail`]), then
+/// cut at a word with "…".
+pub(super) fn fit_detail(c: &CanvasRenderingContext2d, text: &str, room: f64) -> String {
+    let mut text = text;
+    while text_width(c, text) > room {
+        match without_detail(text) {
+            Some(shorter) => text = shorter,
+            None => return fit(c, text, room),
+        }
+    }
+    text.to_string()
 }
 
 /// `text` in the context's font, cut at a word and marked with an ellipsis where it is wider
