@@ -83,7 +83,7 @@ impl Figure {
 
     /// [`Figure::aspect_panel`] for an image with at most a one-line caption beneath (no axis):
     /// half the bottom margin, which gives a grid of digits or spins that much more height
-    /// (on a 720p slide, where the figure is short, a sixth more).
+    /// (what counts on a 720p slide, where a figure is short).
     pub fn image_panel(&self, frac: (f64, f64, f64, f64), aspect: f64) -> Panel {
         let mut p = self.panel(frac, (0.0, 1.0), (0.0, 1.0));
         p.py.1 = (p.py.1 + 22.0)
