@@ -122,9 +122,9 @@ pub async fn ensure_classifier(cell: &Cell) -> Result<(), String> {
 
 /// Recomputes the generated digits from the latest snapshot.
 pub async fn refresh(cell: &Cell) {
-    let (model, sampler, guide, device, gen, steps, seed, data, pause, clock) = {
+    let (model, sampler, guide, device, gen, steps, seed, data, pause, clock, join) = {
         let mut s = cell.borrow_mut();
-        let (device, pause, clock) = (s.device.clone(), s.pause.clone(), s.clock);
+        let (device, pause, clock, join) = (s.device.clone(), s.pause.clone(), s.clock, s.join);
         let sampler = Sampler {
             kind: s.settings.mnist_sampler,
             steps: s.settings.mnist_steps,
@@ -138,7 +138,7 @@ pub async fn refresh(cell: &Cell) {
         };
         let (gen, steps) = (lab.live.generation, lab.live.snapshot_steps);
         (
-            m, sampler, guide, device, gen, steps, seed, data, pause, clock,
+            m, sampler, guide, device, gen, steps, seed, data, pause, clock, join,
         )
     };
     let started = clock();
@@ -150,6 +150,7 @@ pub async fn refresh(cell: &Cell) {
         seed ^ 0x5eed,
         &device,
         &pause,
+        join,
     )
     .await;
     let nearest = samples
@@ -186,12 +187,12 @@ pub async fn sample(
     if digit.is_some() {
         ensure_classifier(cell).await?;
     }
-    let (model, guidance, device, pause) = {
+    let (model, guidance, device, pause, join) = {
         let mut s = cell.borrow_mut();
-        let (device, pause) = (s.device.clone(), s.pause.clone());
+        let (device, pause, join) = (s.device.clone(), s.pause.clone(), s.join);
         let lab = s.mnist();
         let model = lab.live.model().ok_or("no network yet")?;
-        (model, lab.guidance(digit, scale), device, pause)
+        (model, lab.guidance(digit, scale), device, pause, join)
     };
     let (x, _) = generate(
         &model,
@@ -201,6 +202,7 @@ pub async fn sample(
         seed,
         &device,
         &pause,
+        join,
     )
     .await;
     Ok(x)

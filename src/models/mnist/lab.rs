@@ -17,6 +17,7 @@ use crate::diffusion::{Sampler, SamplerKind};
 use crate::models::live::Live;
 use crate::models::toy1d::lab::Applied;
 use crate::pacing::{Pace, Pause, Refresh};
+use crate::run::Join;
 use crate::run::Training;
 
 /// Digits generated for the live grid at each refresh.
@@ -197,7 +198,9 @@ pub fn describe(c: &MnistConfig) -> String {
 }
 
 /// Generates `n` digits from `model`; returns pixels in `[0, 1]` and the denoising strip of
-/// the first samples; pauses between network evaluations.
+/// the first samples; pauses between network evaluations. `join` (the threaded module's pool)
+/// evaluates the network on two halves of the digits at once.
+#[allow(clippy::too_many_arguments)]
 pub async fn generate(
     model: &MnistModel,
     sampler: &Sampler,
@@ -206,13 +209,14 @@ pub async fn generate(
     seed: u64,
     device: &Device,
     pause: &Pause,
+    join: Option<Join>,
 ) -> (Vec<f32>, Vec<(f64, Vec<f32>)>) {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut strip = Vec::new();
     let keep = STRIP_SAMPLES.min(n) * PIXELS;
     let every = (sampler.steps / (STRIP_TIMES - 1)).max(1);
     let x = model
-        .sample(
+        .sample_split(
             sampler,
             n,
             guidance,
@@ -224,6 +228,7 @@ pub async fn generate(
                 }
             },
             async || pause().await,
+            join,
         )
         .await;
     // Keep STRIP_TIMES columns: the first ones and the last.

@@ -259,11 +259,43 @@ impl MnistModel {
 
     /// The score `−(x_t − α_t clip(x̂_0))/σ_t²` of every image in `x` at time `t`.
     pub async fn score(&self, x: &[f32], t: f64, device: &Device) -> Vec<f32> {
+        self.score_split(x, t, device, None).await
+    }
+
+    /// [`MnistModel::score`], each chunk's network evaluation as two halves at once through
+    /// `join` when there is one (the threaded module's CPU pool; the evaluation runs when the
+    /// operations are called, on the CPU device, so only the read-back waits after the join).
+    /// Each image's evaluation is the same either way: the U-Net's operations are per image
+    /// (`tests/split_step.rs` compares the samples).
+    pub async fn score_split(
+        &self,
+        x: &[f32],
+        t: f64,
+        device: &Device,
+        join: Option<Join>,
+    ) -> Vec<f32> {
         let mut out = Vec::with_capacity(x.len());
         let (a, s) = (self.schedule.alpha(t), self.schedule.sigma(t));
         for chunk in x.chunks(SAMPLE_CHUNK * PIXELS) {
-            let ts = vec![t as f32; chunk.len() / PIXELS];
-            let eps = read(self.eps(chunk, &ts, device)).await;
+            let rows = chunk.len() / PIXELS;
+            let ts = vec![t as f32; rows];
+            let eps = match join {
+                Some(join) if rows >= 2 => {
+                    let (first, second) = chunk.split_at(rows / 2 * PIXELS);
+                    let (ta, tb) = ts.split_at(rows / 2);
+                    let (mut ea, mut eb) = (None, None);
+                    join(&mut || ea = Some(self.eps(first, ta, device)), &mut || {
+                        eb = Some(self.eps(second, tb, device))
+                    });
+                    let (Some(ea), Some(eb)) = (ea, eb) else {
+                        unreachable!("join runs both halves before it returns");
+                    };
+                    let mut eps = read(ea).await;
+                    eps.extend(read(eb).await);
+                    eps
+                }
+                _ => read(self.eps(chunk, &ts, device)).await,
+            };
             out.extend(chunk.iter().zip(&eps).map(|(&xi, &e)| {
                 let x0 = (xi as f64 - s * e as f64) / a;
                 let x0 = if self.clip { x0.clamp(-1.0, 1.0) } else { x0 };
@@ -284,12 +316,30 @@ impl MnistModel {
         rng: &mut R,
         device: &Device,
         observe: O,
+        pause: P,
+    ) -> Vec<f32> {
+        self.sample_split(sampler, n, guidance, rng, device, observe, pause, None)
+            .await
+    }
+
+    /// [`MnistModel::sample`] with every network evaluation as two halves at once through
+    /// `join` ([`MnistModel::score_split`]): the same draws, the same images.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn sample_split<R: Rng, O: FnMut(usize, f64, &[f32]), P: AsyncFnMut()>(
+        &self,
+        sampler: &Sampler,
+        n: usize,
+        guidance: Option<&Guidance>,
+        rng: &mut R,
+        device: &Device,
+        observe: O,
         mut pause: P,
+        join: Option<Join>,
     ) -> Vec<f32> {
         let mut x = vec![0.0f32; n * PIXELS];
         draw_prior(&self.schedule, &mut x, rng);
         let mut score = async |x: &[f32], t: f64| {
-            let mut s = self.score(x, t, device).await;
+            let mut s = self.score_split(x, t, device, join).await;
             if let Some(g) = guidance {
                 let grad = classifier_gradient(g, &self.schedule, x, t, device).await;
                 for (si, gi) in s.iter_mut().zip(grad) {
