@@ -186,3 +186,35 @@ fn split_sampling_draws_the_same_digits() {
         );
     }
 }
+
+/// Ising sampling with every network evaluation as two halves at once draws the same
+/// configurations as one pass (the spins are drawn from the same random stream afterwards).
+#[test]
+fn split_ising_sampling_draws_the_same_configurations() {
+    let device = Device::flex();
+    let config = IsingConfig::default();
+    let spins = gibbs_samples(config.beta, 200, 2, &mut StdRng::seed_from_u64(3));
+    let mut trainer = IsingTrainer::new(config, &device);
+    for _ in 0..20 {
+        pollster::block_on(read_loss(trainer.step(&spins)));
+    }
+    let model = trainer.inference_model();
+    let plan = model.plan(&config);
+    let draw = |join: Option<Join>| {
+        pollster::block_on(model.sample_split(
+            37,
+            &plan,
+            &mut StdRng::seed_from_u64(9),
+            &device,
+            |_, _, _| {},
+            async || {},
+            join,
+        ))
+    };
+    let (one, split) = (draw(None), draw(Some(JOIN)));
+    assert_eq!(one.len(), 37 * 64);
+    assert!(one.iter().any(|&v| v == 1) && one.iter().any(|&v| v == -1));
+    let differ = one.iter().zip(&split).filter(|(a, b)| a != b).count();
+    println!("Ising: {differ} of {} spins differ", one.len());
+    assert_eq!(differ, 0, "split sampling drew other configurations");
+}

@@ -51,9 +51,9 @@ impl Trains for Ising {
 
 /// Recomputes the generated configurations and their statistics from the latest snapshot.
 pub async fn refresh(cell: &Cell) {
-    let (model, config, device, gen, steps, pause, clock) = {
+    let (model, config, device, gen, steps, pause, clock, join) = {
         let mut s = cell.borrow_mut();
-        let (device, pause, clock) = (s.device.clone(), s.pause.clone(), s.clock);
+        let (device, pause, clock, join) = (s.device.clone(), s.pause.clone(), s.clock, s.join);
         let lab = s.ising();
         lab.live.refresh.dirty = false;
         let Some(m) = lab.live.snapshot.clone() else {
@@ -67,11 +67,12 @@ pub async fn refresh(cell: &Cell) {
             lab.live.snapshot_steps,
             pause,
             clock,
+            join,
         )
     };
     let started = clock();
     let seed = config.seed ^ 0x5eed;
-    let (samples, run) = generate(&model, &config, LIVE_SAMPLES, seed, &device, &pause).await;
+    let (samples, run) = generate(&model, &config, LIVE_SAMPLES, seed, &device, &pause, join).await;
     let mut s = cell.borrow_mut();
     let Some(lab) = s.ising.as_mut() else { return };
     if lab.live.generation == gen {
@@ -88,17 +89,17 @@ pub async fn sample(
     steps: Option<usize>,
     seed: u64,
 ) -> Result<Vec<i8>, String> {
-    let (model, mut config, device, pause) = {
+    let (model, mut config, device, pause, join) = {
         let mut s = cell.borrow_mut();
-        let (device, pause) = (s.device.clone(), s.pause.clone());
+        let (device, pause, join) = (s.device.clone(), s.pause.clone(), s.join);
         let lab = s.ising();
         let model = lab.live.model().ok_or("no network yet")?;
-        (model, lab.config, device, pause)
+        (model, lab.config, device, pause, join)
     };
     if let Some(k) = steps {
         config.sampler_steps = k;
     }
-    let (x, _) = generate(&model, &config, n, seed, &device, &pause).await;
+    let (x, _) = generate(&model, &config, n, seed, &device, &pause, join).await;
     Ok(x)
 }
 

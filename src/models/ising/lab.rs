@@ -15,6 +15,7 @@ use super::train::{IsingConfig, IsingModel, IsingTrainer};
 use crate::models::live::Live;
 use crate::models::toy1d::lab::Applied;
 use crate::pacing::{Clock, Pace, Pause, Refresh};
+use crate::run::Join;
 
 /// Configurations generated for the live plots at each refresh (the API draws as many as asked).
 pub const LIVE_SAMPLES: usize = 300;
@@ -147,7 +148,8 @@ impl IsingLab {
 }
 
 /// Generates `n` configurations with `model` and the sampler of `config`, recording the first
-/// configuration's run; pauses between network evaluations.
+/// configuration's run; pauses between network evaluations. `join` (the threaded module's
+/// pool) evaluates the network on two halves of the configurations at once.
 pub async fn generate(
     model: &IsingModel,
     config: &IsingConfig,
@@ -155,18 +157,20 @@ pub async fn generate(
     seed: u64,
     device: &Device,
     pause: &Pause,
+    join: Option<Join>,
 ) -> (Vec<i8>, Vec<(f64, Vec<i8>)>) {
     let mut rng = StdRng::seed_from_u64(seed);
     let plan = model.plan(config);
     let mut run = Vec::new();
     let x = model
-        .sample(
+        .sample_split(
             n,
             &plan,
             &mut rng,
             device,
             |_, t, x: &[i8]| run.push((t, x[..SITES].to_vec())),
             async || pause().await,
+            join,
         )
         .await;
     (x, run)

@@ -155,12 +155,45 @@ impl IsingModel {
 
     /// `P(x_s = +1 | x_t)` for every spin of `n` configurations, all at time `t`.
     pub async fn reverse_probs(&self, x: &[i8], t: f64, s: f64, device: &Device) -> Vec<f32> {
+        self.reverse_probs_split(x, t, s, device, None).await
+    }
+
+    /// [`IsingModel::reverse_probs`] with the network evaluated on two halves of the
+    /// configurations at once through `join` when there is one (the threaded module's CPU
+    /// pool: the evaluation runs when the operations are called, so only the read-back waits
+    /// after the join). Each configuration's probabilities are the same either way.
+    pub async fn reverse_probs_split(
+        &self,
+        x: &[i8],
+        t: f64,
+        s: f64,
+        device: &Device,
+        join: Option<Join>,
+    ) -> Vec<f32> {
         let n = x.len() / SITES;
-        let logits = self.logits(x, &vec![t as f32; n], device);
-        let probs = burn::tensor::activation::sigmoid(logits);
-        let p: Vec<f32> = match probs.into_data_async().await {
+        let probs = |x: &[i8]| {
+            let logits = self.logits(x, &vec![t as f32; x.len() / SITES], device);
+            burn::tensor::activation::sigmoid(logits)
+        };
+        let read = async |probs: Tensor<2>| match probs.into_data_async().await {
             Ok(d) => d.try_to_vec::<f32>().unwrap_or_default(),
             Err(_) => Vec::new(),
+        };
+        let p: Vec<f32> = match join {
+            Some(join) if n >= 2 => {
+                let (first, second) = x.split_at(n / 2 * SITES);
+                let (mut a, mut b) = (None, None);
+                join(&mut || a = Some(probs(first)), &mut || {
+                    b = Some(probs(second))
+                });
+                let (Some(a), Some(b)) = (a, b) else {
+                    unreachable!("join runs both halves before it returns");
+                };
+                let mut p = read(a).await;
+                p.extend(read(b).await);
+                p
+            }
+            _ => read(probs(x)).await,
         };
         if p.len() != x.len() {
             return vec![f32::NAN; x.len()];
@@ -228,8 +261,25 @@ impl IsingModel {
         plan: &[Vec<f64>],
         rng: &mut R,
         device: &Device,
+        observe: O,
+        pause: P,
+    ) -> Vec<i8> {
+        self.sample_split(n, plan, rng, device, observe, pause, None)
+            .await
+    }
+
+    /// [`IsingModel::sample`] with every network evaluation as two halves at once through
+    /// `join` ([`IsingModel::reverse_probs_split`]): the same draws, the same configurations.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn sample_split<R: Rng, O: FnMut(usize, f64, &[i8]), P: AsyncFnMut()>(
+        &self,
+        n: usize,
+        plan: &[Vec<f64>],
+        rng: &mut R,
+        device: &Device,
         mut observe: O,
         mut pause: P,
+        join: Option<Join>,
     ) -> Vec<i8> {
         let mut x: Vec<i8> = (0..n * SITES)
             .map(|_| if rng.random::<bool>() { 1 } else { -1 })
@@ -244,7 +294,7 @@ impl IsingModel {
                 let (t, s) = (w[0], w[1]);
                 for chunk in x.chunks_mut(SAMPLE_CHUNK * SITES) {
                     pause().await;
-                    let p = self.reverse_probs(chunk, t, s, device).await;
+                    let p = self.reverse_probs_split(chunk, t, s, device, join).await;
                     for (v, &pu) in chunk.iter_mut().zip(&p) {
                         *v = if rng.random::<f32>() < pu { 1 } else { -1 };
                     }
