@@ -124,6 +124,7 @@ fn bench_mnist(device: &Device, label: &str) -> Result<(), String> {
             device,
             |_, _, _| {},
             async || {},
+            None,
         ));
         println!(
             "bench: {label} MNIST sampling, {}: {count} digits x 50 DDIM steps in {:.2} s",

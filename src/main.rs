@@ -294,6 +294,7 @@ fn ising(args: &[String]) -> Result<(), String> {
         &device,
         |_, _, _| {},
         async || {},
+        None,
     ));
     let stats = SpinStats::of(&x);
     let (tm, te) = stats.tv_to(&exact);
@@ -476,6 +477,7 @@ fn mnist(args: &[String]) -> Result<(), String> {
             &device,
             |_, _, _| {},
             async || {},
+            None,
         ));
         println!(
             "{n} samples, {} ({} steps) in {:.1} s",

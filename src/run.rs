@@ -15,6 +15,23 @@ use burn::prelude::*;
 /// two halves of a batch on.
 pub type Join = fn(&mut (dyn FnMut() + Send), &mut (dyn FnMut() + Send));
 
+/// Runs `a` and `b` at once through `join` and returns both results.
+pub fn both<A: Send, B: Send>(
+    join: Join,
+    a: impl FnOnce() -> A + Send,
+    b: impl FnOnce() -> B + Send,
+) -> (A, B) {
+    let (mut a, mut b) = (Some(a), Some(b));
+    let (mut ra, mut rb) = (None, None);
+    join(&mut || ra = a.take().map(|f| f()), &mut || {
+        rb = b.take().map(|f| f())
+    });
+    match (ra, rb) {
+        (Some(ra), Some(rb)) => (ra, rb),
+        _ => unreachable!("join runs both halves before it returns"),
+    }
+}
+
 /// Adam, the weight average and the last good weights of one network of type `M`.
 pub struct Run<M> {
     /// Optimizer steps taken (also the EMA's warm-up clock).
@@ -107,22 +124,13 @@ impl<M: Module + Clone> Run<M> {
         };
         self.steps += 1;
         let fork = net.clone().fork(device);
-        let (mut first, mut second) = (None, None);
-        {
+        let half = |net: &M, rows| {
+            let l = part(net, rows);
+            (GradientsParams::from_grads(l.backward(), net), l.detach())
+        };
+        let ((grads_a, loss_a), (grads_b, loss_b)) = {
             let (net, fork) = (&*net, &fork);
-            join(
-                &mut || {
-                    let l = part(net, 0..n / 2);
-                    first = Some((GradientsParams::from_grads(l.backward(), net), l.detach()));
-                },
-                &mut || {
-                    let l = part(fork, n / 2..n);
-                    second = Some((GradientsParams::from_grads(l.backward(), fork), l.detach()));
-                },
-            );
-        }
-        let (Some((grads_a, loss_a)), Some((grads_b, loss_b))) = (first, second) else {
-            unreachable!("join runs both halves before it returns");
+            both(join, || half(net, 0..n / 2), || half(fork, n / 2..n))
         };
         let mut sum = GradientsAccumulator::<M>::new();
         sum.accumulate(net, grads_a);

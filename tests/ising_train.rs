@@ -71,6 +71,7 @@ fn trained_kernel_learns_the_local_field_and_generates_correlated_configurations
         &device,
         |_, _, _| {},
         async || {},
+        None,
     ));
     let stats = SpinStats::of(&x);
     let (tv_m, tv_e) = stats.tv_to(&exact);

@@ -157,7 +157,7 @@ fn split_sampling_draws_the_same_digits() {
     for kind in [SamplerKind::Ancestral, SamplerKind::DpmSolver2M] {
         let sampler = Sampler { kind, steps: 6 };
         let draw = |join: Option<Join>| {
-            pollster::block_on(model.sample_split(
+            pollster::block_on(model.sample(
                 &sampler,
                 7,
                 None,
@@ -201,7 +201,7 @@ fn split_ising_sampling_draws_the_same_configurations() {
     let model = trainer.inference_model();
     let plan = model.plan(&config);
     let draw = |join: Option<Join>| {
-        pollster::block_on(model.sample_split(
+        pollster::block_on(model.sample(
             37,
             &plan,
             &mut StdRng::seed_from_u64(9),

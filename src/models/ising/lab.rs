@@ -163,7 +163,7 @@ pub async fn generate(
     let plan = model.plan(config);
     let mut run = Vec::new();
     let x = model
-        .sample_split(
+        .sample(
             n,
             &plan,
             &mut rng,

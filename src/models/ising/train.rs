@@ -23,7 +23,7 @@ use crate::models::ising::lattice::{FlipProcess, SITES};
 use crate::models::ising::net::{gather_spins, IsingNet, IsingNetConfig};
 use crate::nn::time_embedding::sinusoidal;
 use crate::nn::Activation;
-use crate::run::{Join, Run, Training};
+use crate::run::{both, Join, Run, Training};
 
 /// Frequencies of the time embedding.
 const TIME_FREQS: usize = 6;
@@ -153,16 +153,11 @@ impl IsingModel {
         out + s * skip
     }
 
-    /// `P(x_s = +1 | x_t)` for every spin of `n` configurations, all at time `t`.
-    pub async fn reverse_probs(&self, x: &[i8], t: f64, s: f64, device: &Device) -> Vec<f32> {
-        self.reverse_probs_split(x, t, s, device, None).await
-    }
-
-    /// [`IsingModel::reverse_probs`] with the network evaluated on two halves of the
-    /// configurations at once through `join` when there is one (the threaded module's CPU
+    /// `P(x_s = +1 | x_t)` for every spin of `n` configurations, all at time `t`; the network
+    /// evaluated on two halves of the configurations at once through `join` when there is one (the threaded module's CPU
     /// pool: the evaluation runs when the operations are called, so only the read-back waits
     /// after the join). Each configuration's probabilities are the same either way.
-    pub async fn reverse_probs_split(
+    pub async fn reverse_probs(
         &self,
         x: &[i8],
         t: f64,
@@ -182,13 +177,7 @@ impl IsingModel {
         let p: Vec<f32> = match join {
             Some(join) if n >= 2 => {
                 let (first, second) = x.split_at(n / 2 * SITES);
-                let (mut a, mut b) = (None, None);
-                join(&mut || a = Some(probs(first)), &mut || {
-                    b = Some(probs(second))
-                });
-                let (Some(a), Some(b)) = (a, b) else {
-                    unreachable!("join runs both halves before it returns");
-                };
+                let (a, b) = both(join, || probs(first), || probs(second));
                 let mut p = read(a).await;
                 p.extend(read(b).await);
                 p
@@ -255,23 +244,10 @@ impl IsingModel {
     /// configurations to its start time with the forward process (a corrector cycle).
     /// `observe(k, t, x)` sees the state after every step (k = 0 is the start); `pause` is
     /// awaited between network evaluations (the page breathes there).
-    pub async fn sample<R: Rng, O: FnMut(usize, f64, &[i8]), P: AsyncFnMut()>(
-        &self,
-        n: usize,
-        plan: &[Vec<f64>],
-        rng: &mut R,
-        device: &Device,
-        observe: O,
-        pause: P,
-    ) -> Vec<i8> {
-        self.sample_split(n, plan, rng, device, observe, pause, None)
-            .await
-    }
-
-    /// [`IsingModel::sample`] with every network evaluation as two halves at once through
-    /// `join` ([`IsingModel::reverse_probs_split`]): the same draws, the same configurations.
+    /// `join` (the threaded module's pool) evaluates the network on two halves at once
+    /// ([`IsingModel::reverse_probs`]): the same draws, the same configurations.
     #[allow(clippy::too_many_arguments)]
-    pub async fn sample_split<R: Rng, O: FnMut(usize, f64, &[i8]), P: AsyncFnMut()>(
+    pub async fn sample<R: Rng, O: FnMut(usize, f64, &[i8]), P: AsyncFnMut()>(
         &self,
         n: usize,
         plan: &[Vec<f64>],
@@ -294,7 +270,7 @@ impl IsingModel {
                 let (t, s) = (w[0], w[1]);
                 for chunk in x.chunks_mut(SAMPLE_CHUNK * SITES) {
                     pause().await;
-                    let p = self.reverse_probs_split(chunk, t, s, device, join).await;
+                    let p = self.reverse_probs(chunk, t, s, device, join).await;
                     for (v, &pu) in chunk.iter_mut().zip(&p) {
                         *v = if rng.random::<f32>() < pu { 1 } else { -1 };
                     }

@@ -216,7 +216,7 @@ pub async fn generate(
     let keep = STRIP_SAMPLES.min(n) * PIXELS;
     let every = (sampler.steps / (STRIP_TIMES - 1)).max(1);
     let x = model
-        .sample_split(
+        .sample(
             sampler,
             n,
             guidance,

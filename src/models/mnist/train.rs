@@ -25,7 +25,7 @@ use crate::nn::classifier::DigitClassifier;
 use crate::nn::time_embedding::sinusoidal;
 use crate::nn::unet::{Unet, UnetConfig};
 use crate::nn::{Activation, MlpConfig, ScoreMlp};
-use crate::run::{Join, Run, Training};
+use crate::run::{both, Join, Run, Training};
 
 /// Frequencies of the sinusoidal time embedding (sin and cos each).
 pub const TIME_FREQS: usize = 16;
@@ -257,23 +257,12 @@ impl MnistModel {
             .forward(input, time_tensor(&self.schedule, ts, device))
     }
 
-    /// The score `−(x_t − α_t clip(x̂_0))/σ_t²` of every image in `x` at time `t`.
-    pub async fn score(&self, x: &[f32], t: f64, device: &Device) -> Vec<f32> {
-        self.score_split(x, t, device, None).await
-    }
-
-    /// [`MnistModel::score`], each chunk's network evaluation as two halves at once through
-    /// `join` when there is one (the threaded module's CPU pool; the evaluation runs when the
+    /// The score `−(x_t − α_t clip(x̂_0))/σ_t²` of every image in `x` at time `t`, each
+    /// chunk's network evaluation as two halves at once through `join` when there is one (the threaded module's CPU pool; the evaluation runs when the
     /// operations are called, on the CPU device, so only the read-back waits after the join).
     /// Each image's evaluation is the same either way: the U-Net's operations are per image
     /// (`tests/split_step.rs` compares the samples).
-    pub async fn score_split(
-        &self,
-        x: &[f32],
-        t: f64,
-        device: &Device,
-        join: Option<Join>,
-    ) -> Vec<f32> {
+    pub async fn score(&self, x: &[f32], t: f64, device: &Device, join: Option<Join>) -> Vec<f32> {
         let mut out = Vec::with_capacity(x.len());
         let (a, s) = (self.schedule.alpha(t), self.schedule.sigma(t));
         for chunk in x.chunks(SAMPLE_CHUNK * PIXELS) {
@@ -283,13 +272,11 @@ impl MnistModel {
                 Some(join) if rows >= 2 => {
                     let (first, second) = chunk.split_at(rows / 2 * PIXELS);
                     let (ta, tb) = ts.split_at(rows / 2);
-                    let (mut ea, mut eb) = (None, None);
-                    join(&mut || ea = Some(self.eps(first, ta, device)), &mut || {
-                        eb = Some(self.eps(second, tb, device))
-                    });
-                    let (Some(ea), Some(eb)) = (ea, eb) else {
-                        unreachable!("join runs both halves before it returns");
-                    };
+                    let (ea, eb) = both(
+                        join,
+                        || self.eps(first, ta, device),
+                        || self.eps(second, tb, device),
+                    );
                     let mut eps = read(ea).await;
                     eps.extend(read(eb).await);
                     eps
@@ -307,25 +294,11 @@ impl MnistModel {
 
     /// Draws `n` images (model space, `n × 784`) with `sampler`, optionally guided.
     /// `observe(k, t, x)` sees every grid time (k = 0 is the prior draw); `pause` runs between
-    /// network evaluations (the page yields to the browser there).
-    pub async fn sample<R: Rng, O: FnMut(usize, f64, &[f32]), P: AsyncFnMut()>(
-        &self,
-        sampler: &Sampler,
-        n: usize,
-        guidance: Option<&Guidance>,
-        rng: &mut R,
-        device: &Device,
-        observe: O,
-        pause: P,
-    ) -> Vec<f32> {
-        self.sample_split(sampler, n, guidance, rng, device, observe, pause, None)
-            .await
-    }
-
-    /// [`MnistModel::sample`] with every network evaluation as two halves at once through
-    /// `join` ([`MnistModel::score_split`]): the same draws, the same images.
+    /// network evaluations (the page yields to the browser there). `join` (the threaded
+    /// module's pool) evaluates the network on two halves at once ([`MnistModel::score`]):
+    /// the same draws, the same images.
     #[allow(clippy::too_many_arguments)]
-    pub async fn sample_split<R: Rng, O: FnMut(usize, f64, &[f32]), P: AsyncFnMut()>(
+    pub async fn sample<R: Rng, O: FnMut(usize, f64, &[f32]), P: AsyncFnMut()>(
         &self,
         sampler: &Sampler,
         n: usize,
@@ -339,7 +312,7 @@ impl MnistModel {
         let mut x = vec![0.0f32; n * PIXELS];
         draw_prior(&self.schedule, &mut x, rng);
         let mut score = async |x: &[f32], t: f64| {
-            let mut s = self.score_split(x, t, device, join).await;
+            let mut s = self.score(x, t, device, join).await;
             if let Some(g) = guidance {
                 let grad = classifier_gradient(g, &self.schedule, x, t, device).await;
                 for (si, gi) in s.iter_mut().zip(grad) {
