@@ -5,7 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { launch, openLab, CANVASES, ISING_CANVASES, MNIST_CANVASES } from "./harness.mjs";
+import { launch, openLab, pageBytes, CANVASES, ISING_CANVASES, MNIST_CANVASES } from "./harness.mjs";
 
 const LIMIT = 300_000;
 let cpu;
@@ -51,7 +51,7 @@ const TITLES = {
   "c-mnist-strip": "Progressive denoising", "c-mnist-loss": "Training loss",
 };
 
-const bytesOf = async (page, expr, ...args) => Buffer.from(await page.evaluate(async ([expr, args]) => Array.from(await eval(expr)(...args)), [expr, args]));
+const bytesOf = (page, expr, arg) => pageBytes(page, expr, arg);
 
 for (const [model, canvases, steps] of [["toy1d", CANVASES, 300], ["ising", ISING_CANVASES, 100], ["mnist", MNIST_CANVASES, 2]]) {
   test(`${model}: every figure exports as a PNG at twice its size, drawn; samples as CSV and NPY hold what lab.sample returned (CPU)`, { timeout: LIMIT }, async () => {

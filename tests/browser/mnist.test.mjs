@@ -3,7 +3,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { launch, openLab, inkFraction, MNIST_CANVASES, ARTIFACTS } from "./harness.mjs";
+import { launch, openLab, pageBytes, inkFraction, MNIST_CANVASES, ARTIFACTS } from "./harness.mjs";
 
 mkdirSync(ARTIFACTS, { recursive: true });
 const LIMIT = 600_000;
@@ -95,7 +95,7 @@ test("the trained network survives a reload (IndexedDB); weights download, uploa
     };
     r.onerror = () => resolve(false);
   }), null, { timeout: 30_000, polling: 500 });
-  const exported = await page.evaluate(async () => Array.from(await lab.exportWeights()));
+  const exported = await pageBytes(page, () => lab.exportWeights());
   assert.ok(exported.length > 10_000, `weights file of ${exported.length} bytes`);
   await page.reload();
   await page.evaluate(() => lab.ready);
@@ -108,7 +108,7 @@ test("the trained network survives a reload (IndexedDB); weights download, uploa
   await page.waitForFunction(() => /Weights not loaded/.test(document.getElementById("messages").textContent), null, { timeout: 10_000 });
   // A file downloaded from the page loads back (here into a fresh network).
   await page.evaluate(() => lab.train("mnist", { steps: 2 }));
-  const msg = await page.evaluate((bytes) => lab.loadWeights(new Uint8Array(bytes)), exported);
+  const msg = await page.evaluate((b64) => lab.loadWeights(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))), exported.toString("base64"));
   assert.match(msg, /Loaded the MNIST network .* trained 5 steps/);
   assert.equal(await page.evaluate(() => lab.status().steps), 5);
   assert.deepEqual(errors, []);
