@@ -263,7 +263,7 @@ pub const SLIDES: &[Slide] = &[
     Slide {
         id: "mnist-guidance",
         model: Model::Mnist,
-        title: "Guidance: make a 3",
+        title: "Guidance: ask for a digit",
         figures: &["c-mnist-digits"],
         controls: &["digit", "guide"],
         equations: &[

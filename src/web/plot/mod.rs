@@ -460,39 +460,60 @@ impl Panel {
         self.ctx.set_image_smoothing_enabled(true);
     }
 
-    /// The panel's title above its top-left corner; a title longer than the canvas leaves room
-    /// for is set smaller (down to 10 px, or 18 CSS px while presenting) rather than cut off at
-    /// the edge.
+    /// The width a line of text may take from the panel's left edge: up to the canvas's edge,
+    /// and no further than the next panel's title (panels side by side are 70 units apart: this
+    /// panel's right margin and the next one's left).
+    fn text_room(&self) -> f64 {
+        (self.canvas_w - self.px.0 - 6.0).min(self.px.1 - self.px.0 + 60.0)
+    }
+
+    /// A text size: `normal` on the page, presenter mode's 18 CSS px while presenting.
+    fn text_size(&self, normal: f64) -> f64 {
+        if self.zoom > 1.0 {
+            18.0 / self.zoom
+        } else {
+            normal
+        }
+    }
+
+    /// The panel's title above its top-left corner, at 14 px. A title too long for its room
+    /// first loses its details (`overlay::without_detail`: what follows its last " — ", a
+    /// closing parenthetical), so that titles side by side keep one size; with no detail left
+    /// it is set smaller, down to 10 px, and only then cut at a word with "…". While presenting
+    /// every step stays at 18 CSS px.
     pub fn title(&self, title: &str) {
         let c = &self.ctx;
         c.set_fill_style_str(colors::INK);
         c.set_text_align("left");
         c.set_text_baseline("alphabetic");
-        // Up to the canvas's edge, and no further than the next panel's title (panels side by
-        // side are 70 units apart: this panel's right margin and the next one's left).
-        let room = (self.canvas_w - self.px.0 - 6.0).min(self.px.1 - self.px.0 + 60.0);
-        let smallest = if self.zoom > 1.0 {
-            18.0 / self.zoom
-        } else {
-            10.0
-        };
+        let room = self.text_room();
         let wide = |text: &str| c.measure_text(text).map(|m| m.width()).unwrap_or(0.0);
-        // The whole title at the largest size that fits, down to the smallest; where even that
-        // is too wide, without its last detail (`overlay::without_detail`), and so on (cut at
-        // a word with "…" only when no detail is left to drop).
-        let mut title = title;
-        loop {
-            let mut size = 14.0;
+        // Full size: 14 px, or the presenter's smallest where that is larger.
+        let smallest = self.text_size(10.0);
+        let full = 14.0f64.max(smallest);
+        // Sets the largest size from full size down to `floor` at which `text` fits; false
+        // (and the font at `floor`) when none does.
+        let fits = |text: &str, floor: f64| {
+            let mut size = full;
             loop {
                 c.set_font(&format!("600 {size}px system-ui, sans-serif"));
-                if wide(title) <= room || size <= smallest {
+                if wide(text) <= room {
+                    return true;
+                }
+                if size <= floor {
+                    return false;
+                }
+                size = (size - 1.0).max(floor);
+            }
+        };
+        let mut title = title;
+        while !fits(title, full) {
+            match overlay::without_detail(title) {
+                Some(shorter) => title = shorter,
+                None => {
+                    fits(title, smallest);
                     break;
                 }
-                size -= 1.0;
-            }
-            match overlay::without_detail(title) {
-                Some(shorter) if wide(title) > room => title = shorter,
-                _ => break,
             }
         }
         let _ = c.fill_text(&fit(c, title, room), self.px.0, self.py.0 - 9.0);
@@ -506,15 +527,9 @@ impl Panel {
         c.set_fill_style_str(colors::INK);
         c.set_text_align("left");
         c.set_text_baseline("top");
-        let room = (self.canvas_w - self.px.0 - 6.0).min(self.px.1 - self.px.0 + 60.0);
-        let size = if self.zoom > 1.0 {
-            18.0 / self.zoom
-        } else {
-            12.0
-        };
-        c.set_font(&format!("{size}px system-ui, sans-serif"));
+        c.set_font(&format!("{}px system-ui, sans-serif", self.text_size(12.0)));
         let _ = c.fill_text(
-            &overlay::fit_detail(c, text, room),
+            &overlay::fit_detail(c, text, self.text_room()),
             self.px.0,
             self.py.1 + 6.0,
         );
