@@ -96,10 +96,12 @@ impl<M: Module + Clone> Run<M> {
     /// step of every model). A batch of one row takes the one-pass step. The second half runs
     /// through a fork of the network (`Module::fork`: its own autodiff graph; two passes
     /// through one graph would merge into one backward pass, taken under one lock); both
-    /// halves' gradients are keyed by the same parameters and summed. Returns the batch's loss
-    /// (detached).
+    /// halves' gradients are keyed by the same parameters and summed. `beside` runs on the
+    /// first half's thread once that half is done: the second half starts a little later (the
+    /// pool's thread wakes up), so work that is not part of the step (drawing the next batch)
+    /// fills the wait. Returns the batch's loss (detached) and what `beside` returned.
     #[allow(clippy::too_many_arguments)]
-    pub fn descend_split(
+    pub fn descend_split<R: Send>(
         &mut self,
         net: &mut M,
         join: Join,
@@ -108,7 +110,8 @@ impl<M: Module + Clone> Run<M> {
         loss: &(dyn Fn(&M, std::ops::Range<usize>) -> Tensor<1> + Sync),
         learning_rate: f64,
         ema: f64,
-    ) -> Tensor<1>
+        beside: impl FnOnce() -> R + Send,
+    ) -> (Tensor<1>, R)
     where
         M: Send + Sync,
     {
@@ -116,7 +119,7 @@ impl<M: Module + Clone> Run<M> {
         if n < 2 {
             let l = loss(net, 0..n);
             self.descend(net, &l, learning_rate, ema);
-            return l.detach();
+            return (l.detach(), beside());
         }
         let part = |net: &M, rows: std::ops::Range<usize>| {
             let share = rows.len() as f64 / n as f64;
@@ -128,9 +131,13 @@ impl<M: Module + Clone> Run<M> {
             let l = part(net, rows);
             (GradientsParams::from_grads(l.backward(), net), l.detach())
         };
-        let ((grads_a, loss_a), (grads_b, loss_b)) = {
+        let (((grads_a, loss_a), extra), (grads_b, loss_b)) = {
             let (net, fork) = (&*net, &fork);
-            both(join, || half(net, 0..n / 2), || half(fork, n / 2..n))
+            both(
+                join,
+                || (half(net, 0..n / 2), beside()),
+                || half(fork, n / 2..n),
+            )
         };
         let mut sum = GradientsAccumulator::<M>::new();
         sum.accumulate(net, grads_a);
@@ -144,7 +151,7 @@ impl<M: Module + Clone> Run<M> {
             ema,
             self.steps,
         );
-        loss_a + loss_b
+        (loss_a + loss_b, extra)
     }
 
     /// The weights to sample with: the average when there is one, else `net` (autodiff

@@ -291,6 +291,10 @@ pub struct IsingTrainer {
     pub run: Run<IsingNet>,
     device: Device,
     rng: StdRng,
+    /// The next training batch and the data it was drawn from: a split step draws it while the
+    /// pool's thread finishes the step's second half ([`IsingTrainer::step_split`]); the next
+    /// step on the same data takes it, so the batches are the same with or without it.
+    next: Option<(std::sync::Arc<Vec<i8>>, Batch)>,
 }
 
 /// A training batch: `(x_t, target spins, t)`.
@@ -357,12 +361,15 @@ impl IsingTrainer {
             run: Run::new(),
             device: train_device,
             rng: StdRng::seed_from_u64(config.seed ^ 0x1517_1e57),
+            next: None,
         }
     }
 
     /// [`IsingTrainer::step`] with the batch's two halves at once through `join` (data
-    /// parallelism, [`Run::descend_split`]): the same batch and gradient, to rounding.
-    pub fn step_split(&mut self, data: &[i8], join: Join) -> Tensor<1> {
+    /// parallelism, [`Run::descend_split`]): the same batch and gradient, to rounding. The
+    /// next step's batch is drawn beside the first half (a tenth of a millisecond of the two
+    /// halves' wait for each other).
+    pub fn step_split(&mut self, data: &std::sync::Arc<Vec<i8>>, join: Join) -> Tensor<1> {
         let (xt, target, ts) = self.draw(data);
         let (base, device) = (self.model.clone(), self.device.clone());
         let loss = |net: &IsingNet, r: std::ops::Range<usize>| {
@@ -379,20 +386,29 @@ impl IsingTrainer {
             batch_loss(&model, &rows, &device)
         };
         let device = self.device.clone();
-        self.run.descend_split(
+        let (config, process, rng) = (&self.config, self.model.process, &mut self.rng);
+        let (loss, next) = self.run.descend_split(
             &mut self.model.net,
             join,
             &device,
             ts.len(),
             &loss,
-            self.config.learning_rate,
-            self.config.ema,
-        )
+            config.learning_rate,
+            config.ema,
+            || training_batch(config, process, data, rng),
+        );
+        self.next = Some((data.clone(), next));
+        loss
     }
 
-    /// A training batch drawn from `data` (the trainer's random stream).
+    /// The next training batch from `data` (the trainer's random stream): the one drawn ahead
+    /// when it came from the same data, else a fresh one.
     fn draw(&mut self, data: &[i8]) -> Batch {
-        training_batch(&self.config, self.model.process, data, &mut self.rng)
+        match self.next.take() {
+            // The held `Arc` keeps its buffer alive: the same address is the same data.
+            Some((from, batch)) if std::ptr::eq(from.as_slice(), data) => batch,
+            _ => training_batch(&self.config, self.model.process, data, &mut self.rng),
+        }
     }
 
     /// One Adam step on a batch drawn from `data` (`m × SITES` spins); returns the loss tensor

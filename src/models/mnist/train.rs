@@ -508,7 +508,9 @@ impl MnistTrainer {
             &loss,
             self.config.learning_rate,
             self.config.ema,
+            || (),
         )
+        .0
     }
 
     /// One Adam step on a batch drawn from `data` (`m × 784`, model space); returns the loss

@@ -272,7 +272,9 @@ impl Trainer {
             &loss,
             rate,
             self.config.ema,
+            || (),
         )
+        .0
     }
 
     /// The loss of the current weights on `batch` (no step taken).
