@@ -151,7 +151,7 @@ fn draw_runs(s: &IsingLab) {
         }
         None => {
             let p = fig.panel((0.5, 0.0, 1.0, 1.0), (0.0, 1.0), (0.0, 1.0));
-            p.title("The reverse run appears after the first training steps");
+            p.title("Reverse run — it appears after the first training steps");
         }
     }
     let learned = s.live.learned.as_ref();
