@@ -196,29 +196,10 @@ fn build() -> Result<PathBuf> {
     ensure_wasm_target()?;
     let assets = ensure_mnist_assets()?;
     let started = Instant::now();
-    // The two modules at once (separate target directories): each build ends in a long run of
-    // crates that wait for one another (burn's CPU backend, the lab, LTO) on one core, which
-    // the other build fills. The nightly is installed first, not by both.
-    ensure_nightly(true)?;
-    let built = std::thread::scope(|scope| {
-        let builds: Vec<_> = MODULES
-            .iter()
-            .map(|&(dir, threads)| {
-                let root = &root;
-                (dir, scope.spawn(move || compile_wasm(root, threads)))
-            })
-            .collect();
-        builds
-            .into_iter()
-            .map(|(dir, build)| {
-                let wasm = build
-                    .join()
-                    .map_err(|_| format!("the {dir} build's thread panicked"))?
-                    .map_err(|e| format!("building {dir}: {e}"))?;
-                Ok((dir, wasm))
-            })
-            .collect::<Result<Vec<_>>>()
-    })?;
+    let mut built = Vec::new();
+    for (dir, threads) in MODULES {
+        built.push((dir, compile_wasm(&root, threads)?));
+    }
     let dist = root.join("dist");
     if dist.exists() {
         fs::remove_dir_all(&dist).map_err(|e| format!("cleaning {}: {e}", dist.display()))?;
@@ -845,22 +826,6 @@ fn serve_for_tests(isolated: bool) -> Result<String> {
     Ok(format!("http://{addr}/lab/sub/"))
 }
 
-/// The native suites (`cargo test`), with wgpu on lavapipe alone and GL/EGL hidden (lavapipe
-/// crashed when they were offered alongside); the native wgpu test must find the adapter and
-/// writes the toy's weights it trained there to `wgpu_weights`, for the browser test.
-fn native_tests(root: &Path, wgpu_weights: &Path) -> Result {
-    println!("xtask: native tests (cargo test)");
-    let icd = ensure_lavapipe()?;
-    run(Command::new(env!("CARGO"))
-        .current_dir(root)
-        .args(["test", "--package", "difflab"])
-        .env("VK_ICD_FILENAMES", &icd)
-        .env("__EGL_VENDOR_LIBRARY_FILENAMES", "/nonexistent.json")
-        .env("LIBGL_DRIVERS_PATH", "/nonexistent")
-        .env("DIFFLAB_WGPU", "require")
-        .env("DIFFLAB_WGPU_OUT", wgpu_weights))
-}
-
 fn test(args: &[String]) -> Result {
     let native = !args.iter().any(|a| a == "--browser-only");
     let browser = !args.iter().any(|a| a == "--native-only");
@@ -868,26 +833,23 @@ fn test(args: &[String]) -> Result {
     // The native tests read target/assets/mnist-*.bin.
     ensure_mnist_assets()?;
     let wgpu_weights = root.join("target").join("wgpu-toy1d.weights");
-    // The page's modules build while the native tests build and run (separate target
-    // directories): every one of these builds ends in a long run of crates that wait for one
-    // another on one core (burn's CPU backend, the lab, LTO), which the others fill.
-    let (native_done, site) = std::thread::scope(|scope| {
-        let site = browser.then(|| scope.spawn(build));
-        let native_done = if native {
-            native_tests(&root, &wgpu_weights)
-        } else {
-            Ok(())
-        };
-        let site = site.map(|build| {
-            build
-                .join()
-                .unwrap_or_else(|_| Err("the build's thread panicked".into()))
-        });
-        (native_done, site)
-    });
-    native_done?;
-    if let Some(site) = site {
-        site?;
+    if native {
+        println!("xtask: native tests (cargo test)");
+        // wgpu on lavapipe alone, with GL/EGL hidden (lavapipe crashed when they were offered
+        // alongside); the native wgpu test must find the adapter and writes the toy's weights it
+        // trained there for the browser test.
+        let icd = ensure_lavapipe()?;
+        run(Command::new(env!("CARGO"))
+            .current_dir(&root)
+            .args(["test", "--package", "difflab"])
+            .env("VK_ICD_FILENAMES", &icd)
+            .env("__EGL_VENDOR_LIBRARY_FILENAMES", "/nonexistent.json")
+            .env("LIBGL_DRIVERS_PATH", "/nonexistent")
+            .env("DIFFLAB_WGPU", "require")
+            .env("DIFFLAB_WGPU_OUT", &wgpu_weights))?;
+    }
+    if browser {
+        build()?;
         let chromium = ensure_chromium()?;
         let dir = ensure_node_modules()?;
         // Both ways the site is served: cross-origin isolated (the threaded module on the CPU)
