@@ -103,7 +103,12 @@ fn the_split_step_is_the_one_pass_step_for_every_model() {
     });
 
     let config = IsingConfig::default();
-    let spins = std::sync::Arc::new(gibbs_samples(config.beta, 200, 2, &mut StdRng::seed_from_u64(3)));
+    let spins = std::sync::Arc::new(gibbs_samples(
+        config.beta,
+        200,
+        2,
+        &mut StdRng::seed_from_u64(3),
+    ));
     let ising = || IsingTrainer::new(config, &device);
     // The split side takes one one-pass step in the middle: it must use the batch the split
     // step before it drew ahead, or the batches (and weights) part ways.
@@ -195,7 +200,12 @@ fn split_sampling_draws_the_same_digits() {
 fn split_ising_sampling_draws_the_same_configurations() {
     let device = Device::flex();
     let config = IsingConfig::default();
-    let spins = std::sync::Arc::new(gibbs_samples(config.beta, 200, 2, &mut StdRng::seed_from_u64(3)));
+    let spins = std::sync::Arc::new(gibbs_samples(
+        config.beta,
+        200,
+        2,
+        &mut StdRng::seed_from_u64(3),
+    ));
     let mut trainer = IsingTrainer::new(config, &device);
     for _ in 0..20 {
         pollster::block_on(read_loss(trainer.step(&spins)));

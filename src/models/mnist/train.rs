@@ -500,17 +500,18 @@ impl MnistTrainer {
             eps_loss(&model, &xt[pixels.clone()], &eps[pixels], &ts[r], &device)
         };
         let device = self.device.clone();
-        self.run.descend_split(
-            &mut self.model.net,
-            join,
-            &device,
-            ts.len(),
-            &loss,
-            self.config.learning_rate,
-            self.config.ema,
-            || (),
-        )
-        .0
+        self.run
+            .descend_split(
+                &mut self.model.net,
+                join,
+                &device,
+                ts.len(),
+                &loss,
+                self.config.learning_rate,
+                self.config.ema,
+                || (),
+            )
+            .0
     }
 
     /// One Adam step on a batch drawn from `data` (`m × 784`, model space); returns the loss

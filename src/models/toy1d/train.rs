@@ -264,17 +264,18 @@ impl Trainer {
             };
             batch_loss(&model, weighting, &batch.rows(rows), device.clone())
         };
-        self.run.descend_split(
-            &mut self.model.net,
-            join,
-            &device,
-            batch.xt.len(),
-            &loss,
-            rate,
-            self.config.ema,
-            || (),
-        )
-        .0
+        self.run
+            .descend_split(
+                &mut self.model.net,
+                join,
+                &device,
+                batch.xt.len(),
+                &loss,
+                rate,
+                self.config.ema,
+                || (),
+            )
+            .0
     }
 
     /// The loss of the current weights on `batch` (no step taken).
