@@ -51,21 +51,19 @@ const TITLES = {
   "c-mnist-strip": "Progressive denoising", "c-mnist-loss": "Training loss",
 };
 
-const bytesOf = (page, expr, arg) => pageBytes(page, expr, arg);
-
 for (const [model, canvases, steps] of [["toy1d", CANVASES, 300], ["ising", ISING_CANVASES, 100], ["mnist", MNIST_CANVASES, 2]]) {
   test(`${model}: every figure exports as a PNG at twice its size, drawn; samples as CSV and NPY hold what lab.sample returned (CPU)`, { timeout: LIMIT }, async () => {
     const { page, errors } = await openLab(cpu, `?model=${model}&play=0`, { width: 1400, height: 2400 });
     await page.evaluate(([m, steps]) => lab.train(m, { steps }), [model, steps]);
     await page.waitForFunction((s) => lab.status().viewsStep >= s, steps, { timeout: 120_000 });
     for (const id of canvases) {
-      const bytes = await bytesOf(page, "(id) => lab.exportFigure(id, 'png')", id);
+      const bytes = await pageBytes(page, (id) => lab.exportFigure(id, "png"), id);
       const box = await page.evaluate((id) => document.getElementById(id).getBoundingClientRect().toJSON(), id);
       const png = await decodePng(page, bytes);
       assert.equal(png.width, Math.round(box.width * 2), `${id} width`);
       assert.equal(png.height, Math.round(box.height * 2), `${id} height`);
       assert.ok(png.ink > 0.01, `${id}: exported PNG looks blank (${png.ink})`);
-      const svg = (await bytesOf(page, "(id) => lab.exportFigure(id, 'svg')", id)).toString("utf8");
+      const svg = (await pageBytes(page, (id) => lab.exportFigure(id, "svg"), id)).toString("utf8");
       const parsed = await page.evaluate((text) => {
         const doc = new DOMParser().parseFromString(text, "image/svg+xml");
         const root = doc.documentElement;
@@ -93,11 +91,11 @@ for (const [model, canvases, steps] of [["toy1d", CANVASES, 300], ["ising", ISIN
     // lab.sample's samples, exactly, in both formats.
     const opts = { toy1d: { n: 500, seed: 7 }, ising: { n: 40, seed: 7 }, mnist: { n: 3, seed: 7 } }[model];
     const r = await page.evaluate(async ([m, o]) => { const r = await lab.sample(m, o); return { data: Array.from(r.data), shape: r.shape }; }, [model, opts]);
-    const npy = parseNpy(await bytesOf(page, "(f) => lab.exportSamples(f)", "npy"));
+    const npy = parseNpy(await pageBytes(page, (f) => lab.exportSamples(f), "npy"));
     assert.equal(npy.descr, "<f4");
     assert.deepEqual(npy.shape, r.shape);
     assert.deepEqual(Array.from(npy.data), r.data.map(Math.fround));
-    const csv = (await bytesOf(page, "(f) => lab.exportSamples(f)", "csv")).toString("utf8").trimEnd().split("\n");
+    const csv = (await pageBytes(page, (f) => lab.exportSamples(f), "csv")).toString("utf8").trimEnd().split("\n");
     const cols = r.shape.slice(1).reduce((a, b) => a * b, 1);
     assert.equal(csv.length, 1 + r.shape[0], "a header and one row per sample");
     assert.equal(csv[0].split(",").length, cols);
@@ -105,7 +103,7 @@ for (const [model, canvases, steps] of [["toy1d", CANVASES, 300], ["ising", ISIN
     assert.deepEqual(values.map(Math.fround), r.data.map(Math.fround));
     // The sample figure's own samples: as many rows as it shows, its step in the file name.
     const fig = { toy1d: "c-samples", ising: "c-ising-configs", mnist: "c-mnist-digits" }[model];
-    const shownCsv = (await bytesOf(page, "(id) => lab.exportFigure(id, 'csv')", fig)).toString("utf8").trimEnd().split("\n");
+    const shownCsv = (await pageBytes(page, (id) => lab.exportFigure(id, "csv"), fig)).toString("utf8").trimEnd().split("\n");
     if (model === "toy1d") assert.equal(shownCsv[0], "sde,ode");
     assert.ok(shownCsv.length > 2, `${fig}: ${shownCsv.length} lines`);
     // Each figure's toolbar sits beside its caption, never over the figure (it once covered the

@@ -385,7 +385,6 @@ impl IsingTrainer {
             );
             batch_loss(&model, &rows, &device)
         };
-        let device = self.device.clone();
         let (config, process, rng) = (&self.config, self.model.process, &mut self.rng);
         let (loss, next) = self.run.descend_split(
             &mut self.model.net,

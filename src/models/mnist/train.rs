@@ -499,7 +499,6 @@ impl MnistTrainer {
             let pixels = r.start * PIXELS..r.end * PIXELS;
             eps_loss(&model, &xt[pixels.clone()], &eps[pixels], &ts[r], &device)
         };
-        let device = self.device.clone();
         self.run
             .descend_split(
                 &mut self.model.net,

@@ -476,11 +476,12 @@ impl Panel {
         }
     }
 
-    /// The panel's title above its top-left corner, at 14 px. A title too long for its room
-    /// first loses its details (`overlay::without_detail`: what follows its last " — ", a
-    /// closing parenthetical), so that titles side by side keep one size; with no detail left
-    /// it is set smaller, down to 10 px, and only then cut at a word with "…". While presenting
-    /// every step stays at 18 CSS px.
+    /// The panel's title above its top-left corner, at 14 px. A title too long for its room is
+    /// set smaller down to 12 px (while presenting, down to 18 CSS px); then it loses its details
+    /// (`overlay::without_detail`: what follows its last " — ", a closing parenthetical) one at
+    /// a time; with none left it may go down to 10 px, and only then is it cut at a word with
+    /// "…". (Dropping details before any shrinking kept neighbours at one size, but took the
+    /// step count off the Ising slides' titles at 1080p.)
     pub fn title(&self, title: &str) {
         let c = &self.ctx;
         c.set_fill_style_str(colors::INK);
@@ -506,8 +507,9 @@ impl Panel {
                 size = (size - 1.0).max(floor);
             }
         };
+        let readable = self.text_size(12.0);
         let mut title = title;
-        while !fits(title, full) {
+        while !fits(title, readable) {
             match overlay::without_detail(title) {
                 Some(shorter) => title = shorter,
                 None => {
