@@ -90,6 +90,34 @@ pub fn tick_label(v: f64) -> String {
     s.replace('-', "−")
 }
 
+/// How many columns draw `n` tiles of `w × h` cells (one-cell gaps between them, as
+/// [`tiles`] lays them out) largest in a box of `box_w × box_h` (any one unit): a wide figure
+/// gets long rows, a tall one (a slide) short rows and large tiles. `fill`: the caller will
+/// fill the last row with more tiles (`n.div_ceil(cols) * cols`), so any count of columns
+/// will do; else only those that leave no row short. Among equally large layouts, the fewest
+/// empty places in the last row, then the most columns.
+pub fn grid_cols(n: usize, w: usize, h: usize, box_w: f64, box_h: f64, fill: bool) -> usize {
+    let n = n.max(1);
+    let scale = |cols: usize| {
+        let rows = n.div_ceil(cols);
+        let (gw, gh) = (cols * (w + 1) - 1, rows * (h + 1) - 1);
+        (box_w / gw as f64).min(box_h / gh as f64)
+    };
+    let empty = |cols: usize| n.div_ceil(cols) * cols - n;
+    (1..=n)
+        .filter(|&cols| fill || n % cols == 0)
+        .max_by(|&a, &b| {
+            // Scales within a part in a thousand are the same size on any screen.
+            let (sa, sb) = (scale(a), scale(b));
+            if (sa - sb).abs() > 1e-3 * sa.max(sb) {
+                sa.total_cmp(&sb)
+            } else {
+                empty(b).cmp(&empty(a)).then(a.cmp(&b))
+            }
+        })
+        .unwrap_or(1)
+}
+
 /// `count` images of `w × h` values (row-major, row 0 on top) tiled `cols` per row with
 /// one-value gaps (NaN), as a raster (`row 0 at the bottom`, ready for [`raster`]):
 /// `(values, width, height)`.
@@ -220,6 +248,43 @@ mod tests {
         assert_eq!(&v[..2], &[3.0, 4.0]);
         assert!(v[2].is_nan());
         assert_eq!(&v[w..w + 2], &[1.0, 2.0]);
+    }
+
+    #[test]
+    fn grid_cols_draws_tiles_largest() {
+        // 24 8×8 configurations: eight across in a wide box, four across (six rows) in a tall
+        // one — the 1080p slide's half figure, where six across left its lower half empty.
+        assert_eq!(grid_cols(24, 8, 8, 1200.0, 300.0, true), 8);
+        assert_eq!(grid_cols(24, 8, 8, 480.0, 818.0, true), 4);
+        assert_eq!(grid_cols(24, 8, 8, 400.0, 270.0, true), 6);
+        // 16 digits in the 1080p slide's half figure: six across (three rows, the last
+        // short) would draw them largest; without filling, eight across in two rows.
+        assert_eq!(grid_cols(16, 28, 28, 500.0, 230.0, true), 6);
+        assert_eq!(grid_cols(16, 28, 28, 500.0, 230.0, false), 8);
+        // Whatever the box, no other column count draws the tiles larger.
+        for (bw, bh) in [
+            (480.0, 818.0),
+            (300.0, 420.0),
+            (900.0, 200.0),
+            (100.0, 900.0),
+        ] {
+            let best = grid_cols(16, 28, 28, bw, bh, true);
+            let scale = |c: usize| {
+                let r = 16usize.div_ceil(c);
+                (bw / (c * 29 - 1) as f64).min(bh / (r * 29 - 1) as f64)
+            };
+            for c in 1..=16 {
+                assert!(
+                    scale(c) <= scale(best) * (1.0 + 1e-3),
+                    "{bw}×{bh}: {c} beats {best}"
+                );
+            }
+        }
+        // A square box and 16 square tiles: 4 × 4, not 5 + 5 + 5 + 1.
+        assert_eq!(grid_cols(16, 8, 8, 500.0, 500.0, true), 4);
+        assert_eq!(grid_cols(0, 8, 8, 500.0, 500.0, true), 1);
+        // A prime count that cannot be filled: one row or one column.
+        assert!([1, 7].contains(&grid_cols(7, 8, 8, 500.0, 500.0, false)));
     }
 
     #[test]

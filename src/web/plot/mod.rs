@@ -11,8 +11,8 @@ use super::surface;
 mod overlay;
 pub use super::surface::{describe, raster};
 pub use crate::figure::{
-    colors, density_color_light, diverging_color, nice_ticks, nice_ticks_at_least, tick_label,
-    tiles, PlotArea,
+    colors, density_color_light, diverging_color, grid_cols, nice_ticks, nice_ticks_at_least,
+    tick_label, tiles, PlotArea,
 };
 use overlay::fit;
 pub use overlay::LegendEntry;
@@ -85,11 +85,22 @@ impl Figure {
     /// half the bottom margin, which gives a grid of digits or spins that much more height
     /// (what counts on a 720p slide, where a figure is short).
     pub fn image_panel(&self, frac: (f64, f64, f64, f64), aspect: f64) -> Panel {
+        self.aspect_panel_in(self.image_area(frac), aspect)
+    }
+
+    /// Width and height of the box [`Figure::image_panel`] fits its image into: what a grid
+    /// of tiles is laid out for ([`grid_cols`]).
+    pub fn image_box(&self, frac: (f64, f64, f64, f64)) -> (f64, f64) {
+        let p = self.image_area(frac);
+        (p.px.1 - p.px.0, p.py.1 - p.py.0)
+    }
+
+    fn image_area(&self, frac: (f64, f64, f64, f64)) -> Panel {
         let mut p = self.panel(frac, (0.0, 1.0), (0.0, 1.0));
         p.py.1 = (p.py.1 + 22.0)
             .min(self.height * frac.3 - 20.0)
             .max(p.py.0 + 10.0);
-        self.aspect_panel_in(p, aspect)
+        p
     }
 
     fn aspect_panel_in(&self, mut p: Panel, aspect: f64) -> Panel {
