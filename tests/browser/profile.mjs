@@ -89,16 +89,28 @@ try {
 
   // Self time by function, per thread and over all of them, waiting left out (`WAITING`).
   const all = new Map();
+  // PROFILE_CALLERS=regex: for functions matching it, who called them (four frames up).
+  const callersOf = process.env.PROFILE_CALLERS ? new RegExp(process.env.PROFILE_CALLERS) : null;
+  const callers = new Map();
+  const short = (n) => (n.callFrame.functionName || "?").replace(/\[[0-9a-f]{16}\]/g, "").slice(0, 90);
   let busyAll = 0;
   console.log(`${r.steps} steps in ${r.ms.toFixed(0)} ms (${(r.ms / r.steps).toFixed(1)} ms/step); ${targets.length} threads profiled`);
   for (const { title, profile } of profiles) {
     const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+    const parent = new Map();
+    for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n);
     let total = 0, idle = 0;
     for (let i = 0; i < profile.samples.length; i++) {
       const node = byId.get(profile.samples[i]);
       const dt = profile.timeDeltas[i] || 0;
       total += dt;
       const name = node.callFrame.functionName || `(${node.callFrame.url.split("/").pop()})`;
+      if (callersOf?.test(name)) {
+        const chain = [];
+        for (let p = parent.get(node.id); p && chain.length < 4; p = parent.get(p.id)) chain.push(short(p));
+        const k = chain.join("  <  ");
+        callers.set(k, (callers.get(k) || 0) + dt);
+      }
       if (WAITING.test(name)) { idle += dt; continue; }
       all.set(name, (all.get(name) || 0) + dt);
     }
@@ -108,6 +120,10 @@ try {
   console.log(`self time over every thread (working: ${(busyAll / 1000).toFixed(0)} ms):`);
   const rows = [...all.entries()].sort((a, b) => b[1] - a[1]).slice(0, Number(top));
   for (const [name, us] of rows) console.log(`${(100 * us / busyAll).toFixed(1).padStart(5)}%  ${name.slice(0, 150)}`);
+  if (callersOf) {
+    console.log(`callers of ${callersOf} (four frames up), ms:`);
+    for (const [k, us] of [...callers.entries()].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`${(us / 1000).toFixed(0).padStart(6)}  ${k}`);
+  }
 } finally {
   await browser.close();
 }
