@@ -74,6 +74,27 @@ export async function inkFraction(page, id) {
   }, id);
 }
 
+/// The box around what is drawn on canvas `id` (anything not white), as fractions of the canvas:
+/// `{ x0, y0, x1, y1 }` (0…1, top-left origin).
+export async function inkBox(page, id) {
+  return page.evaluate(async (id) => {
+    const { data, width, height } = await lab.canvasPixels(id);
+    let [x0, y0, x1, y1] = [width, height, -1, -1];
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const i = 4 * (y * width + x);
+        if (data[i + 3] > 0 && (data[i] < 245 || data[i + 1] < 245 || data[i + 2] < 245)) {
+          if (x < x0) x0 = x;
+          if (x > x1) x1 = x;
+          if (y < y0) y0 = y;
+          if (y > y1) y1 = y;
+        }
+      }
+    }
+    return x1 < 0 ? { x0: 0, y0: 0, x1: 0, y1: 0 } : { x0: x0 / width, y0: y0 / height, x1: (x1 + 1) / width, y1: (y1 + 1) / height };
+  }, id);
+}
+
 export const CANVASES = ["c-data", "c-forward", "c-terminal", "c-score", "c-field", "c-reverse", "c-samples", "c-loss", "c-schedule"];
 
 export const ISING_CANVASES = ["c-ising-configs", "c-ising-runs", "c-ising-hist", "c-ising-loss"];

@@ -6,7 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { launch, openLab, inkFraction, waitUntil, ARTIFACTS } from "./harness.mjs";
+import { launch, openLab, inkFraction, inkBox, waitUntil, ARTIFACTS } from "./harness.mjs";
 
 mkdirSync(ARTIFACTS, { recursive: true });
 const LIMIT = 600_000;
@@ -121,6 +121,13 @@ for (const [width, height] of [[1280, 720], [1920, 1080]]) {
         }, id, { timeout: 120_000, polling: 250 }).catch((e) => assert.fail(`slide ${k} (${info.slide}): ${id} not drawn at its size: ${e.message}`));
         const ink = await inkFraction(page, id);
         assert.ok(ink > 0.02, `slide ${k} (${info.slide}): ${id} looks blank (${ink})`);
+        // The drawing fills its figure: no more than 60% of the canvas left empty across or
+        // down (titles and axes count). Six configurations across left the 1080p Ising
+        // slide's grids in the top 35% of the figure; the emptiest figure today is MNIST's
+        // denoising strip at 720p, 49% across (eight noise levels in a short figure).
+        const box = await inkBox(page, id);
+        const [across, down] = [box.x1 - box.x0, box.y1 - box.y0];
+        assert.ok(across >= 0.4 && down >= 0.4, `slide ${k} (${info.slide}) at ${width}×${height}: ${id}'s drawing spans ${across.toFixed(2)} of its width and ${down.toFixed(2)} of its height`);
         // No text on the figure cut short ("…"): a title shrinks to its smallest size first,
         // and what still does not fit has a line of its own (the MNIST sampler's caption).
         // The figure's SVG holds its text as drawn (measured on the same canvas).
