@@ -19,6 +19,10 @@ pub struct Live<T: Training, V> {
     pub generation: u64,
     pub refresh: Refresh,
     pub pace: Pace,
+    /// A network arrived trained (a weights file, the pretrained network, a restore) and its
+    /// loss is not measured yet: the session measures it on one batch
+    /// (`session::train::loaded_loss`), so the header and the loss curve start from it.
+    pub loss_due: bool,
 }
 
 impl<T: Training, V> Live<T, V> {
@@ -33,6 +37,7 @@ impl<T: Training, V> Live<T, V> {
             generation: 0,
             refresh,
             pace,
+            loss_due: false,
         }
     }
 
@@ -55,6 +60,14 @@ impl<T: Training, V> Live<T, V> {
         self.snapshot_steps = trainer.steps();
         self.trainer = Some(trainer);
         self.refresh.dirty = true;
+    }
+
+    /// Puts back `trainer` holding a network that arrived trained: its losses start afresh,
+    /// from its own loss measured on a batch ([`Live::loss_due`]).
+    pub fn installed(&mut self, trainer: T) {
+        self.put_back(trainer);
+        self.losses.clear();
+        self.loss_due = true;
     }
 
     /// Steps trained so far.

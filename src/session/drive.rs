@@ -14,12 +14,19 @@ pub async fn tick(cell: &Cell) {
     }
     let model = cell.borrow().settings.model;
     match model {
-        Model::Toy1d => train_turn(cell, train::chunk::<toy1d::Toy>).await,
-        Model::Ising => train_turn(cell, train::chunk::<ising::Ising>).await,
+        Model::Toy1d => {
+            train::loaded_loss::<toy1d::Toy>(cell).await;
+            train_turn(cell, train::chunk::<toy1d::Toy>).await
+        }
+        Model::Ising => {
+            train::loaded_loss::<ising::Ising>(cell).await;
+            train_turn(cell, train::chunk::<ising::Ising>).await
+        }
         Model::Mnist => {
             if !mnist_ready(cell) {
                 return;
             }
+            train::loaded_loss::<mnist::Mnist>(cell).await;
             train_turn(cell, train::chunk::<mnist::Mnist>).await;
             let wants_classifier = {
                 let mut s = cell.borrow_mut();

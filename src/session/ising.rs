@@ -143,8 +143,7 @@ pub fn import(cell: &Cell, bytes: &[u8], origin: &str) -> Result<String, String>
     let (net, header) = crate::weights::decode_ising(bytes, t.device())?;
     t.install(net, header.steps);
     let t = lab.live.trainer.take().expect("checked above");
-    lab.live.put_back(t);
-    lab.live.losses.clear();
+    lab.live.installed(t);
     lab.live.learned = None;
     s.dirty = true;
     Ok(format!(

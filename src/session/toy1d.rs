@@ -158,8 +158,7 @@ pub fn import(cell: &Cell, bytes: &[u8], origin: &str) -> Result<String, String>
     let (model, _) = crate::weights::decode(bytes, trainer.device())?;
     trainer.install_for(model.net, header.data_var, header.steps);
     let trainer = lab.live.trainer.take().expect("checked above");
-    lab.live.put_back(trainer);
-    lab.live.losses.clear();
+    lab.live.installed(trainer);
     s.dirty = true;
     Ok(format!(
         "Loaded weights from {origin}: {}×{} network trained {} steps ({}).",

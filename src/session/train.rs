@@ -49,6 +49,39 @@ pub async fn export<M: Trains>(cell: &Cell) -> Result<Vec<u8>, String> {
     encode(&crate::weights::to_cpu(&net, twin).await?)
 }
 
+/// The loss of `M`'s network when it arrived trained and has none on record
+/// ([`crate::models::live::Live::loss_due`]): measured on one batch of its own (a fixed random
+/// stream; the training batches' is left alone) and recorded at its step, so the header and
+/// the loss curve start from the loaded network rather than "–". A failed read records nothing.
+pub async fn loaded_loss<M: Trains>(cell: &Cell) {
+    let (loss, generation, steps) = {
+        let mut s = cell.borrow_mut();
+        let Some(data) = M::data(&mut s) else {
+            return;
+        };
+        let Some(live) = M::live(&mut s) else {
+            return;
+        };
+        if !live.loss_due {
+            return;
+        }
+        let Some(t) = live.trainer.as_ref() else {
+            return;
+        };
+        live.loss_due = false;
+        let mut rng = StdRng::seed_from_u64(0x10ad_1055);
+        (t.sample_loss(&data, &mut rng), live.generation, t.steps())
+    };
+    let loss = read_loss(loss).await;
+    let mut s = cell.borrow_mut();
+    if let Some(live) = M::live(&mut s) {
+        if live.generation == generation && live.losses.is_empty() && loss.is_finite() {
+            live.losses.push((steps, loss));
+            s.dirty = true;
+        }
+    }
+}
+
 /// `M`'s training steps for about `budget_ms` (at most `max_steps`), one loss read-back,
 /// settled by [`settle`]: a diverged run goes back to its last good weights (fresh ones when
 /// none were good), pauses and says why.

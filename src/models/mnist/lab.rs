@@ -165,8 +165,7 @@ impl MnistLab {
             .take()
             .ok_or("the trainer is busy; try again")?;
         t.install(net, steps);
-        self.live.put_back(t);
-        self.live.losses.clear();
+        self.live.installed(t);
         self.saved_steps = steps;
         Ok(())
     }
