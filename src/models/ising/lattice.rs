@@ -182,6 +182,26 @@ impl FlipProcess {
         0.5 * (1.0 - self.keep(t))
     }
 
+    /// The x₀ kernel's reverse time grid, `steps` steps from `T` to 0, uniform in the
+    /// correlation with the data `c_t = (1 − 2r)^t` (each step restores as much of it): dense at
+    /// small t, where a factorised kernel errs most.
+    pub fn reverse_grid(&self, steps: usize) -> Vec<f64> {
+        let big_t = self.steps as f64;
+        let s = steps.max(1);
+        let c_end = self.keep(big_t);
+        let per_step = (1.0 - 2.0 * self.r).ln();
+        (0..=s)
+            .rev()
+            .map(|k| {
+                if k == s {
+                    return big_t;
+                }
+                let c = c_end + (1.0 - c_end) * (1.0 - k as f64 / s as f64);
+                (c.ln() / per_step).max(0.0)
+            })
+            .collect()
+    }
+
     /// Draws `x_t` from `x_0` in one go.
     pub fn noise<R: Rng>(&self, x0: &[i8], t: f64, rng: &mut R) -> Vec<i8> {
         let p = self.flip_prob(t);

@@ -217,24 +217,9 @@ impl IsingModel {
     /// are dense at small t, where a factorised kernel errs most (measured in the README:
     /// at 64 steps, <s_i s_j> 0.436 against 0.424 for a grid uniform in t, exact 0.4596).
     pub fn reverse_times(&self, steps: usize) -> Vec<f64> {
-        let big_t = self.process.steps as f64;
         match self.target {
             Target::Previous => (0..=self.process.steps).rev().map(|k| k as f64).collect(),
-            Target::X0 => {
-                let s = steps.max(1);
-                let c_end = self.process.keep(big_t);
-                let per_step = (1.0 - 2.0 * self.process.r).ln();
-                (0..=s)
-                    .rev()
-                    .map(|k| {
-                        if k == s {
-                            return big_t;
-                        }
-                        let c = c_end + (1.0 - c_end) * (1.0 - k as f64 / s as f64);
-                        (c.ln() / per_step).max(0.0)
-                    })
-                    .collect()
-            }
+            Target::X0 => self.process.reverse_grid(steps),
         }
     }
 
