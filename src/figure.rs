@@ -90,13 +90,21 @@ pub fn tick_label(v: f64) -> String {
     s.replace('-', "−")
 }
 
-/// How many columns draw `n` tiles of `w × h` cells (one-cell gaps between them, as
-/// [`tiles`] lays them out) largest in a box of `box_w × box_h` (any one unit): a wide figure
-/// gets long rows, a tall one (a slide) short rows and large tiles. `fill`: the caller will
-/// fill the last row with more tiles (`n.div_ceil(cols) * cols`), so any count of columns
-/// will do; else only those that leave no row short. Among equally large layouts, the fewest
-/// empty places in the last row, then the most columns.
-pub fn grid_cols(n: usize, w: usize, h: usize, box_w: f64, box_h: f64, fill: bool) -> usize {
+/// The grid that draws about `n` tiles of `w × h` cells (one-cell gaps between them, as
+/// [`tiles`] lays them out) largest in a box of `box_w × box_h` (any one unit): `(columns,
+/// tiles)`. A wide figure gets long rows, a tall one (a slide) short rows and large tiles.
+/// `fill`: more tiles are at hand, so the last row is filled (`tiles` may exceed `n`) and any
+/// count of columns will do; else `tiles` is `n` and only layouts with no short row count.
+/// Among equally large layouts, the fewest empty places in the last row, then the most
+/// columns.
+pub fn grid_layout(
+    n: usize,
+    w: usize,
+    h: usize,
+    box_w: f64,
+    box_h: f64,
+    fill: bool,
+) -> (usize, usize) {
     let n = n.max(1);
     let scale = |cols: usize| {
         let rows = n.div_ceil(cols);
@@ -104,7 +112,7 @@ pub fn grid_cols(n: usize, w: usize, h: usize, box_w: f64, box_h: f64, fill: boo
         (box_w / gw as f64).min(box_h / gh as f64)
     };
     let empty = |cols: usize| n.div_ceil(cols) * cols - n;
-    (1..=n)
+    let cols = (1..=n)
         .filter(|&cols| fill || n % cols == 0)
         .max_by(|&a, &b| {
             // Scales within a part in a thousand are the same size on any screen.
@@ -115,7 +123,8 @@ pub fn grid_cols(n: usize, w: usize, h: usize, box_w: f64, box_h: f64, fill: boo
                 empty(b).cmp(&empty(a)).then(a.cmp(&b))
             }
         })
-        .unwrap_or(1)
+        .unwrap_or(1);
+    (cols, if fill { n.div_ceil(cols) * cols } else { n })
 }
 
 /// `count` images of `w × h` values (row-major, row 0 on top) tiled `cols` per row with
@@ -251,16 +260,16 @@ mod tests {
     }
 
     #[test]
-    fn grid_cols_draws_tiles_largest() {
+    fn grid_layout_draws_tiles_largest() {
         // 24 8×8 configurations: eight across in a wide box, four across (six rows) in a tall
         // one — the 1080p slide's half figure, where six across left its lower half empty.
-        assert_eq!(grid_cols(24, 8, 8, 1200.0, 300.0, true), 8);
-        assert_eq!(grid_cols(24, 8, 8, 480.0, 818.0, true), 4);
-        assert_eq!(grid_cols(24, 8, 8, 400.0, 270.0, true), 6);
-        // 16 digits in the 1080p slide's half figure: six across (three rows, the last
-        // short) would draw them largest; without filling, eight across in two rows.
-        assert_eq!(grid_cols(16, 28, 28, 500.0, 230.0, true), 6);
-        assert_eq!(grid_cols(16, 28, 28, 500.0, 230.0, false), 8);
+        assert_eq!(grid_layout(24, 8, 8, 1200.0, 300.0, true), (8, 24));
+        assert_eq!(grid_layout(24, 8, 8, 480.0, 818.0, true), (4, 24));
+        assert_eq!(grid_layout(24, 8, 8, 400.0, 270.0, true), (6, 24));
+        // 16 digits in the 1080p slide's half figure: six across (three rows) draw them
+        // largest, 18 with the last row filled; without filling, eight across in two rows.
+        assert_eq!(grid_layout(16, 28, 28, 500.0, 230.0, true), (6, 18));
+        assert_eq!(grid_layout(16, 28, 28, 500.0, 230.0, false), (8, 16));
         // Whatever the box, no other column count draws the tiles larger.
         for (bw, bh) in [
             (480.0, 818.0),
@@ -268,7 +277,7 @@ mod tests {
             (900.0, 200.0),
             (100.0, 900.0),
         ] {
-            let best = grid_cols(16, 28, 28, bw, bh, true);
+            let (best, _) = grid_layout(16, 28, 28, bw, bh, true);
             let scale = |c: usize| {
                 let r = 16usize.div_ceil(c);
                 (bw / (c * 29 - 1) as f64).min(bh / (r * 29 - 1) as f64)
@@ -281,10 +290,14 @@ mod tests {
             }
         }
         // A square box and 16 square tiles: 4 × 4, not 5 + 5 + 5 + 1.
-        assert_eq!(grid_cols(16, 8, 8, 500.0, 500.0, true), 4);
-        assert_eq!(grid_cols(0, 8, 8, 500.0, 500.0, true), 1);
+        assert_eq!(grid_layout(16, 8, 8, 500.0, 500.0, true), (4, 16));
+        assert_eq!(grid_layout(0, 8, 8, 500.0, 500.0, true), (1, 1));
         // A prime count that cannot be filled: one row or one column.
-        assert!([1, 7].contains(&grid_cols(7, 8, 8, 500.0, 500.0, false)));
+        let (cols, tiles) = grid_layout(7, 8, 8, 500.0, 500.0, false);
+        assert!(
+            [1, 7].contains(&cols) && tiles == 7,
+            "{cols} columns, {tiles} tiles"
+        );
     }
 
     #[test]

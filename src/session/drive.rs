@@ -14,20 +14,13 @@ pub async fn tick(cell: &Cell) {
     }
     let model = cell.borrow().settings.model;
     match model {
-        Model::Toy1d => {
-            train::loaded_loss::<toy1d::Toy>(cell).await;
-            train_turn(cell, train::chunk::<toy1d::Toy>).await
-        }
-        Model::Ising => {
-            train::loaded_loss::<ising::Ising>(cell).await;
-            train_turn(cell, train::chunk::<ising::Ising>).await
-        }
+        Model::Toy1d => train_turn::<toy1d::Toy>(cell).await,
+        Model::Ising => train_turn::<ising::Ising>(cell).await,
         Model::Mnist => {
             if !mnist_ready(cell) {
                 return;
             }
-            train::loaded_loss::<mnist::Mnist>(cell).await;
-            train_turn(cell, train::chunk::<mnist::Mnist>).await;
+            train_turn::<mnist::Mnist>(cell).await;
             let wants_classifier = {
                 let mut s = cell.borrow_mut();
                 s.settings.digit.is_some() && s.mnist().classifier_steps() < CLASSIFIER_STEPS
@@ -71,14 +64,16 @@ pub async fn refresh(cell: &Cell) {
     }
 }
 
-/// One turn's training: the first queued request, else a chunk while playing.
-async fn train_turn(cell: &Cell, chunk: impl AsyncFn(&Cell, u64, f64) -> Chunk) {
+/// One turn's training of `M`: a loaded network's loss when it is due
+/// ([`train::loaded_loss`]), then the first queued request, else a chunk while playing.
+async fn train_turn<M: train::Trains>(cell: &Cell) {
+    train::loaded_loss::<M>(cell).await;
     let (playing, pending) = {
         let s = cell.borrow();
         (s.playing, s.pending.first().map(|r| r.remaining))
     };
     if let Some(remaining) = pending {
-        if let Chunk::Ran { steps } = chunk(cell, remaining, CHUNK_MS).await {
+        if let Chunk::Ran { steps } = train::chunk::<M>(cell, remaining, CHUNK_MS).await {
             let mut s = cell.borrow_mut();
             if let Some(r) = s.pending.first_mut() {
                 r.remaining = r.remaining.saturating_sub(steps);
@@ -90,7 +85,7 @@ async fn train_turn(cell: &Cell, chunk: impl AsyncFn(&Cell, u64, f64) -> Chunk) 
             cell.borrow_mut().pending.clear();
         }
     } else if playing {
-        chunk(cell, u64::MAX, CHUNK_MS).await;
+        train::chunk::<M>(cell, u64::MAX, CHUNK_MS).await;
     }
 }
 

@@ -3,7 +3,7 @@
 
 use web_sys::OffscreenCanvas;
 
-use super::plot::{colors, describe, figure, grid_cols, raster, tiles, Figure, LegendEntry, Panel};
+use super::plot::{colors, describe, figure, raster, tiles, Figure, LegendEntry, Panel};
 use super::ui::Ui;
 use crate::models::ising::lab::IsingLab;
 use crate::models::ising::lattice::{L, SITES};
@@ -64,9 +64,7 @@ fn draw_configs(s: &IsingLab) {
     };
     // About two dozen configurations a side, in whichever rows draw them largest (six
     // across on the page, four across on a tall slide), the last row filled.
-    let (bw, bh) = fig.image_box((0.0, 0.0, 0.5, 1.0));
-    let cols = grid_cols(24, L, L, bw, bh, true);
-    let count = 24usize.div_ceil(cols) * cols;
+    let (cols, count) = fig.grid((0.0, 0.0, 0.5, 1.0), 24, (L, L), true);
     if let Some((img, aspect)) = grid_raster(&s.data, count, cols) {
         let p = fig.image_panel((0.0, 0.0, 0.5, 1.0), aspect);
         p.title(&format!(

@@ -2,7 +2,7 @@
 //! nearest training digit, the progressive denoising strip, the loss.
 
 use super::outbox::set_text;
-use super::plot::{describe, figure, grid_cols, raster, tiles, Figure};
+use super::plot::{describe, figure, raster, tiles, Figure};
 use super::ui::Ui;
 use crate::models::mnist::data::{PIXELS, SIDE};
 use crate::models::mnist::lab::{MnistLab, CLASSIFIER_STEPS};
@@ -105,9 +105,7 @@ fn draw_digits(app: &Session, s: &MnistLab) {
     };
     // Each grid in whichever rows draw its digits largest in its half of the figure (the
     // training digits' last row filled).
-    let (bw, bh) = fig.image_box((0.0, 0.0, 0.5, 1.0));
-    let cols = grid_cols(36, SIDE, SIDE, bw, bh, true);
-    let shown = 36usize.div_ceil(cols) * cols;
+    let (cols, shown) = fig.grid((0.0, 0.0, 0.5, 1.0), 36, (SIDE, SIDE), true);
     digits_panel(
         &fig,
         (0.0, 0.0, 0.5, 1.0),
@@ -128,7 +126,7 @@ fn draw_digits(app: &Session, s: &MnistLab) {
                 (0.5, 0.0, 1.0, 1.0),
                 &l.samples,
                 16,
-                grid_cols(16, SIDE, SIDE, bw, bh, false),
+                fig.grid((0.5, 0.0, 1.0, 1.0), 16, (SIDE, SIDE), false).0,
                 &format!("Generated — after {} steps{what}", l.steps),
                 // The sampler under the digits: in the title it shrank the title to a third
                 // of its neighbour's size, and cut it in presenter mode.

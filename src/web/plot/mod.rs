@@ -11,7 +11,7 @@ use super::surface;
 mod overlay;
 pub use super::surface::{describe, raster};
 pub use crate::figure::{
-    colors, density_color_light, diverging_color, grid_cols, nice_ticks, nice_ticks_at_least,
+    colors, density_color_light, diverging_color, grid_layout, nice_ticks, nice_ticks_at_least,
     tick_label, tiles, PlotArea,
 };
 use overlay::fit;
@@ -88,11 +88,17 @@ impl Figure {
         self.aspect_panel_in(self.image_area(frac), aspect)
     }
 
-    /// Width and height of the box [`Figure::image_panel`] fits its image into: what a grid
-    /// of tiles is laid out for ([`grid_cols`]).
-    pub fn image_box(&self, frac: (f64, f64, f64, f64)) -> (f64, f64) {
+    /// The grid of about `n` tiles of `w × h` cells that draws them largest in the box
+    /// [`Figure::image_panel`] gives the fraction `frac` ([`grid_layout`]): `(columns, tiles)`.
+    pub fn grid(
+        &self,
+        frac: (f64, f64, f64, f64),
+        n: usize,
+        (w, h): (usize, usize),
+        fill: bool,
+    ) -> (usize, usize) {
         let p = self.image_area(frac);
-        (p.px.1 - p.px.0, p.py.1 - p.py.0)
+        grid_layout(n, w, h, p.px.1 - p.px.0, p.py.1 - p.py.0, fill)
     }
 
     fn image_area(&self, frac: (f64, f64, f64, f64)) -> Panel {
