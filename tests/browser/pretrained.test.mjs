@@ -16,13 +16,19 @@ after(async () => { await cpu?.close(); });
 const messages = (page) => page.textContent("#messages");
 
 // A network loaded while paused has its loss measured on one batch, at its step: one point on
-// record, and the header's loss shows it. Returns the loss.
-async function loadedLoss(page) {
+// record, the header's loss shows it, and the loss figure (canvas `figure`) draws that point
+// and says so. Returns the loss.
+async function loadedLoss(page, figure) {
   await page.waitForFunction(() => lab.status().lossPoints === 1, null, { timeout: 30_000 });
-  const { loss, playing } = await page.evaluate(() => lab.status());
+  const { loss, playing, steps } = await page.evaluate(() => lab.status());
   assert.equal(playing, false);
   assert.ok(Number.isFinite(loss) && loss > 0, `loss ${loss}`);
   await page.waitForFunction((l) => document.getElementById("stat-loss").textContent === l.toFixed(4), loss, { timeout: 10_000 });
+  const said = `the loaded network's loss at step ${steps}, ${loss.toFixed(4)} (one batch)`;
+  await page.waitForFunction(([id, s]) => (document.getElementById(id).getAttribute("aria-label") ?? "").includes(s), [figure, said], { timeout: 10_000 });
+  const ink = await inkFraction(page, figure);
+  assert.ok(ink > 0.005, `${figure} looks blank with its one point (${ink})`);
+  await page.locator(`#${figure}`).screenshot({ path: join(ARTIFACTS, `loaded-loss-${figure}.png`) });
   return loss;
 }
 
@@ -74,7 +80,7 @@ test("the toy's and the Ising view's Pretrained buttons load their networks; the
   console.log(`pretrained toy in the page: ${st.steps} steps, W1 SDE ${st.sdeW1.toFixed(4)}, ODE ${st.odeW1.toFixed(4)}`);
   assert.ok(st.sdeW1 < 0.05 && st.odeW1 < 0.05, JSON.stringify(st));
   // Paused, the loaded network's loss is measured on a batch: the header shows it, not "–".
-  await loadedLoss(page);
+  await loadedLoss(page, "c-loss");
 
   await page.evaluate(() => lab.applySettings("model=ising&play=0"));
   await page.waitForFunction(() => lab.status().model === "ising", null, { timeout: 30_000 });
@@ -85,7 +91,7 @@ test("the toy's and the Ising view's Pretrained buttons load their networks; the
   console.log(`pretrained Ising in the page: ${is.steps} steps, TV |M| ${is.tvAbsM.toFixed(3)}, TV E ${is.tvEnergy.toFixed(3)}, <ss> ${is.nnCorrelation.toFixed(4)} (exact ${is.exactNnCorrelation.toFixed(4)})`);
   assert.ok(Math.abs(is.nnCorrelation - is.exactNnCorrelation) < 0.05, JSON.stringify(is));
   // Cross-entropy per spin of the shipped network: it trained at 0.44 nats (README).
-  const loss = await loadedLoss(page);
+  const loss = await loadedLoss(page, "c-ising-loss");
   assert.ok(loss > 0.38 && loss < 0.5, `Ising pretrained loss ${loss}`);
   assert.deepEqual(errors, []);
   await page.close();

@@ -125,6 +125,34 @@ impl Figure {
     /// there is none, and its text alternative; `log` puts it on a log scale (decades from the
     /// smallest positive loss).
     pub fn loss_curve(&self, losses: &[(u64, f64)], title: &str, log: bool) {
+        if let [(k, l)] = losses {
+            // One point: a network that arrived trained, its loss measured on one batch.
+            let (x, l) = (*k as f64, *l);
+            let mut p = self.panel(
+                (0.0, 0.0, 1.0, 1.0),
+                (0.0, (1.1 * x).max(1.0)),
+                if log {
+                    let lo = l.max(1e-8);
+                    (
+                        10f64.powf(lo.log10().floor() - 1.0),
+                        10f64.powf(lo.log10().ceil()),
+                    )
+                } else {
+                    (0.0, 1.25 * l.max(1e-8))
+                },
+            );
+            p.log_y = log;
+            p.whole_x = true;
+            p.axes(title, "step", "loss");
+            p.points(&[x as f32], &[l as f32], colors::LEARNED, 7.0);
+            self.note("the loaded network's loss on one batch; training continues the curve");
+            let text = format!(
+                "{title}: the loaded network's loss at step {k}, {l:.4} (one batch); the curve \
+                 goes on from there while training"
+            );
+            describe(&self.id, &text, None);
+            return;
+        }
         if losses.len() < 2 {
             self.note("the loss curve appears while training");
             let text = format!("{title}: none yet (the curve appears while training)");
