@@ -3,6 +3,9 @@
 //! with units, heatmaps drawn from an `ImageData` in one call, lines, bars, points and arrows;
 //! legends and readouts over the data in `overlay`.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use wasm_bindgen::JsValue;
 use web_sys::{CanvasRenderingContext2d, OffscreenCanvas};
 
@@ -27,6 +30,44 @@ pub struct Figure {
     pub height: f64,
     /// Drawing units per CSS pixel.
     pub zoom: f64,
+    /// The panels' titles, measured and set when the figure is done ([`Panel::title`]).
+    titles: Titles,
+}
+
+/// A panel's title, measured: drawn when its figure is done, at the smallest size of the
+/// titles on its line.
+struct PendingTitle {
+    text: String,
+    size: f64,
+    x: f64,
+    y: f64,
+    room: f64,
+}
+
+type Titles = Rc<RefCell<Vec<PendingTitle>>>;
+
+fn title_font(size: f64) -> String {
+    format!("600 {size}px system-ui, sans-serif")
+}
+
+/// The titles go on last: panels side by side (titles on one line) share one size, the
+/// smallest any of them needed, so that neighbours never read at 14 and 12 px.
+impl Drop for Figure {
+    fn drop(&mut self) {
+        let titles = std::mem::take(&mut *self.titles.borrow_mut());
+        let c = &self.ctx;
+        c.set_fill_style_str(colors::INK);
+        c.set_text_align("left");
+        c.set_text_baseline("alphabetic");
+        for t in &titles {
+            let size = titles
+                .iter()
+                .filter(|o| (o.y - t.y).abs() < 0.5)
+                .fold(t.size, |m, o| m.min(o.size));
+            c.set_font(&title_font(size));
+            let _ = c.fill_text(&fit(c, &t.text, t.room), t.x, t.y);
+        }
+    }
 }
 
 /// The figure on canvas `id`, prepared for drawing (None if the page has no such canvas, or
@@ -52,6 +93,7 @@ impl Figure {
             width: w,
             height: h,
             zoom,
+            titles: Rc::default(),
         })
     }
 
@@ -72,6 +114,7 @@ impl Figure {
             whole_x: false,
             zoom: self.zoom,
             canvas_w: self.width,
+            titles: self.titles.clone(),
         }
     }
 
@@ -238,6 +281,8 @@ pub struct Panel {
     pub zoom: f64,
     /// The figure's width in drawing units.
     pub canvas_w: f64,
+    /// Where its title waits for the figure to be done.
+    titles: Titles,
 }
 
 impl Panel {
@@ -525,45 +570,51 @@ impl Panel {
     /// set smaller down to 12 px (while presenting, down to 18 CSS px); then it loses its details
     /// (`overlay::without_detail`: what follows its last " — ", a closing parenthetical) one at
     /// a time; with none left it may go down to 10 px, and only then is it cut at a word with
-    /// "…". (Dropping details before any shrinking kept neighbours at one size, but took the
-    /// step count off the Ising slides' titles at 1080p.)
+    /// "…". It is drawn when the figure is done, at the smallest size any title on its line
+    /// took (panels side by side read at one size). (Dropping details before any shrinking
+    /// kept neighbours at one size too, but took the step count off the Ising slides' titles at
+    /// 1080p.)
     pub fn title(&self, title: &str) {
         let c = &self.ctx;
-        c.set_fill_style_str(colors::INK);
-        c.set_text_align("left");
-        c.set_text_baseline("alphabetic");
         let room = self.text_room();
-        let wide = |text: &str| c.measure_text(text).map(|m| m.width()).unwrap_or(0.0);
+        let wide = |text: &str, size: f64| {
+            c.set_font(&title_font(size));
+            c.measure_text(text).map(|m| m.width()).unwrap_or(0.0)
+        };
         // Full size: 14 px, or the presenter's smallest where that is larger.
         let smallest = self.text_size(10.0);
         let full = 14.0f64.max(smallest);
-        // Sets the largest size from full size down to `floor` at which `text` fits; false
-        // (and the font at `floor`) when none does.
-        let fits = |text: &str, floor: f64| {
+        // The largest size from full size down to `floor` at which `text` fits.
+        let fitting = |text: &str, floor: f64| {
             let mut size = full;
             loop {
-                c.set_font(&format!("600 {size}px system-ui, sans-serif"));
-                if wide(text) <= room {
-                    return true;
+                if wide(text, size) <= room {
+                    return Some(size);
                 }
                 if size <= floor {
-                    return false;
+                    return None;
                 }
                 size = (size - 1.0).max(floor);
             }
         };
         let readable = self.text_size(12.0);
         let mut title = title;
-        while !fits(title, readable) {
+        let size = loop {
+            if let Some(size) = fitting(title, readable) {
+                break size;
+            }
             match overlay::without_detail(title) {
                 Some(shorter) => title = shorter,
-                None => {
-                    fits(title, smallest);
-                    break;
-                }
+                None => break fitting(title, smallest).unwrap_or(smallest),
             }
-        }
-        let _ = c.fill_text(&fit(c, title, room), self.px.0, self.py.0 - 9.0);
+        };
+        self.titles.borrow_mut().push(PendingTitle {
+            text: title.to_string(),
+            size,
+            x: self.px.0,
+            y: self.py.0 - 9.0,
+            room,
+        });
     }
 
     /// A line of smaller text in the panel's bottom margin, left-aligned with its title: what
