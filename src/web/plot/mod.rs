@@ -382,6 +382,7 @@ impl Panel {
                 ((self.py.1 - self.py.0) / 40.0) as usize,
             )
         };
+        let mut widest: f64 = 0.0;
         for t in yticks {
             let y = self.sy(t);
             c.set_stroke_style_str(colors::GRID);
@@ -389,7 +390,9 @@ impl Panel {
             c.move_to(self.px.0, y);
             c.line_to(self.px.1, y);
             c.stroke();
-            let _ = c.fill_text(&tick_label(t), self.px.0 - 5.0, y);
+            let label = tick_label(t);
+            widest = widest.max(c.measure_text(&label).map(|m| m.width()).unwrap_or(0.0));
+            let _ = c.fill_text(&label, self.px.0 - 5.0, y);
         }
         c.set_stroke_style_str(colors::INK);
         c.stroke_rect(
@@ -410,7 +413,13 @@ impl Panel {
         let xlabel = overlay::fit_detail(c, xlabel, room);
         let _ = c.fill_text(&xlabel, centre, self.py.1 + 22.0);
         c.save();
-        let _ = c.translate(self.px.0 - 44.0, (self.py.0 + self.py.1) / 2.0);
+        // The y label's centre line 44 units left of the axis, or further where the tick
+        // labels reach it (0.025 at 12 px nearly did), within the panel's left margin.
+        let label_x = (self.px.0 - 5.0 - widest - 11.0)
+            .min(self.px.0 - 44.0)
+            .max(self.px.0 - 52.0)
+            .max(8.0);
+        let _ = c.translate(label_x, (self.py.0 + self.py.1) / 2.0);
         let _ = c.rotate(-std::f64::consts::FRAC_PI_2);
         c.set_text_baseline("middle");
         let _ = c.fill_text(ylabel, 0.0, 0.0);
