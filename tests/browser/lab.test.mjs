@@ -283,3 +283,29 @@ test("a panic shows its message in the page and the console", { timeout: LIMIT }
   assert.ok(errors.some((e) => /deliberate test panic/.test(e)), "console has the panic");
   await page.close();
 });
+
+test("the header fits the window: one line on a 1024-px screen, two at 800 px, never wider than the window (every model)", { timeout: LIMIT }, async () => {
+  for (const [model, steps] of [["toy1d", 100], ["ising", 50], ["mnist", 1]]) {
+    for (const [width, lines] of [[1024, 1], [800, 2]]) {
+      const { page, errors } = await openLab(cpu, `?model=${model}&play=0`, { width, height: 768 });
+      // Trained, so that every stat (the W₁ or TV readout the widest) holds a value.
+      await page.evaluate(([m, s]) => lab.train(m, { steps: s }), [model, steps]);
+      await waitForViews(page, 1);
+      await page.waitForTimeout(500);
+      const r = await page.evaluate(() => {
+        const header = document.querySelector("header");
+        const right = Math.max(...[...header.querySelectorAll(":scope > *")].map((e) => e.getBoundingClientRect().right));
+        const metric = document.getElementById("stat-w1").textContent;
+        return { scroll: document.documentElement.scrollWidth, width: innerWidth, right, height: header.getBoundingClientRect().height, metric };
+      });
+      const what = `${model} at ${width} px: ${JSON.stringify(r)}`;
+      assert.notEqual(r.metric, "–", `${what}: the metric has no value yet`);
+      assert.ok(r.scroll <= r.width, `${what}: the page scrolls sideways`);
+      assert.ok(r.right <= r.width, `${what}: the header runs past the window`);
+      assert.ok(r.height <= 58 * lines, `${what}: the header takes more than ${lines} line(s)`);
+      if (width === 1024) await page.locator("header").screenshot({ path: join(ARTIFACTS, `header-1024-${model}.png`) });
+      assert.deepEqual(errors, []);
+      await page.close();
+    }
+  }
+});
