@@ -42,9 +42,19 @@ pub fn draw_all(app: &Session, ui: &mut Ui) {
     status(app);
 }
 
+/// A W₁ for the header: three decimals where it is small, fewer where an untrained network's
+/// samples have run off (154.247 pushed the header past a 1024-px screen).
+fn w1(v: f64) -> String {
+    match v.abs() {
+        a if a >= 100.0 => format!("{v:.0}"),
+        a if a >= 10.0 => format!("{v:.1}"),
+        _ => format!("{v:.3}"),
+    }
+}
+
 fn status(app: &Session) {
     let metric = match &app.toy.live.learned {
-        Some(l) => format!("SDE {:.3} · ODE {:.3}", l.sde_w1, l.ode_w1),
+        Some(l) => format!("SDE {} · ODE {}", w1(l.sde_w1), w1(l.ode_w1)),
         None => "–".into(),
     };
     header_stats(
@@ -275,7 +285,7 @@ fn draw_score(app: &Session) {
     let p = fig.panel((0.0, 0.0, 1.0, 1.0), xr, yr);
     p.axes(
         &format!(
-            "Score F(x, t) at t = {t:.3}: learned vs exact — over training pairs (x_t, target)"
+            "Score F(x, t) at t = {t:.3} — learned vs exact — over training pairs (x_t, target)"
         ),
         "x",
         "F(x, t)",
