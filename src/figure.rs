@@ -90,6 +90,17 @@ pub fn tick_label(v: f64) -> String {
     s.replace('-', "−")
 }
 
+/// A metric for a readout (the header's W₁): three decimals while it is small, fewer once it is
+/// large (an untrained network's samples run off to W₁ ≈ 150, whose "154.247" pushed the
+/// header past a 1024-px screen).
+pub fn readout(v: f64) -> String {
+    match v.abs() {
+        a if a >= 100.0 => format!("{v:.0}"),
+        a if a >= 10.0 => format!("{v:.1}"),
+        _ => format!("{v:.3}"),
+    }
+}
+
 /// The grid that draws about `n` tiles of `w × h` cells (one-cell gaps between them, as
 /// [`tiles`] lays them out) largest in a box of `box_w × box_h` (any one unit): `(columns,
 /// tiles)`. A wide figure gets long rows, a tall one (a slide) short rows and large tiles.
@@ -203,6 +214,15 @@ pub fn diverging_color(v: f32) -> [u8; 3] {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn readouts_keep_three_decimals_while_small() {
+        assert_eq!(super::readout(0.0473), "0.047");
+        assert_eq!(super::readout(3.14159), "3.142");
+        assert_eq!(super::readout(12.345), "12.3");
+        assert_eq!(super::readout(154.247), "154");
+        assert_eq!(super::readout(f64::NAN), "NaN");
+    }
+
     use super::*;
 
     #[test]

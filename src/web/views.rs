@@ -3,7 +3,9 @@
 use web_sys::OffscreenCanvas;
 
 use super::outbox::set_text;
-use super::plot::{colors, density_color_light, describe, diverging_color, figure, raster, Panel};
+use super::plot::{
+    colors, density_color_light, describe, diverging_color, figure, raster, readout, Panel,
+};
 use super::ui::Ui;
 use crate::diffusion::schedule::T_MIN;
 use crate::models::toy1d::mixture::linspace;
@@ -42,19 +44,9 @@ pub fn draw_all(app: &Session, ui: &mut Ui) {
     status(app);
 }
 
-/// A W₁ for the header: three decimals where it is small, fewer where an untrained network's
-/// samples have run off (154.247 pushed the header past a 1024-px screen).
-fn w1(v: f64) -> String {
-    match v.abs() {
-        a if a >= 100.0 => format!("{v:.0}"),
-        a if a >= 10.0 => format!("{v:.1}"),
-        _ => format!("{v:.3}"),
-    }
-}
-
 fn status(app: &Session) {
     let metric = match &app.toy.live.learned {
-        Some(l) => format!("SDE {} · ODE {}", w1(l.sde_w1), w1(l.ode_w1)),
+        Some(l) => format!("SDE {} · ODE {}", readout(l.sde_w1), readout(l.ode_w1)),
         None => "–".into(),
     };
     header_stats(

@@ -1,9 +1,9 @@
 //! A small plotting layer on the 2D canvas, made for a projector: sizes in CSS pixels scaled by
 //! `devicePixelRatio` (text stays sharp on HiDPI screens), axes with round-number ticks, labels
 //! with units, heatmaps drawn from an `ImageData` in one call, lines, bars, points and arrows;
-//! legends and readouts over the data in `overlay`.
+//! legends and readouts over the data in `overlay`; titles (set when the figure is done, one size
+//! per line) in `titles`; the loss figure every model shows in `loss`.
 
-use std::cell::RefCell;
 use std::rc::Rc;
 
 use wasm_bindgen::JsValue;
@@ -11,14 +11,17 @@ use web_sys::{CanvasRenderingContext2d, OffscreenCanvas};
 
 use super::surface;
 
+mod loss;
 mod overlay;
+mod titles;
 pub use super::surface::{describe, raster};
 pub use crate::figure::{
     colors, density_color_light, diverging_color, grid_layout, nice_ticks, nice_ticks_at_least,
-    tick_label, tiles, PlotArea,
+    readout, tick_label, tiles, PlotArea,
 };
 use overlay::fit;
 pub use overlay::LegendEntry;
+use titles::Titles;
 
 /// A canvas prepared for drawing one figure.
 pub struct Figure {
@@ -32,42 +35,6 @@ pub struct Figure {
     pub zoom: f64,
     /// The panels' titles, measured and set when the figure is done ([`Panel::title`]).
     titles: Titles,
-}
-
-/// A panel's title, measured: drawn when its figure is done, at the smallest size of the
-/// titles on its line.
-struct PendingTitle {
-    text: String,
-    size: f64,
-    x: f64,
-    y: f64,
-    room: f64,
-}
-
-type Titles = Rc<RefCell<Vec<PendingTitle>>>;
-
-fn title_font(size: f64) -> String {
-    format!("600 {size}px system-ui, sans-serif")
-}
-
-/// The titles go on last: panels side by side (titles on one line) share one size, the
-/// smallest any of them needed, so that neighbours never read at 14 and 12 px.
-impl Drop for Figure {
-    fn drop(&mut self) {
-        let titles = std::mem::take(&mut *self.titles.borrow_mut());
-        let c = &self.ctx;
-        c.set_fill_style_str(colors::INK);
-        c.set_text_align("left");
-        c.set_text_baseline("alphabetic");
-        for t in &titles {
-            let size = titles
-                .iter()
-                .filter(|o| (o.y - t.y).abs() < 0.5)
-                .fold(t.size, |m, o| m.min(o.size));
-            c.set_font(&title_font(size));
-            let _ = c.fill_text(&fit(c, &t.text, t.room), t.x, t.y);
-        }
-    }
 }
 
 /// The figure on canvas `id`, prepared for drawing (None if the page has no such canvas, or
@@ -162,89 +129,6 @@ impl Figure {
             p.py = (p.py.0, p.py.0 + nh);
         }
         p
-    }
-
-    /// The loss curve (raw and smoothed) over training steps under `title`, or a note while
-    /// there is none, and its text alternative; `log` puts it on a log scale (decades from the
-    /// smallest positive loss).
-    pub fn loss_curve(&self, losses: &[(u64, f64)], title: &str, log: bool) {
-        if let [(k, l)] = losses {
-            // One point: a network that arrived trained, its loss measured on one batch.
-            let (x, l) = (*k as f64, *l);
-            let mut p = self.panel(
-                (0.0, 0.0, 1.0, 1.0),
-                (0.0, (1.1 * x).max(1.0)),
-                if log {
-                    let lo = l.max(1e-8);
-                    (
-                        10f64.powf(lo.log10().floor() - 1.0),
-                        10f64.powf(lo.log10().ceil()),
-                    )
-                } else {
-                    (0.0, 1.25 * l.max(1e-8))
-                },
-            );
-            p.log_y = log;
-            p.whole_x = true;
-            p.axes(title, "step", "loss");
-            p.points(&[x as f32], &[l as f32], colors::LEARNED, 7.0);
-            self.note("the loaded network's loss on one batch; training continues the curve");
-            let text = format!(
-                "{title}: the loaded network's loss at step {k}, {l:.4} (one batch); the curve \
-                 goes on from there while training"
-            );
-            describe(&self.id, &text, None);
-            return;
-        }
-        if losses.len() < 2 {
-            self.note("the loss curve appears while training");
-            let text = format!("{title}: none yet (the curve appears while training)");
-            describe(&self.id, &text, None);
-            return;
-        }
-        let xs: Vec<f64> = losses.iter().map(|(k, _)| *k as f64).collect();
-        let ys: Vec<f64> = losses.iter().map(|(_, l)| *l).collect();
-        // An exponential moving average for a readable trend.
-        let mut ema = Vec::with_capacity(ys.len());
-        let mut m = ys[0];
-        for &y in &ys {
-            m = 0.9 * m + 0.1 * y;
-            ema.push(m);
-        }
-        let hi = ys.iter().cloned().fold(0.0, f64::max);
-        let y = if log {
-            let lo = ys
-                .iter()
-                .cloned()
-                .filter(|v| *v > 0.0)
-                .fold(f64::INFINITY, f64::min)
-                .max(1e-8);
-            let hi = hi.max(lo * 10.0);
-            (
-                10f64.powf(lo.log10().floor()),
-                10f64.powf(hi.log10().ceil()),
-            )
-        } else {
-            let lo = ys.iter().cloned().fold(f64::INFINITY, f64::min);
-            let pad = 0.05 * (hi - lo).max(1e-3);
-            (lo - pad, hi + pad)
-        };
-        // From step 0, or from the first recorded step when the curve starts late (after
-        // loading weights trained for 1500 steps, not squeezed against the right edge).
-        let last = xs[xs.len() - 1];
-        let first = if xs[0] > 0.1 * last { xs[0] } else { 0.0 };
-        let mut p = self.panel((0.0, 0.0, 1.0, 1.0), (first, last.max(first + 1.0)), y);
-        p.log_y = log;
-        p.whole_x = true;
-        p.axes(title, "step", "loss");
-        p.line(&xs, &ys, "rgba(214,51,108,0.3)", 1.0, false);
-        p.line(&xs, &ema, colors::LEARNED, 2.5, false);
-        let text = format!(
-            "{title}, up to step {last}: last {:.4}, moving average {:.4}",
-            ys[ys.len() - 1],
-            ema[ema.len() - 1]
-        );
-        describe(&self.id, &text, None);
     }
 
     /// A message in the middle of the figure (used when there is nothing to show yet), set
@@ -557,89 +441,6 @@ impl Panel {
             self.py.1 - self.py.0,
         );
         self.ctx.set_image_smoothing_enabled(true);
-    }
-
-    /// The width a line of text may take from the panel's left edge: up to the canvas's edge,
-    /// and no further than the next panel's title (panels side by side are 70 units apart: this
-    /// panel's right margin and the next one's left).
-    fn text_room(&self) -> f64 {
-        (self.canvas_w - self.px.0 - 6.0).min(self.px.1 - self.px.0 + 60.0)
-    }
-
-    /// A text size: `normal` on the page, presenter mode's 18 CSS px while presenting.
-    fn text_size(&self, normal: f64) -> f64 {
-        if self.zoom > 1.0 {
-            18.0 / self.zoom
-        } else {
-            normal
-        }
-    }
-
-    /// The panel's title above its top-left corner, at 14 px. A title too long for its room is
-    /// set smaller down to 12 px (while presenting, down to 18 CSS px); then it loses its details
-    /// (`overlay::without_detail`: what follows its last " — ", a closing parenthetical) one at
-    /// a time; with none left it may go down to 10 px, and only then is it cut at a word with
-    /// "…". It is drawn when the figure is done, at the smallest size any title on its line
-    /// took (panels side by side read at one size). (Dropping details before any shrinking
-    /// kept neighbours at one size too, but took the step count off the Ising slides' titles at
-    /// 1080p.)
-    pub fn title(&self, title: &str) {
-        let c = &self.ctx;
-        let room = self.text_room();
-        let wide = |text: &str, size: f64| {
-            c.set_font(&title_font(size));
-            c.measure_text(text).map(|m| m.width()).unwrap_or(0.0)
-        };
-        // Full size: 14 px, or the presenter's smallest where that is larger.
-        let smallest = self.text_size(10.0);
-        let full = 14.0f64.max(smallest);
-        // The largest size from full size down to `floor` at which `text` fits.
-        let fitting = |text: &str, floor: f64| {
-            let mut size = full;
-            loop {
-                if wide(text, size) <= room {
-                    return Some(size);
-                }
-                if size <= floor {
-                    return None;
-                }
-                size = (size - 1.0).max(floor);
-            }
-        };
-        let readable = self.text_size(12.0);
-        let mut title = title;
-        let size = loop {
-            if let Some(size) = fitting(title, readable) {
-                break size;
-            }
-            match overlay::without_detail(title) {
-                Some(shorter) => title = shorter,
-                None => break fitting(title, smallest).unwrap_or(smallest),
-            }
-        };
-        self.titles.borrow_mut().push(PendingTitle {
-            text: title.to_string(),
-            size,
-            x: self.px.0,
-            y: self.py.0 - 9.0,
-            room,
-        });
-    }
-
-    /// A line of smaller text in the panel's bottom margin, left-aligned with its title: what
-    /// would make the title too long to read (the sampler that drew a panel's digits), in the
-    /// same room as the title and cut at a word only when even that is too narrow.
-    pub fn caption(&self, text: &str) {
-        let c = &self.ctx;
-        c.set_fill_style_str(colors::INK);
-        c.set_text_align("left");
-        c.set_text_baseline("top");
-        c.set_font(&format!("{}px system-ui, sans-serif", self.text_size(12.0)));
-        let _ = c.fill_text(
-            &overlay::fit_detail(c, text, self.text_room()),
-            self.px.0,
-            self.py.1 + 6.0,
-        );
     }
 
     /// An arrow from (x, y) along a direction given in screen pixels.
