@@ -138,6 +138,38 @@ pub fn grid_layout(
     (cols, if fill { n.div_ceil(cols) * cols } else { n })
 }
 
+/// How many columns `n` plotting panels take in a figure of `width × height` drawing units,
+/// each panel losing `margins` (left, right, top, bottom) to its axes and title: the layout
+/// (one row, rows of fewer, one column) whose plots are largest, a plot's size being its width
+/// or 1.5 times its height, whichever is smaller (a plot's readouts and legends need width
+/// more than height). `shared_gap`: panels in one row share one y axis, only the first keeping
+/// its left margin, the others this gap. A wide figure keeps one row (the page); a narrow and
+/// tall one on a 4:3 slide takes one column. Ties go to more columns.
+pub fn panel_columns(
+    n: usize,
+    width: f64,
+    height: f64,
+    (left, right, top, bottom): (f64, f64, f64, f64),
+    shared_gap: Option<f64>,
+) -> usize {
+    let n = n.max(1);
+    let size = |cols: usize| {
+        let rows = n.div_ceil(cols) as f64;
+        let plot_w = match shared_gap {
+            Some(gap) if cols == n => (width - left - right - gap * (n - 1) as f64) / n as f64,
+            _ => width / cols as f64 - left - right,
+        };
+        plot_w.min(1.5 * (height / rows - top - bottom))
+    };
+    (1..=n).rev().fold(n, |best, c| {
+        if size(c) > size(best) * 1.001 {
+            c
+        } else {
+            best
+        }
+    })
+}
+
 /// `count` images of `w × h` values (row-major, row 0 on top) tiled `cols` per row with
 /// one-value gaps (NaN), as a raster (`row 0 at the bottom`, ready for [`raster`]):
 /// `(values, width, height)`.
@@ -214,6 +246,26 @@ pub fn diverging_color(v: f32) -> [u8; 3] {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn panels_take_rows_or_a_column_whichever_draws_them_larger() {
+        let m = (58.0, 12.0, 30.0, 44.0);
+        // The page: a wide, short figure keeps its panels in one row.
+        assert_eq!(panel_columns(3, 1400.0, 300.0, m, Some(24.0)), 3);
+        assert_eq!(panel_columns(2, 1400.0, 300.0, m, None), 2);
+        // A 1280×720 slide (480 × 360 units): still one row.
+        assert_eq!(panel_columns(2, 480.0, 360.0, m, Some(24.0)), 2);
+        assert_eq!(panel_columns(2, 480.0, 293.0, m, None), 2);
+        // A 4:3 slide (334 × 328 units): side by side the plots were 120 units wide, in one
+        // column 264 × 90: the column.
+        assert_eq!(panel_columns(2, 334.0, 328.0, m, Some(24.0)), 1);
+        // Three score panels in a short 4:3 figure (305 × 177): a row sharing one y axis
+        // (62 units each) beats any stacking (rows 14 units tall).
+        assert_eq!(panel_columns(3, 305.0, 177.0, m, Some(24.0)), 3);
+        // Without a shared axis a squarer figure takes rows of two.
+        assert_eq!(panel_columns(4, 500.0, 500.0, m, None), 2);
+        assert_eq!(panel_columns(1, 10.0, 10.0, m, None), 1);
+    }
+
     #[test]
     fn readouts_keep_three_decimals_while_small() {
         assert_eq!(super::readout(0.0473), "0.047");
@@ -331,6 +383,18 @@ mod tests {
     }
 }
 
+/// Names a title may shorten to, last, where even without its details it does not fit (a
+/// 4:3 slide's right-hand panel): "PF-ODE" is how the literature shortens it (Karras et al.).
+const ABBREVIATIONS: [(&str, &str); 1] = [("probability-flow ODE", "PF-ODE")];
+
+/// `text` with its first long name ([`ABBREVIATIONS`]) shortened; `None` when it has none.
+pub fn abbreviated(text: &str) -> Option<String> {
+    ABBREVIATIONS
+        .iter()
+        .find(|(long, _)| text.contains(long))
+        .map(|(long, short)| text.replacen(long, short, 1))
+}
+
 /// `text` without its last detail: what follows its last " — ", or a closing parenthetical
 /// (" (…)" ending the text), whichever comes later; `None` when it has neither. Labels put what
 /// can go there: "probability-flow ODE (Heun)", "time t (integrated from T down to 0)",
@@ -397,6 +461,11 @@ mod detail_tests {
         // A parenthesis that is part of a name is not a detail: p₀(x) has no space before it.
         assert_eq!(without_detail("Data p₀(x)"), None);
         assert_eq!(without_detail("Training loss"), None);
+        assert_eq!(
+            super::abbreviated("probability-flow ODE").as_deref(),
+            Some("PF-ODE")
+        );
+        assert_eq!(super::abbreviated("reverse SDE"), None);
         assert_eq!(without_detail("(all of it)"), None);
     }
 }

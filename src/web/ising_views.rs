@@ -237,11 +237,7 @@ fn draw_histograms(s: &IsingLab) {
             .cloned()
             .fold(0.0, f64::max)
             .max(1e-3);
-        let frac = if k == 0 {
-            (0.0, 0.0, 0.5, 1.0)
-        } else {
-            (0.5, 0.0, 1.0, 1.0)
-        };
+        let frac = fig.panel_fractions(2)[k];
         // The legend on the |M| panel only.
         let n_gen = learned.map(|l| l.stats.n).unwrap_or(0);
         let gen_label = format!("generated ({n_gen})");

@@ -10,7 +10,7 @@ use super::ui::Ui;
 use crate::diffusion::schedule::T_MIN;
 use crate::models::toy1d::mixture::linspace;
 use crate::models::toy1d::views::{
-    density_histogram, flow_arrows, handles, training_pairs, FIELD_NT, FIELD_NX,
+    density_histogram, flow_arrows, handles, training_pairs, FIELD_NT, FIELD_NX, FLOW_ARROWS,
 };
 use crate::session::Session;
 
@@ -330,14 +330,13 @@ fn draw_field(app: &Session) {
         .copied()
         .unwrap_or(1.0)
         .max(1e-3);
-    let panels: [(&str, (f64, f64, f64, f64)); 3] = [
-        ("learned score", (0.0, 0.0, 0.34, 1.0)),
-        ("exact score", (0.33, 0.0, 0.67, 1.0)),
-        ("difference (learned − exact)", (0.66, 0.0, 1.0, 1.0)),
+    let titles = [
+        "learned score",
+        "exact score",
+        "difference (learned − exact)",
     ];
     let learned = app.toy.live.learned.as_ref().map(|l| &l.score_field);
-    for (k, (title, frac)) in panels.iter().enumerate() {
-        let p = fig.panel(*frac, tr, xr);
+    for (k, (title, p)) in titles.iter().zip(fig.panels(3, tr, xr)).enumerate() {
         let field: Option<Vec<f32>> = match k {
             0 => learned.cloned(),
             1 => Some(exact.clone()),
@@ -355,10 +354,13 @@ fn draw_field(app: &Session) {
             if let Some(f) = &field {
                 let px_per_t = (p.px.1 - p.px.0) / (tr.1 - tr.0);
                 let px_per_x = (p.py.1 - p.py.0) / (xr.1 - xr.0);
+                // 14 units long, or shorter where the lattice is denser (a narrow panel), so
+                // that neighbours never overlap.
+                let spacing = (p.px.1 - p.px.0).min(p.py.1 - p.py.0) / FLOW_ARROWS as f64;
+                let l = (0.8 * spacing).min(14.0);
                 for a in flow_arrows(s, f, xr) {
                     let (dx_px, dy_px) = (-px_per_t, a.v * px_per_x); // screen y grows downwards
                     let len = (dx_px * dx_px + dy_px * dy_px).sqrt().max(1e-9);
-                    let l = 14.0;
                     if len.is_finite() {
                         p.arrow(
                             a.t,
@@ -374,7 +376,7 @@ fn draw_field(app: &Session) {
         p.axes(title, "time t", "x");
         match (k, app.toy.live.learned.as_ref()) {
             (1, _) => {}
-            (_, Some(l)) => p.badge(&format!("step {}", l.steps)),
+            (_, Some(l)) => p.step_badge(0, l.steps),
             (_, None) => p.badge("training…"),
         }
     }
@@ -417,12 +419,7 @@ fn draw_reverse(app: &Session, heat: Option<&OffscreenCanvas>) {
     .iter()
     .enumerate()
     {
-        let frac = if k == 0 {
-            (0.0, 0.0, 0.5, 1.0)
-        } else {
-            (0.5, 0.0, 1.0, 1.0)
-        };
-        let p = fig.panel(frac, tr, xr);
+        let p = fig.panels(2, tr, xr).swap_remove(k);
         heat_background(&p, heat);
         p.paths(&l.reverse_times, paths, color, 1.0);
         p.axes(
@@ -430,7 +427,7 @@ fn draw_reverse(app: &Session, heat: Option<&OffscreenCanvas>) {
             "time t (integrated from T down to 0)",
             "x",
         );
-        p.badge(&format!("step {}", l.steps));
+        p.step_badge(0, l.steps);
     }
     describe(
         "c-reverse",
@@ -465,7 +462,7 @@ fn draw_samples(app: &Session) {
         .iter()
         .map(|&x| app.toy.mixture().density(s, 0.0, x))
         .collect();
-    for (k, (label, samples, w1, color)) in [
+    let panels = [
         (
             &l.sde_label,
             &l.sde_samples,
@@ -479,27 +476,36 @@ fn draw_samples(app: &Session) {
             "rgba(232,89,12,0.45)",
         ),
     ]
-    .iter()
-    .enumerate()
+    .map(|(label, samples, w1, color)| {
+        (
+            label,
+            w1,
+            color,
+            density_histogram(samples, xr),
+            samples.len(),
+        )
+    });
+    // One density scale for both (side by side, one y axis), raised so that the peaks stay
+    // below the readouts.
+    let data_max = panels
+        .iter()
+        .flat_map(|(_, _, _, (_, hist), _)| hist)
+        .chain(&dens)
+        .cloned()
+        .fold(1e-3, f64::max);
+    for ((label, w1, color, (edges, hist), n), p) in
+        panels.iter().zip(fig.panels(2, xr, (0.0, 1.0)))
     {
-        let (edges, hist) = density_histogram(samples, xr);
-        // Headroom above the peaks for the W1 label.
-        let top = dens.iter().chain(&hist).cloned().fold(0.0, f64::max) * 1.25;
-        let frac = if k == 0 {
-            (0.0, 0.0, 0.5, 1.0)
-        } else {
-            (0.5, 0.0, 1.0, 1.0)
-        };
-        let p = fig.panel(frac, xr, (0.0, top.max(1e-3)));
-        p.axes(
-            &format!("{label} — {} samples", samples.len()),
-            "x",
-            "density",
-        );
-        p.bars(&edges, &hist, color);
+        let readouts = [
+            format!("W₁ = {w1:.4} (to the true density)"),
+            format!("step {}", l.steps),
+        ];
+        let (p, _) = p.make_room(data_max, &readouts, &[]);
+        p.axes(&format!("{label} — {n} samples"), "x", "density");
+        p.bars(edges, hist, color);
         p.line(&xs, &dens, colors::EXACT, 2.5, false);
-        p.badge(&format!("W₁ = {w1:.4} (to the true density)"));
-        p.badge_at(1, &format!("step {}", l.steps));
+        p.badge(&readouts[0]);
+        p.step_badge(1, l.steps);
     }
     describe(
         "c-samples",

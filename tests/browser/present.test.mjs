@@ -1,6 +1,7 @@
 // Browser tests of presenter mode (`?present=k`, src/lecture.rs, src/web/present.rs): every slide
-// at 1280×720 and 1920×1080 draws its figures, lays out its MathML, fits the screen with every
-// text at least 18 CSS px; the keys move, train, step, reset and leave; a slide is a bookmark.
+// at 1280×720, 1920×1080 and a 4:3 projector's 1024×768 draws its figures, lays out its MathML,
+// fits the screen with every text at least 18 CSS px; the keys move, train, step, reset and
+// leave; a slide is a bookmark.
 // Screenshots of every slide are saved as test artifacts (artifacts/present-WxH-k-id.png).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -79,7 +80,7 @@ function inspect() {
   };
 }
 
-for (const [width, height] of [[1280, 720], [1920, 1080]]) {
+for (const [width, height] of [[1280, 720], [1920, 1080], [1024, 768]]) {
   test(`every presenter slide at ${width}×${height}: its figures drawn, its MathML laid out, nothing cut off or under 18 px; ←/→ move between slides (CPU)`, { timeout: LIMIT }, async () => {
     const { page, errors } = await openLab(cpu, "?present=1&play=0", { width, height });
     const total = await page.evaluate(() => Number(document.getElementById("slide-count").textContent.split("/")[1]));

@@ -208,12 +208,15 @@ pub struct FlowArrow {
     pub v: f64,
 }
 
-/// A 12 × 12 lattice of probability-flow arrows over a score field tabulated on
+/// Probability-flow arrows per side of [`flow_arrows`]'s lattice.
+pub const FLOW_ARROWS: usize = 12;
+
+/// A [`FLOW_ARROWS`]² lattice of probability-flow arrows over a score field tabulated on
 /// `FIELD_NX × FIELD_NT` points of `x_range × [T_MIN, t_max]` (positions × times): the paths
 /// of the reverse ODE follow them.
 pub fn flow_arrows(schedule: &Schedule, field: &[f32], x_range: (f64, f64)) -> Vec<FlowArrow> {
     let tr = (T_MIN, schedule.t_max());
-    let (ax, at) = (12usize, 12usize);
+    let (ax, at) = (FLOW_ARROWS, FLOW_ARROWS);
     let mut out = Vec::with_capacity(ax * at);
     for i in 0..ax {
         for j in 0..at {

@@ -17,11 +17,19 @@ mod titles;
 pub use super::surface::{describe, raster};
 pub use crate::figure::{
     colors, density_color_light, diverging_color, grid_layout, nice_ticks, nice_ticks_at_least,
-    readout, tick_label, tiles, PlotArea,
+    panel_columns, readout, tick_label, tiles, PlotArea,
 };
 use overlay::fit;
 pub use overlay::LegendEntry;
 use titles::Titles;
+
+/// A panel's margins around its plot (left, right, top, bottom; drawing units): the y axis's
+/// ticks and label, the title, the x axis's ticks and label.
+const PANEL_MARGINS: (f64, f64, f64, f64) = (58.0, 12.0, 30.0, 44.0);
+
+/// The gap between plots side by side that share their y axis ([`Figure::panels`]): room for the
+/// x axes' end labels.
+const SHARED_GAP: f64 = 24.0;
 
 /// A canvas prepared for drawing one figure.
 pub struct Figure {
@@ -64,9 +72,58 @@ impl Figure {
         })
     }
 
+    /// `n` panels over the same axes `x` × `y`, in one row or one column, whichever draws them
+    /// larger ([`panel_columns`]). A row shares one y axis, labelled on the first panel (the
+    /// others keep its grid lines), with a narrow gap between plots: a 4:3 slide's three score
+    /// panels, each with an axis of its own, had plots 32 units wide; sharing one, 62.
+    pub fn panels(&self, n: usize, x: (f64, f64), y: (f64, f64)) -> Vec<Panel> {
+        let n = n.max(1);
+        let cols = panel_columns(n, self.width, self.height, PANEL_MARGINS, Some(SHARED_GAP));
+        if cols < n {
+            return self
+                .fractions(n, cols)
+                .into_iter()
+                .map(|frac| self.panel(frac, x, y))
+                .collect();
+        }
+        let (left, right, _, _) = PANEL_MARGINS;
+        let plot = (self.width - left - right - SHARED_GAP * (n - 1) as f64) / n as f64;
+        (0..n)
+            .map(|k| {
+                let mut p = self.panel((0.0, 0.0, 1.0, 1.0), x, y);
+                let x0 = left + k as f64 * (plot + SHARED_GAP);
+                p.px = (x0, x0 + plot.max(10.0));
+                p.y_labels = k == 0;
+                p.beside = SHARED_GAP - 6.0;
+                p
+            })
+            .collect()
+    }
+
+    /// Where `n` panels with axes of their own go ([`Figure::panel`]'s fractions): in one row,
+    /// rows of fewer, or one column, whichever draws them larger ([`panel_columns`]).
+    pub fn panel_fractions(&self, n: usize) -> Vec<(f64, f64, f64, f64)> {
+        let n = n.max(1);
+        self.fractions(
+            n,
+            panel_columns(n, self.width, self.height, PANEL_MARGINS, None),
+        )
+    }
+
+    fn fractions(&self, n: usize, cols: usize) -> Vec<(f64, f64, f64, f64)> {
+        let rows = n.div_ceil(cols);
+        (0..n)
+            .map(|k| {
+                let (row, col) = ((k / cols) as f64, (k % cols) as f64);
+                let (w, h) = (1.0 / cols as f64, 1.0 / rows as f64);
+                (col * w, row * h, (col + 1.0) * w, (row + 1.0) * h)
+            })
+            .collect()
+    }
+
     /// A panel occupying the given fraction of the figure (x0, y0, x1, y1 in 0..1).
     pub fn panel(&self, frac: (f64, f64, f64, f64), x: (f64, f64), y: (f64, f64)) -> Panel {
-        let (left, right, top, bottom) = (58.0, 12.0, 30.0, 44.0);
+        let (left, right, top, bottom) = PANEL_MARGINS;
         let px0 = self.width * frac.0 + left;
         let px1 = self.width * frac.2 - right;
         let py0 = self.height * frac.1 + top;
@@ -79,6 +136,8 @@ impl Figure {
             y,
             log_y: false,
             whole_x: false,
+            y_labels: true,
+            beside: right + left - 10.0,
             zoom: self.zoom,
             canvas_w: self.width,
             titles: self.titles.clone(),
@@ -161,6 +220,10 @@ pub struct Panel {
     pub log_y: bool,
     /// Ticks on the x axis only at whole numbers (training steps).
     pub whole_x: bool,
+    /// The y axis's tick labels and label drawn (not on the second of panels sharing one).
+    pub y_labels: bool,
+    /// How far text may run past the plot's right edge (up to the next panel's text).
+    pub beside: f64,
     /// The figure's zoom (drawing units per CSS pixel).
     pub zoom: f64,
     /// The figure's width in drawing units.
@@ -274,9 +337,11 @@ impl Panel {
             c.move_to(self.px.0, y);
             c.line_to(self.px.1, y);
             c.stroke();
-            let label = tick_label(t);
-            widest = widest.max(c.measure_text(&label).map(|m| m.width()).unwrap_or(0.0));
-            let _ = c.fill_text(&label, self.px.0 - 5.0, y);
+            if self.y_labels {
+                let label = tick_label(t);
+                widest = widest.max(c.measure_text(&label).map(|m| m.width()).unwrap_or(0.0));
+                let _ = c.fill_text(&label, self.px.0 - 5.0, y);
+            }
         }
         c.set_stroke_style_str(colors::INK);
         c.stroke_rect(
@@ -293,9 +358,12 @@ impl Panel {
         // No wider than the panel and its margins (panels side by side: the next one's label),
         // and centred under the panel without running past the canvas's right edge.
         let centre = (self.px.0 + self.px.1) / 2.0;
-        let room = (self.px.1 - self.px.0 + 60.0).min(2.0 * (self.canvas_w - 2.0 - centre));
+        let room = (self.px.1 - self.px.0 + self.beside).min(2.0 * (self.canvas_w - 2.0 - centre));
         let xlabel = overlay::fit_detail(c, xlabel, room);
         let _ = c.fill_text(&xlabel, centre, self.py.1 + 22.0);
+        if !self.y_labels {
+            return;
+        }
         c.save();
         // The y label's centre line 44 units left of the axis, or further where the tick
         // labels reach it (0.025 at 12 px nearly did), within the panel's left margin.
@@ -443,14 +511,17 @@ impl Panel {
         self.ctx.set_image_smoothing_enabled(true);
     }
 
-    /// An arrow from (x, y) along a direction given in screen pixels.
+    /// An arrow through (x, y), centred on it, along a direction given in screen pixels;
+    /// clipped to the plot.
     pub fn arrow(&self, x: f64, y: f64, dx_px: f64, dy_px: f64, color: &str) {
-        let (sx, sy) = (self.sx(x), self.sy(y));
+        // Centred on its point (a quiver plot's arrows pivot in the middle), inside the plot.
+        let (sx, sy) = (self.sx(x) - dx_px / 2.0, self.sy(y) - dy_px / 2.0);
         let (ex, ey) = (sx + dx_px, sy + dy_px);
         let len = (dx_px * dx_px + dy_px * dy_px).sqrt();
         if len < 1.0 {
             return;
         }
+        self.clip();
         let (ux, uy) = (dx_px / len, dy_px / len);
         let head = (len * 0.35).min(6.0);
         let c = &self.ctx;
@@ -467,5 +538,6 @@ impl Panel {
         c.line_to(ex - head * (ux + 0.5 * uy), ey - head * (uy - 0.5 * ux));
         c.close_path();
         c.fill();
+        c.restore();
     }
 }

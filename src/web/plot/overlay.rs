@@ -12,6 +12,8 @@ pub type LegendEntry<'a> = (&'a str, &'a str, bool);
 
 const LEGEND_FONT: &str = "12px system-ui, sans-serif";
 const LEGEND_LINE: f64 = 18.0;
+/// A legend line's width besides its label: the line sample and the gaps around it.
+const LEGEND_KEY: f64 = 36.0;
 const READOUT_FONT: &str = "600 13px system-ui, sans-serif";
 const READOUT_LINE: f64 = 24.0;
 /// Inside margin between the plot area's edge and an overlay.
@@ -26,15 +28,19 @@ pub struct Overlays<'a> {
     legend: &'a [LegendEntry<'a>],
     /// The legend's top, in pixels below the plot area's top margin.
     legend_top: f64,
+    /// The widths the readouts and the legend's labels may take (less than the plot's where
+    /// they shed details to stay side by side).
+    readout_room: f64,
+    label_room: f64,
 }
 
 impl Overlays<'_> {
     pub fn draw(&self, p: &Panel) {
         if !self.legend.is_empty() {
-            p.legend_below(self.legend, self.legend_top);
+            p.legend_below(self.legend, self.legend_top, self.label_room);
         }
         for (line, text) in self.readouts.iter().enumerate() {
-            p.badge_at(line, text);
+            p.badge_within(line, text, self.readout_room);
         }
     }
 }
@@ -54,13 +60,28 @@ impl Panel {
         } else {
             MARGIN + READOUT_LINE * readouts.len() as f64
         };
+        let plot_w = self.px.1 - self.px.0;
+        let mut readout_room = plot_w - 4.0 * MARGIN;
+        let mut label_room = self.label_room();
         let (legend_top, band) = if legend.is_empty() {
             (0.0, readouts_h)
         } else {
-            let (legend_w, legend_h) = self.legend_size(legend);
-            let side_by_side = readouts.is_empty()
-                || self.readouts_width(readouts) + legend_w + 4.0 * MARGIN <= self.px.1 - self.px.0;
-            if side_by_side {
+            let (legend_w, legend_h) = self.legend_size(legend, label_room);
+            // Side by side as they are, or with the readouts and the legend's labels shed of
+            // their details ("TV = 0.456 (to exact)" → "TV = 0.456", "exact (transfer
+            // matrix)" → "exact"), before the legend goes under the readouts: stacked, they
+            // took a short plot's whole height (a 4:3 slide's).
+            let shed: Vec<String> = readouts.iter().map(|t| shortest(t).to_string()).collect();
+            let shed_w = self.readouts_width(&shed);
+            let short_labels = plot_w - shed_w - 4.0 * MARGIN - LEGEND_KEY;
+            let (short_w, _) = self.legend_size(legend, short_labels);
+            if readouts.is_empty()
+                || self.readouts_width(readouts) + legend_w + 4.0 * MARGIN <= plot_w
+            {
+                (0.0, readouts_h.max(legend_h + MARGIN))
+            } else if shed_w + short_w + 4.0 * MARGIN <= plot_w {
+                label_room = short_labels;
+                readout_room = plot_w - short_w - 4.0 * MARGIN;
                 (0.0, readouts_h.max(legend_h + MARGIN))
             } else {
                 (readouts_h, readouts_h + legend_h + MARGIN)
@@ -75,6 +96,8 @@ impl Panel {
                 readouts,
                 legend,
                 legend_top,
+                readout_room,
+                label_room,
             },
         )
     }
@@ -98,27 +121,28 @@ impl Panel {
     /// A legend at the right edge, `down` of the way from the top (0) to the bottom (1) of the
     /// plot area.
     pub fn legend_at(&self, entries: &[LegendEntry], down: f64) {
-        let (_, h) = self.legend_size(entries);
+        let room = self.label_room();
+        let (_, h) = self.legend_size(entries, room);
         let free = (self.py.1 - self.py.0 - h - 2.0 * MARGIN).max(0.0);
-        self.legend_below(entries, down.clamp(0.0, 1.0) * free);
+        self.legend_below(entries, down.clamp(0.0, 1.0) * free, room);
     }
 
     /// Width and height in pixels of the legend of `entries`.
-    fn legend_size(&self, entries: &[LegendEntry]) -> (f64, f64) {
+    fn legend_size(&self, entries: &[LegendEntry], room: f64) -> (f64, f64) {
         let c = &self.ctx;
         c.set_font(LEGEND_FONT);
         let w = entries
             .iter()
-            .map(|(l, _, _)| text_width(c, &self.legend_label(l)))
+            .map(|(l, _, _)| text_width(c, &fit_detail(c, l, room)))
             .fold(0.0, f64::max)
-            + 36.0;
+            + LEGEND_KEY;
         (w, LEGEND_LINE * entries.len() as f64 + MARGIN)
     }
 
     /// A legend at the right edge, its top `offset` pixels below the plot area's top margin.
-    fn legend_below(&self, entries: &[LegendEntry], offset: f64) {
+    fn legend_below(&self, entries: &[LegendEntry], offset: f64, room: f64) {
         let c = &self.ctx;
-        let (w, h) = self.legend_size(entries);
+        let (w, h) = self.legend_size(entries, room);
         let (x0, y0) = (self.px.1 - w - MARGIN, self.py.0 + MARGIN + offset.max(0.0));
         c.set_fill_style_str("rgba(255,255,255,0.85)");
         c.fill_rect(x0, y0, w, h);
@@ -140,15 +164,16 @@ impl Panel {
             c.set_fill_style_str(colors::INK);
             c.set_text_align("left");
             c.set_text_baseline("middle");
-            let _ = c.fill_text(&self.legend_label(label), x0 + 31.0, y);
+            c.set_font(LEGEND_FONT);
+            let _ = c.fill_text(&fit_detail(c, label, room), x0 + 31.0, y);
         }
     }
 
-    /// A legend line's label as drawn (in the legend's font): without its details where the
-    /// panel is too narrow for it ("exact (transfer matrix)" → "exact").
-    fn legend_label(&self, label: &str) -> String {
-        let room = self.px.1 - self.px.0 - 36.0 - 2.0 * MARGIN;
-        fit_detail(&self.ctx, label, room)
+    /// The width a legend's labels may take: the plot's, less the legend's key and margins
+    /// (a label sheds its details where the panel is narrower: "exact (transfer matrix)" →
+    /// "exact").
+    fn label_room(&self) -> f64 {
+        self.px.1 - self.px.0 - LEGEND_KEY - 2.0 * MARGIN
     }
 
     /// Text at the panel's top-left inside corner (a metric readout).
@@ -156,13 +181,30 @@ impl Panel {
         self.badge_at(0, text);
     }
 
+    /// "step N" on the given line of the panel's top-left inside corner, or nothing where the
+    /// plot is too narrow for it (a 4:3 slide's score panels): a cut "step…" says nothing,
+    /// while the header counts the steps and the figure's text alternative and `data-step`
+    /// say which step it shows.
+    pub fn step_badge(&self, line: usize, steps: u64) {
+        let text = format!("step {steps}");
+        self.ctx.set_font(READOUT_FONT);
+        if text_width(&self.ctx, &text) <= self.px.1 - self.px.0 - 4.0 * MARGIN {
+            self.badge_at(line, &text);
+        }
+    }
+
     /// A readout on the given line (0 = top) of the panel's top-left inside corner.
     pub fn badge_at(&self, line: usize, text: &str) {
+        self.badge_within(line, text, self.px.1 - self.px.0 - 4.0 * MARGIN);
+    }
+
+    /// [`Panel::badge_at`] within `room` pixels (its details shed, then cut, to fit).
+    fn badge_within(&self, line: usize, text: &str, room: f64) {
         self.clip(); // a long readout stays in its panel
         let c = &self.ctx;
         let y = self.py.0 + MARGIN + READOUT_LINE * line as f64;
         c.set_font(READOUT_FONT);
-        let text = fit_detail(c, text, self.px.1 - self.px.0 - 4.0 * MARGIN);
+        let text = fit_detail(c, text, room);
         let w = text_width(c, &text) + 2.0 * MARGIN;
         c.set_fill_style_str("rgba(255,255,255,0.85)");
         c.fill_rect(self.px.0 + MARGIN, y, w, 20.0);
@@ -176,6 +218,15 @@ impl Panel {
 
 fn text_width(c: &CanvasRenderingContext2d, text: &str) -> f64 {
     c.measure_text(text).map(|m| m.width()).unwrap_or(100.0)
+}
+
+/// `text` with every detail shed ([`without_detail`] until there is none left).
+fn shortest(text: &str) -> &str {
+    let mut text = text;
+    while let Some(shorter) = without_detail(text) {
+        text = shorter;
+    }
+    text
 }
 
 /// `text` within `room` pixels, shortened first by its details (see [`without_detail`]), then

@@ -6,6 +6,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use super::{colors, fit, overlay, Figure, Panel};
+use crate::figure::abbreviated;
 
 /// A panel's title, measured: drawn when its figure is done, at the smallest size of the
 /// titles on its line.
@@ -45,10 +46,9 @@ impl Drop for Figure {
 
 impl Panel {
     /// The width a line of text may take from the panel's left edge: up to the canvas's edge,
-    /// and no further than the next panel's title (panels side by side are 70 units apart: this
-    /// panel's right margin and the next one's left).
+    /// and no further than the next panel's title ([`Panel::beside`]).
     pub(super) fn text_room(&self) -> f64 {
-        (self.canvas_w - self.px.0 - 6.0).min(self.px.1 - self.px.0 + 60.0)
+        (self.canvas_w - self.px.0 - 6.0).min(self.px.1 - self.px.0 + self.beside)
     }
 
     /// A text size: `normal` on the page, presenter mode's 18 CSS px while presenting.
@@ -63,8 +63,8 @@ impl Panel {
     /// The panel's title above its top-left corner, at 14 px. A title too long for its room is
     /// set smaller down to 12 px (while presenting, down to 18 CSS px); then it loses its details
     /// (`overlay::without_detail`: what follows its last " — ", a closing parenthetical) one at
-    /// a time; with none left it may go down to 10 px, and only then is it cut at a word with
-    /// "…". It is drawn when the figure is done, at the smallest size any title on its line
+    /// a time, then long names shorten (`figure::abbreviated`: "PF-ODE"); with none left it may
+    /// go down to 10 px, and only then is it cut at a word with "…". It is drawn when the figure is done, at the smallest size any title on its line
     /// took (panels side by side read at one size). (Dropping details before any shrinking
     /// kept neighbours at one size too, but took the step count off the Ising slides' titles at
     /// 1080p.)
@@ -92,18 +92,21 @@ impl Panel {
             }
         };
         let readable = self.text_size(12.0);
-        let mut title = title;
+        let mut title = title.to_string();
         let size = loop {
-            if let Some(size) = fitting(title, readable) {
+            if let Some(size) = fitting(&title, readable) {
                 break size;
             }
-            match overlay::without_detail(title) {
-                Some(shorter) => title = shorter,
-                None => break fitting(title, smallest).unwrap_or(smallest),
+            match overlay::without_detail(&title) {
+                Some(shorter) => title = shorter.to_string(),
+                None => match abbreviated(&title) {
+                    Some(short) => title = short,
+                    None => break fitting(&title, smallest).unwrap_or(smallest),
+                },
             }
         };
         self.titles.borrow_mut().push(PendingTitle {
-            text: title.to_string(),
+            text: title,
             size,
             x: self.px.0,
             y: self.py.0 - 9.0,
