@@ -110,6 +110,10 @@ pub fn on_message(lab: &Shared, msg: ToLab) {
             }
             if changed {
                 lab.session.borrow_mut().dirty = true;
+                // At once, even while the loop is busy (a model loading its data, training):
+                // until then the browser stretches the canvas's old picture to its new box (an
+                // MNIST slide showed its "loading…" note as huge blurred letters for 2.5 s).
+                super::draw_now(lab);
             }
         }
     }

@@ -83,7 +83,7 @@ fn draw_configs(s: &IsingLab) {
         }
         None => {
             let p = fig.panel((0.5, 0.0, 1.0, 1.0), (0.0, 1.0), (0.0, 1.0));
-            p.title("Generated configurations — they appear after the first training steps");
+            p.title("Generated — they appear after the first training steps");
         }
     }
     let learned = s.live.learned.as_ref();

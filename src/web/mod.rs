@@ -123,6 +123,19 @@ fn draw_if_due(lab: &Shared) {
     }
 }
 
+/// Redraws everything now, unless the session or the drawing state is in use (a call from
+/// inside the loop's turn), where the turn draws it when due.
+pub(crate) fn draw_now(lab: &Shared) {
+    let (Ok(mut s), Ok(mut ui)) = (lab.session.try_borrow_mut(), lab.ui.try_borrow_mut()) else {
+        return;
+    };
+    s.dirty = false;
+    let started = now();
+    draw_all(&s, &mut ui);
+    ui.last_draw = now();
+    ui.draw_cost = ui.last_draw - started;
+}
+
 /// Draws every figure of the model on show (and its header figures).
 fn draw_all(s: &Session, ui: &mut Ui) {
     match s.settings.model {

@@ -155,6 +155,27 @@ for (const [width, height] of [[1280, 720], [1920, 1080], [1024, 768]]) {
   });
 }
 
+test("a slide's figures are redrawn at their new size at once, even while its model loads (MNIST's digits and network)", { timeout: LIMIT }, async () => {
+  // The Ising slide first: MNIST's canvases were drawn small (hidden) and the digits are not
+  // loaded. Moving to the MNIST slide sizes them for the slide while the lab loads the digits,
+  // restores the pretrained network and samples (seconds on the CPU); until the lab redraws,
+  // the browser stretches the old picture (the "loading…" note as huge blurred letters).
+  const { page, errors } = await openLab(cpu, "?present=10&play=0", { width: 1280, height: 720 });
+  const k = await page.evaluate(() => Number(document.getElementById("slide-count").textContent.split("/")[1]) - 2);
+  await page.evaluate((k) => lab.applySettings(`present=${k}&play=0`), k);
+  await page.waitForFunction(() => document.getElementById("slide").dataset.slide === "mnist-denoise");
+  // Asked right after the move, the lab answers between its loading steps: the canvas is
+  // already at the slide's size, while the generated digits are not there yet.
+  const first = await page.evaluate(async () => {
+    const c = document.getElementById("c-mnist-digits");
+    const { width } = await lab.canvasPixels("c-mnist-digits");
+    return { drawn: width / devicePixelRatio, box: c.getBoundingClientRect().width, viewsStep: lab.status().viewsStep };
+  });
+  assert.ok(Math.abs(first.drawn - first.box) <= 1, `drawn ${first.drawn} px wide in a ${first.box}-px box (views at step ${first.viewsStep})`);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test("presenter keys: P enters and leaves, space trains and pauses, S steps ×100, R resets, F fullscreen; a slide is a bookmark; a bad slide number is reported (CPU)", { timeout: LIMIT }, async () => {
   const { page, errors } = await openLab(cpu, "?play=0", { width: 1280, height: 720 });
   assert.equal(await page.evaluate(() => document.body.dataset.present), undefined);
