@@ -71,17 +71,24 @@ impl Panel {
             // their details ("TV = 0.456 (to exact)" → "TV = 0.456", "exact (transfer
             // matrix)" → "exact"), before the legend goes under the readouts: stacked, they
             // took a short plot's whole height (a 4:3 slide's).
+            // Only where nothing is cut: every label and readout fits once shed.
             let shed: Vec<String> = readouts.iter().map(|t| shortest(t).to_string()).collect();
             let shed_w = self.readouts_width(&shed);
-            let short_labels = plot_w - shed_w - 4.0 * MARGIN - LEGEND_KEY;
-            let (short_w, _) = self.legend_size(legend, short_labels);
+            self.ctx.set_font(LEGEND_FONT);
+            let short_w = legend
+                .iter()
+                .map(|(l, _, _)| text_width(&self.ctx, shortest(l)))
+                .fold(0.0, f64::max)
+                + LEGEND_KEY;
             if readouts.is_empty()
                 || self.readouts_width(readouts) + legend_w + 4.0 * MARGIN <= plot_w
             {
                 (0.0, readouts_h.max(legend_h + MARGIN))
             } else if shed_w + short_w + 4.0 * MARGIN <= plot_w {
-                label_room = short_labels;
-                readout_room = plot_w - short_w - 4.0 * MARGIN;
+                // The labels keep what details fit beside the shed readouts; the readouts
+                // then take what the legend leaves.
+                label_room = plot_w - shed_w - 4.0 * MARGIN - LEGEND_KEY;
+                readout_room = plot_w - self.legend_size(legend, label_room).0 - 4.0 * MARGIN;
                 (0.0, readouts_h.max(legend_h + MARGIN))
             } else {
                 (readouts_h, readouts_h + legend_h + MARGIN)
