@@ -114,24 +114,25 @@ fn draw_if_due(lab: &Shared) {
     let mut ui = lab.ui.borrow_mut();
     if s.dirty && (!s.busy() || now() - ui.last_draw > (4.0 * ui.draw_cost).max(250.0)) {
         drop(s);
-        lab.session.borrow_mut().dirty = false;
-        let s = lab.session.borrow();
-        let started = now();
-        draw_all(&s, &mut ui);
-        ui.last_draw = now();
-        ui.draw_cost = ui.last_draw - started;
+        let mut s = lab.session.borrow_mut();
+        draw_timed(&mut s, &mut ui);
     }
 }
 
 /// Redraws everything now, unless the session or the drawing state is in use (a call from
 /// inside the loop's turn), where the turn draws it when due.
 pub(crate) fn draw_now(lab: &Shared) {
-    let (Ok(mut s), Ok(mut ui)) = (lab.session.try_borrow_mut(), lab.ui.try_borrow_mut()) else {
-        return;
-    };
+    if let (Ok(mut s), Ok(mut ui)) = (lab.session.try_borrow_mut(), lab.ui.try_borrow_mut()) {
+        draw_timed(&mut s, &mut ui);
+    }
+}
+
+/// Draws everything, marks the session drawn and times the drawing (the pacing of
+/// [`draw_if_due`] follows it).
+fn draw_timed(s: &mut Session, ui: &mut Ui) {
     s.dirty = false;
     let started = now();
-    draw_all(&s, &mut ui);
+    draw_all(s, ui);
     ui.last_draw = now();
     ui.draw_cost = ui.last_draw - started;
 }

@@ -60,36 +60,17 @@ impl Panel {
         } else {
             MARGIN + READOUT_LINE * readouts.len() as f64
         };
-        let plot_w = self.px.1 - self.px.0;
-        let mut readout_room = plot_w - 4.0 * MARGIN;
-        let mut label_room = self.label_room();
+        let (mut readout_room, mut label_room) = (self.readout_room(), self.label_room());
         let (legend_top, band) = if legend.is_empty() {
             (0.0, readouts_h)
         } else {
             let (legend_w, legend_h) = self.legend_size(legend, label_room);
-            // Side by side as they are, or with the readouts and the legend's labels shed of
-            // their details ("TV = 0.456 (to exact)" → "TV = 0.456", "exact (transfer
-            // matrix)" → "exact"), before the legend goes under the readouts: stacked, they
-            // took a short plot's whole height (a 4:3 slide's).
-            // Only where nothing is cut: every label and readout fits once shed.
-            let shed: Vec<String> = readouts.iter().map(|t| shortest(t).to_string()).collect();
-            let shed_w = self.readouts_width(&shed);
-            self.ctx.set_font(LEGEND_FONT);
-            let short_w = legend
-                .iter()
-                .map(|(l, _, _)| text_width(&self.ctx, shortest(l)))
-                .fold(0.0, f64::max)
-                + LEGEND_KEY;
-            if readouts.is_empty()
-                || self.readouts_width(readouts) + legend_w + 4.0 * MARGIN <= plot_w
-            {
-                (0.0, readouts_h.max(legend_h + MARGIN))
-            } else if shed_w + short_w + 4.0 * MARGIN <= plot_w {
-                // The labels keep what details fit beside the shed readouts; the readouts
-                // then take what the legend leaves.
-                label_room = plot_w - shed_w - 4.0 * MARGIN - LEGEND_KEY;
-                readout_room = plot_w - self.legend_size(legend, label_room).0 - 4.0 * MARGIN;
-                (0.0, readouts_h.max(legend_h + MARGIN))
+            let side_by_side = (0.0, readouts_h.max(legend_h + MARGIN));
+            if readouts.is_empty() || self.readouts_width(readouts) + legend_w <= readout_room {
+                side_by_side
+            } else if let Some(rooms) = self.shed_side_by_side(readouts, legend) {
+                (readout_room, label_room) = rooms;
+                side_by_side
             } else {
                 (readouts_h, readouts_h + legend_h + MARGIN)
             }
@@ -109,11 +90,40 @@ impl Panel {
         )
     }
 
+    /// The rooms (readouts, legend labels) that keep readouts and legend side by side once
+    /// they shed their details ("TV = 0.456 (to exact)" → "TV = 0.456", "exact (transfer
+    /// matrix)" → "exact") — stacked, they took a short plot's whole height (a 4:3 slide's) —
+    /// or `None` where even then something would be cut. The labels keep what details fit
+    /// beside the shed readouts; the readouts take what the legend leaves.
+    fn shed_side_by_side(&self, readouts: &[String], legend: &[LegendEntry]) -> Option<(f64, f64)> {
+        let shed: Vec<String> = readouts.iter().map(|t| shortest(t).to_string()).collect();
+        let shed_w = self.readouts_width(&shed);
+        self.ctx.set_font(LEGEND_FONT);
+        let short_w = legend
+            .iter()
+            .map(|(l, _, _)| text_width(&self.ctx, shortest(l)))
+            .fold(0.0, f64::max)
+            + LEGEND_KEY;
+        if shed_w + short_w > self.readout_room() {
+            return None;
+        }
+        let label_room = self.readout_room() - shed_w - LEGEND_KEY;
+        Some((
+            self.readout_room() - self.legend_size(legend, label_room).0,
+            label_room,
+        ))
+    }
+
+    /// The width a readout may take: the plot's, less the margins around its badge.
+    fn readout_room(&self) -> f64 {
+        self.px.1 - self.px.0 - 4.0 * MARGIN
+    }
+
     /// Width in pixels of the widest readout as [`Panel::badge_at`] draws it.
     fn readouts_width(&self, texts: &[String]) -> f64 {
         let c = &self.ctx;
         c.set_font(READOUT_FONT);
-        let room = self.px.1 - self.px.0 - 4.0 * MARGIN;
+        let room = self.readout_room();
         texts
             .iter()
             .map(|t| text_width(c, &fit(c, t, room)) + 2.0 * MARGIN)
@@ -195,14 +205,14 @@ impl Panel {
     pub fn step_badge(&self, line: usize, steps: u64) {
         let text = format!("step {steps}");
         self.ctx.set_font(READOUT_FONT);
-        if text_width(&self.ctx, &text) <= self.px.1 - self.px.0 - 4.0 * MARGIN {
+        if text_width(&self.ctx, &text) <= self.readout_room() {
             self.badge_at(line, &text);
         }
     }
 
     /// A readout on the given line (0 = top) of the panel's top-left inside corner.
     pub fn badge_at(&self, line: usize, text: &str) {
-        self.badge_within(line, text, self.px.1 - self.px.0 - 4.0 * MARGIN);
+        self.badge_within(line, text, self.readout_room());
     }
 
     /// [`Panel::badge_at`] within `room` pixels (its details shed, then cut, to fit).
