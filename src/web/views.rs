@@ -342,11 +342,10 @@ fn draw_field(app: &Session) {
             1 => Some(exact.clone()),
             _ => learned.map(|l| l.iter().zip(exact).map(|(a, b)| a - b).collect()),
         };
-        match &field {
-            Some(f) => p.heatmap(f, FIELD_NT, FIELD_NX, &|v| {
+        if let Some(f) = &field {
+            p.heatmap(f, FIELD_NT, FIELD_NX, &|v| {
                 diverging_color(v / scale as f32)
-            }),
-            None => {}
+            });
         }
         // Arrows: the probability-flow ODE's direction in the (t, x) plane, running backwards in
         // time (`flow_arrows`) — the paths of the reverse ODE follow them.
