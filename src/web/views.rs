@@ -343,9 +343,7 @@ fn draw_field(app: &Session) {
             _ => learned.map(|l| l.iter().zip(exact).map(|(a, b)| a - b).collect()),
         };
         if let Some(f) = &field {
-            p.heatmap(f, FIELD_NT, FIELD_NX, &|v| {
-                diverging_color(v / scale as f32)
-            });
+            p.heatmap(f, FIELD_NT, FIELD_NX, &|v| diverging_color(v / scale));
         }
         // Arrows: the probability-flow ODE's direction in the (t, x) plane, running backwards in
         // time (`flow_arrows`) — the paths of the reverse ODE follow them.
