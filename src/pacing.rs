@@ -151,8 +151,12 @@ impl Refresh {
     /// Whether the views are due at `now`: dirty, and the interval since the last refresh is at
     /// least five times its cost (and `busy_ms` while training, 200 ms idle) — or, while the
     /// user watches training, the next chunk would take the panels past [`MAX_LAG_MS`] of
-    /// training. A scripted request (`lab.train`, whose caller waits for its steps, not the
-    /// panels) keeps the interval alone.
+    /// training; or, idle, the views show a network older than the one trained (training has
+    /// just stopped: Pause, the end of Step ×100 or of a `lab.train`), whatever the interval —
+    /// nothing else needs the time then, and the panels should show what the header's step
+    /// says (the interval alone let an MNIST view, ~1 s a refresh, wait up to 5 s). A scripted
+    /// request (`lab.train`, whose caller waits for its steps, not the panels) keeps the
+    /// interval alone while it runs.
     pub fn due(&self, now: f64, training: bool, scripted: bool) -> bool {
         if !self.dirty {
             return false;
@@ -164,7 +168,7 @@ impl Refresh {
             let behind = self.trained_ms + self.chunk_ms > MAX_LAG_MS;
             return behind || now - self.last > (5.0 * self.cost).max(self.busy_ms);
         }
-        now - self.last > (5.0 * self.cost).max(200.0)
+        self.trained_ms > 0.0 || now - self.last > (5.0 * self.cost).max(200.0)
     }
 
     /// Records a chunk of training that took `ms`.
@@ -195,7 +199,21 @@ mod tests {
         assert!(r.due(1700.0, true, false));
         assert!(!r.due(500.0, false, false), "five times its cost idle");
         assert!(r.due(700.0, false, false));
+        // Idle after training: at once, whatever the interval.
+        r.trained(300.0);
+        assert!(
+            r.due(150.0, false, false),
+            "training stopped: the views catch up"
+        );
+        assert!(
+            !r.due(150.0, true, false),
+            "still training: the interval holds"
+        );
+        assert!(!r.due(150.0, false, true), "a script's steps come first");
+        r.done(150.0, 250.0);
+        assert!(!r.due(400.0, false, false), "caught up: the interval again");
         r.dirty = false;
+        r.trained(300.0);
         assert!(!r.due(1e6, false, false), "nothing changed");
         // A refresh that cost 1 s waits 5 s.
         let mut slow = Refresh::new(1500.0, 1.0);
