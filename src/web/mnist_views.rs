@@ -91,6 +91,22 @@ fn status(app: &Session, s: &MnistLab) {
     );
 }
 
+/// What a learned view that has nothing to show yet waits for: the network on its way in, the
+/// first samples of a network that has arrived (or trained), else the first training steps
+/// (`appears`: "they appear").
+fn waiting(s: &MnistLab, appears: &str) -> String {
+    match s.incoming {
+        Some(what) => format!("loading {what}…"),
+        None if s.live.snapshot.is_some() => {
+            format!(
+                "sampling from the network of step {}…",
+                s.live.snapshot_steps
+            )
+        }
+        None => format!("{appears} after the first training steps"),
+    }
+}
+
 fn draw_digits(app: &Session, s: &MnistLab) {
     let Some(fig) = figure("c-mnist-digits") else {
         return;
@@ -139,7 +155,7 @@ fn draw_digits(app: &Session, s: &MnistLab) {
         }
         None => {
             let p = fig.panel((0.5, 0.0, 1.0, 1.0), (0.0, 1.0), (0.0, 1.0));
-            p.title("Generated digits — they appear after the first training steps");
+            p.title(&format!("Generated digits — {}", waiting(s, "they appear")));
         }
     }
     let learned = s.live.learned.as_ref();
@@ -158,7 +174,7 @@ fn draw_digits(app: &Session, s: &MnistLab) {
                         .map(|d| format!(", guided toward {d}"))
                         .unwrap_or_default()
                 ))
-                .unwrap_or_default()
+                .unwrap_or_else(|| format!("; generated digits: {}", waiting(s, "they appear")))
         ),
         learned.map(|l| l.steps),
     );
@@ -253,7 +269,7 @@ fn draw_strip(s: &MnistLab) {
         return;
     };
     let Some(l) = s.live.learned.as_ref().filter(|l| !l.strip.is_empty()) else {
-        fig.note("the denoising strip appears after the first training steps");
+        fig.note(&waiting(s, "the denoising strip appears"));
         return;
     };
     let rows = l.strip[0].1.len() / PIXELS;

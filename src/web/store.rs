@@ -108,7 +108,10 @@ pub async fn ensure_mnist_data(lab: &Shared) -> Result<(), String> {
         session::mnist::restore(&lab.session, &bytes, Offered::Saved);
     } else if lab.session.borrow().settings.weights.is_none() {
         let url = pretrained_url(Model::Mnist);
-        match fetch_bytes(&url).await {
+        incoming(lab, Some("the pretrained network"));
+        let fetched = fetch_bytes(&url).await;
+        incoming(lab, None);
+        match fetched {
             Ok(bytes) => {
                 session::mnist::restore(&lab.session, &bytes, Offered::Pretrained);
             }
@@ -122,6 +125,21 @@ pub async fn ensure_mnist_data(lab: &Shared) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Says which network the MNIST views wait for (`None`: none any more). On its way in, the
+/// views say so at once: the loop's turn is waiting for this fetch and draws after it (on a slow
+/// connection the page said "loading the 2,000 training digits…" all that time).
+fn incoming(lab: &Shared, what: Option<&'static str>) {
+    {
+        let mut s = lab.session.borrow_mut();
+        s.mnist().incoming = what;
+        s.dirty = true;
+    }
+    if what.is_some() {
+        super::draw_now(lab);
+        super::post_status(lab);
+    }
 }
 
 /// Where the site's pretrained network for `model` lies (relative to the page).

@@ -97,6 +97,30 @@ test("the toy's and the Ising view's Pretrained buttons load their networks; the
   await page.close();
 });
 
+test("while the pretrained network is on its way, the MNIST view shows the training digits and says what it waits for", { timeout: LIMIT }, async () => {
+  const page = await cpu.newPage({ viewport: { width: 1400, height: 1000 } });
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  // A slow connection: the network arrives when the test lets it.
+  let release;
+  const held = new Promise((r) => { release = r; });
+  await page.route("**/pretrained/mnist.weights", async (route) => { await held; await route.continue(); });
+  const { LAB_URL } = await import("./harness.mjs");
+  await page.goto(LAB_URL + "?model=mnist&play=0");
+  await page.evaluate(() => window.lab.ready);
+  const label = () => page.evaluate(() => document.getElementById("c-mnist-digits").getAttribute("aria-label") ?? "");
+  await page.waitForFunction(() => (document.getElementById("c-mnist-digits").getAttribute("aria-label") ?? "").includes("training digits"), null, { timeout: 60_000 });
+  assert.match(await label(), /training digits; generated digits: loading the pretrained network…$/);
+  assert.ok(await inkFraction(page, "c-mnist-digits") > 0.02, "the training digits are drawn while the network loads");
+  await page.locator("#c-mnist-digits").screenshot({ path: join(ARTIFACTS, "mnist-loading-pretrained.png") });
+  assert.equal(await page.evaluate(() => lab.status().steps), 0);
+  release();
+  await page.waitForFunction(() => lab.status().viewsStep >= 1000, null, { timeout: 120_000 });
+  assert.match(await label(), /beside 16 digits generated after \d+ steps/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test("without a pretrained file the MNIST view says so and trains from scratch", { timeout: LIMIT }, async () => {
   const browser = cpu;
   const page = await browser.newPage({ viewport: { width: 1400, height: 2400 } });
