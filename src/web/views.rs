@@ -316,7 +316,9 @@ fn draw_field(app: &Session) {
     let Some(fig) = figure("c-field") else { return };
     let s = &app.settings.schedule;
     let xr = app.toy.exact.x_range;
-    let tr = (T_MIN, s.t_max());
+    // The field is computed from T_MIN (the score is singular at t = 0); the axes start at 0 so
+    // that their ticks do (from T_MIN the first tick was 2, and at 4:3 "5" was the only one).
+    let tr = (0.0, s.t_max());
     let exact = &app.toy.exact.score_field;
     // Colour scale: scores grow like 1/sigma^2 near t = 0; clip at a robust maximum.
     let mut mags: Vec<f32> = exact
