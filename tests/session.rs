@@ -116,6 +116,30 @@ fn ising_and_mnist_settings_rebuild_only_what_they_change() {
 }
 
 #[test]
+fn pause_stops_queued_steps_as_well_as_play() {
+    let cell = session("play=0");
+    cell.borrow_mut()
+        .command(Command::Step { steps: 1_000_000 });
+    pollster::block_on(drive::tick(&cell));
+    let done = cell.borrow().toy.steps();
+    assert!(done > 0 && done < 1_000_000, "{done} steps after one turn");
+    assert!(cell.borrow().busy(), "the queued steps are training");
+    // The button says Pause meanwhile; pressing it stops the queued steps.
+    cell.borrow_mut().command(Command::TogglePlay);
+    {
+        let s = cell.borrow();
+        assert!(!s.busy() && !s.playing && s.pending.is_empty());
+    }
+    pollster::block_on(drive::tick(&cell));
+    assert_eq!(cell.borrow().toy.steps(), done, "no step after Pause");
+    // Idle, it plays; pressed again, it pauses.
+    cell.borrow_mut().command(Command::TogglePlay);
+    assert!(cell.borrow().playing);
+    cell.borrow_mut().command(Command::TogglePlay);
+    assert!(!cell.borrow().busy());
+}
+
+#[test]
 fn commands_train_sample_and_round_trip_weights() {
     let cell = session("play=0");
     cell.borrow_mut().command(Command::Step { steps: 50 });

@@ -43,7 +43,8 @@ pub enum Command {
     Apply { query: String },
     /// Train or pause.
     SetPlaying(bool),
-    /// Toggle training (the Train / Pause button).
+    /// Toggle training (the Train / Pause button): while anything trains (play, queued steps)
+    /// it stops all of it, else it plays.
     TogglePlay,
     /// Queue `steps` training steps of the model on show (the Step button).
     Step { steps: u64 },
@@ -350,7 +351,16 @@ impl Session {
             Command::Apply { query } => return self.apply_query(&query),
             Command::SetPlaying(on) => self.playing = on,
             Command::TogglePlay => {
-                self.playing = !self.playing;
+                // Pause stops whatever trains: play, and the steps Step ×100 (or a script's
+                // `lab.train`, which then resolves with the steps it got) queued. On MNIST
+                // Step ×100 runs for half a minute; the button said "Train" meanwhile, and
+                // pressing it started training for good instead of stopping.
+                if self.busy() {
+                    self.playing = false;
+                    self.pending.clear();
+                } else {
+                    self.playing = true;
+                }
                 self.error = None;
             }
             Command::Step { steps } => {

@@ -89,12 +89,11 @@ pub fn header_stats(
 }
 
 /// The play button's label and the messages box (errors, then notices): shared by every model.
+/// The button says Pause while anything trains (Step ×100's steps too: Pause stops them).
 pub fn messages(app: &Session) {
-    set_text(
-        "play",
-        super::protocol::PLAY_LABEL[usize::from(app.playing)],
-    );
-    let pressed = if app.playing { "true" } else { "false" };
+    let busy = app.busy();
+    set_text("play", super::protocol::PLAY_LABEL[usize::from(busy)]);
+    let pressed = if busy { "true" } else { "false" };
     super::outbox::set_attr("play", "aria-pressed", Some(pressed));
     let msg = app
         .error

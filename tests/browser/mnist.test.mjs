@@ -115,6 +115,32 @@ test("the trained network survives a reload (IndexedDB); weights download, uploa
   await context.close();
 });
 
+test("Step ×100 on MNIST (half a minute of training) shows Pause, and Pause stops it (CPU)", { timeout: LIMIT }, async () => {
+  const { page, errors } = await openLab(cpu, "?model=mnist&play=0");
+  await page.waitForFunction(() => lab.status().viewsStep >= 1000, null, { timeout: 120_000, polling: 100 });
+  const s0 = await page.evaluate(() => lab.status().steps);
+  assert.equal(await page.textContent("#play"), "▶ Train");
+  await page.click("#step");
+  await page.waitForFunction((s0) => lab.status().steps > s0, s0, { timeout: 60_000, polling: 100 });
+  // The lab is training the queued steps: the button says so and offers to stop them.
+  assert.equal(await page.textContent("#play"), "❚❚ Pause");
+  assert.equal(await page.getAttribute("#play", "aria-pressed"), "true");
+  const pressedAt = await page.evaluate(() => lab.status().steps);
+  await page.click("#play");
+  await page.waitForFunction(() => document.getElementById("play").textContent === "▶ Train", null, { timeout: 10_000 });
+  // At most the step in flight finishes; nothing trains after it (before, the press started
+  // playing for good instead).
+  await page.waitForTimeout(1500);
+  const stopped = await page.evaluate(() => lab.status());
+  assert.ok(stopped.steps <= pressedAt + 2 && stopped.steps < s0 + 100, `steps went on after Pause: ${pressedAt} at the press, ${stopped.steps} later`);
+  assert.equal(stopped.playing, false);
+  await page.waitForTimeout(2000);
+  assert.equal(await page.evaluate(() => lab.status().steps), stopped.steps, "no step after the pause");
+  assert.equal(await page.getAttribute("#play", "aria-pressed"), "false");
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test("while the default MNIST U-Net trains, the page answers at once: Pause shows within 200 ms of the click and no training step starts after it (CPU)", { timeout: LIMIT }, async () => {
   // The lab trains in its worker; the page's thread only handles the DOM. Before the worker,
   // a click here waited for the half-second training step in progress (issue 12).
