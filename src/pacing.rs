@@ -152,7 +152,8 @@ impl Refresh {
     /// least five times its cost (and `busy_ms` while training, 200 ms idle) — or, while the
     /// user watches training, the next chunk would take the panels past [`MAX_LAG_MS`] of
     /// training; or, idle, the views show a network older than the one trained (training has
-    /// just stopped: Pause, the end of Step ×100 or of a `lab.train`), whatever the interval —
+    /// just stopped: Pause, the end of Step ×100 or of a `lab.train`; `drive::refresh_due`
+    /// counts the turn that ran the last chunk as training), whatever the interval —
     /// nothing else needs the time then, and the panels should show what the header's step
     /// says (the interval alone let an MNIST view, ~1 s a refresh, wait up to 5 s). A scripted
     /// request (`lab.train`, whose caller waits for its steps, not the panels) keeps the

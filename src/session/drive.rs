@@ -12,7 +12,10 @@ pub async fn tick(cell: &Cell) {
     if cell.borrow().stopped.is_some() {
         return;
     }
-    let model = cell.borrow().settings.model;
+    let (model, was_busy) = {
+        let s = cell.borrow();
+        (s.settings.model, s.busy())
+    };
     match model {
         Model::Toy1d => train_turn::<toy1d::Toy>(cell).await,
         Model::Ising => train_turn::<ising::Ising>(cell).await,
@@ -30,7 +33,7 @@ pub async fn tick(cell: &Cell) {
             }
         }
     }
-    if refresh_due(cell) {
+    if refresh_due(cell, was_busy) {
         refresh(cell).await;
     }
 }
@@ -41,9 +44,13 @@ fn mnist_ready(cell: &Cell) -> bool {
 }
 
 /// Whether the learned views of the model on show are due (see [`crate::pacing::Refresh`]).
-pub fn refresh_due(cell: &Cell) -> bool {
+/// A turn that began training counts as training (`was_busy`): when its chunk was the last, the
+/// idle catch-up waits for the next turn, so that the page has the turn's outcome (the step
+/// count, a divergence's message) before a `lab.train` waiting on it resolves — a refresh in
+/// this turn let the reply overtake the status.
+pub fn refresh_due(cell: &Cell, was_busy: bool) -> bool {
     let mut s = cell.borrow_mut();
-    let (now, busy, scripted) = ((s.clock)(), s.busy(), !s.pending.is_empty());
+    let (now, busy, scripted) = ((s.clock)(), was_busy || s.busy(), !s.pending.is_empty());
     match s.settings.model {
         Model::Toy1d => s.toy.live.refresh.due(now, busy, scripted),
         Model::Ising => s.ising().live.refresh.due(now, busy, scripted),
