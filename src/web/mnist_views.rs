@@ -91,19 +91,19 @@ fn status(app: &Session, s: &MnistLab) {
     );
 }
 
-/// What a learned view that has nothing to show yet waits for: the network on its way in, the
-/// first samples of a network that has arrived (or trained), else the first training steps
-/// (`appears`: "they appear").
+/// What a learned view that has nothing to show yet waits for: the pretrained network on its
+/// way in, the first samples of a network that has arrived (or trained), else the first
+/// training steps (`appears`: "they appear").
 fn waiting(s: &MnistLab, appears: &str) -> String {
-    match s.incoming {
-        Some(what) => format!("loading {what}…"),
-        None if s.live.snapshot.is_some() => {
-            format!(
-                "sampling from the network of step {}…",
-                s.live.snapshot_steps
-            )
-        }
-        None => format!("{appears} after the first training steps"),
+    if s.fetching_pretrained {
+        "loading the pretrained network…".into()
+    } else if s.live.snapshot.is_some() {
+        format!(
+            "sampling from the network of step {}…",
+            s.live.snapshot_steps
+        )
+    } else {
+        format!("{appears} after the first training steps")
     }
 }
 

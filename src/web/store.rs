@@ -108,9 +108,9 @@ pub async fn ensure_mnist_data(lab: &Shared) -> Result<(), String> {
         session::mnist::restore(&lab.session, &bytes, Offered::Saved);
     } else if lab.session.borrow().settings.weights.is_none() {
         let url = pretrained_url(Model::Mnist);
-        incoming(lab, Some("the pretrained network"));
+        fetching_pretrained(lab, true);
         let fetched = fetch_bytes(&url).await;
-        incoming(lab, None);
+        fetching_pretrained(lab, false);
         match fetched {
             Ok(bytes) => {
                 session::mnist::restore(&lab.session, &bytes, Offered::Pretrained);
@@ -127,18 +127,18 @@ pub async fn ensure_mnist_data(lab: &Shared) -> Result<(), String> {
     Ok(())
 }
 
-/// Says which network the MNIST views wait for (`None`: none any more). On its way in, the
-/// views say so at once: the loop's turn is waiting for this fetch and draws after it (on a slow
-/// connection the page said "loading the 2,000 training digits…" all that time).
-fn incoming(lab: &Shared, what: Option<&'static str>) {
+/// Marks the pretrained MNIST network as on its way in (or no longer). On its way, the views say
+/// so at once (the drawing's DOM changes reach the page through the outbox's own flush): the
+/// loop's turn waits for this fetch and draws only after it (on a slow connection the page said
+/// "loading the 2,000 training digits…" all that time).
+fn fetching_pretrained(lab: &Shared, on: bool) {
     {
         let mut s = lab.session.borrow_mut();
-        s.mnist().incoming = what;
+        s.mnist().fetching_pretrained = on;
         s.dirty = true;
     }
-    if what.is_some() {
+    if on {
         super::draw_now(lab);
-        super::post_status(lab);
     }
 }
 

@@ -61,9 +61,9 @@ pub struct MnistLab {
     pub centered: Arc<Vec<f32>>,
     /// Why the digits could not be loaded, once that failed.
     pub load_error: Option<String>,
-    /// The network on its way in while the page fetches it ("the pretrained network"): what
-    /// the views say until it arrives, instead of "after the first training steps".
-    pub incoming: Option<&'static str>,
+    /// The page is fetching the pretrained network: the views say so until it arrives, instead
+    /// of "after the first training steps".
+    pub fetching_pretrained: bool,
     /// The network's training and what it generates (no trainer before the digits load).
     pub live: Live<MnistTrainer, MnistLearned>,
     /// The time-conditioned classifier that guidance follows (`None` while it trains a chunk).
@@ -82,7 +82,7 @@ impl MnistLab {
             data: None,
             centered: Arc::new(Vec::new()),
             load_error: None,
-            incoming: None,
+            fetching_pretrained: false,
             // Sampling costs seconds: at most every 5 s while training, half as often while a
             // scripted request runs.
             live: Live::new(Refresh::new(5000.0, 2.0), Pace::new(2, 32)),
