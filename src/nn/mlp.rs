@@ -12,7 +12,8 @@ pub enum Activation {
     Silu,
     /// `½(x + x²/(1 + |x|))`: SiLU's shape (≈ x for large x, a small negative dip, twice
     /// continuously differentiable) from arithmetic alone, which every backend vectorises.
-    /// In the page the toy trains 3× faster with it than with SiLU, to the same quality.
+    /// In the page the toy trains 3× faster with it than with SiLU, to the same quality. One
+    /// operation with a written-out derivative ([`super::soft_silu`]), not six.
     SoftSilu,
 }
 
@@ -21,11 +22,7 @@ impl Activation {
     pub fn forward<const D: usize>(self, x: Tensor<D>) -> Tensor<D> {
         match self {
             Activation::Silu => burn::tensor::activation::silu(x),
-            Activation::SoftSilu => {
-                let square = x.clone() * x.clone();
-                let denominator = x.clone().abs() + 1.0;
-                (x + square / denominator) * 0.5
-            }
+            Activation::SoftSilu => super::soft_silu::soft_silu(x),
         }
     }
 

@@ -5,6 +5,7 @@
 
 pub mod ema;
 pub mod mlp;
+pub mod soft_silu;
 pub mod time_embedding;
 
 pub use mlp::{Activation, MlpConfig, ScoreMlp};
