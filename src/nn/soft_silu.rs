@@ -44,13 +44,13 @@ pub trait SoftSiluBackend: Backend {
 
 /// The soft SiLU of one value (the CPU backend's pass, and the tests' reference).
 #[inline]
-pub fn soft_silu_scalar(x: f32) -> f32 {
+fn soft_silu_scalar(x: f32) -> f32 {
     0.5 * (x + x * x / (1.0 + x.abs()))
 }
 
 /// Its derivative at one value.
 #[inline]
-pub fn soft_silu_slope(x: f32) -> f32 {
+fn soft_silu_slope(x: f32) -> f32 {
     let denominator = 1.0 + x.abs();
     0.5 * (1.0 + x * (2.0 + x.abs()) / (denominator * denominator))
 }
