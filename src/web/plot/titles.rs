@@ -67,8 +67,9 @@ impl Panel {
     /// go down to 10 px, and only then is it cut at a word with "…". It is drawn when the figure is done, at the smallest size any title on its line
     /// took (panels side by side read at one size). (Dropping details before any shrinking
     /// kept neighbours at one size too, but took the step count off the Ising slides' titles at
-    /// 1080p.)
-    pub fn title(&self, title: &str) {
+    /// 1080p.) Returns the text it settled on, so that a caller can put what it lost beneath
+    /// (the step count of a narrow slide's generated spins).
+    pub fn title(&self, title: &str) -> String {
         let c = &self.ctx;
         let room = self.text_room();
         let wide = |text: &str, size: f64| {
@@ -106,12 +107,13 @@ impl Panel {
             }
         };
         self.titles.borrow_mut().push(PendingTitle {
-            text: title,
+            text: title.clone(),
             size,
             x: self.px.0,
             y: self.py.0 - 9.0,
             room,
         });
+        title
     }
 
     /// A line of smaller text in the panel's bottom margin, left-aligned with its title: what
