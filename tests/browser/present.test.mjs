@@ -42,6 +42,19 @@ function inspect() {
       problems.push(`${name(e)} text at ${size}px`);
     }
   }
+  // A select shows its whole choice: it is at least as wide as Chromium makes it when sized
+  // to its content (`field-sizing: content`: the chosen option's text beside the arrow). "x₀
+  // (then the exact posterior)" was clipped by 3 px at 4:3 when selects stopped at 16em.
+  for (const e of document.querySelectorAll("#controls select, header select")) {
+    if (!visible(e)) continue;
+    const shown = e.getBoundingClientRect().width;
+    const [sizing, max] = [e.style.fieldSizing, e.style.maxWidth];
+    e.style.fieldSizing = "content";
+    e.style.maxWidth = "none";
+    const needed = e.getBoundingClientRect().width;
+    [e.style.fieldSizing, e.style.maxWidth] = [sizing, max];
+    if (needed > shown + 0.5) problems.push(`${name(e)} clips its choice "${e.selectedOptions[0]?.textContent}": ${needed.toFixed(1)} px wide when sized to it, ${shown.toFixed(1)} shown`);
+  }
   // Nothing cut off inside its box: the slide's column, the controls; no equation wider than
   // the column (MathML's scripts may reach above and below a line's box, which clips nothing).
   for (const e of document.querySelectorAll("#slide, #controls")) {
@@ -86,6 +99,7 @@ for (const [width, height] of [[1280, 720], [1920, 1080], [1024, 768]]) {
     const total = await page.evaluate(() => Number(document.getElementById("slide-count").textContent.split("/")[1]));
     // A lecture has trained a little before it gets to the loss (slide 4 shows the curve).
     await page.evaluate(() => lab.train("toy1d", { steps: 300 }));
+    let isingTrained = false;
     assert.ok(total >= 13, `${total} slides`);
     for (let k = 1; k <= total; k++) {
       if (k > 1) await page.keyboard.press("ArrowRight");
@@ -106,8 +120,15 @@ for (const [width, height] of [[1280, 720], [1920, 1080], [1024, 768]]) {
         assert.deepEqual({ ...notice, gap: undefined }, { box: "none", inSlide: true, shown: true, same: true, gap: undefined });
         assert.ok(notice.gap < 2, `the figures start ${notice.gap}px below the header`);
       }
-      // MNIST's figures are checked once they show the network's digits (before, a note).
-      if (info.slide.startsWith("mnist")) await page.waitForFunction(() => lab.status().viewsReady && lab.status().viewsStep > 0, null, { timeout: 120_000 });
+      // On the first Ising slide the lecture trains Ising a little, so that its slides show
+      // generated spins (and which step made them).
+      if (info.figures.includes("c-ising-configs") && !isingTrained) {
+        await page.evaluate(() => lab.train("ising", { steps: 30 }));
+        isingTrained = true;
+      }
+      // MNIST's figures are checked once they show the network's digits (before, a note), Ising's
+      // once they show its network's spins.
+      if (info.slide.startsWith("mnist") || info.figures.includes("c-ising-configs")) await page.waitForFunction(() => lab.status().viewsReady && lab.status().viewsStep > 0, null, { timeout: 120_000 });
       // Each figure is drawn (MNIST's once its digits have loaded and its views are computed).
       for (const id of info.figures) {
         // Drawn at the slide's size (a canvas's backing store follows its box when drawn),
@@ -138,6 +159,13 @@ for (const [width, height] of [[1280, 720], [1920, 1080], [1024, 768]]) {
         }, id);
         assert.ok(texts.length > 0, `slide ${k} (${info.slide}): ${id}'s SVG holds no text`);
         assert.deepEqual(texts.filter((t) => t.endsWith("…")), [], `slide ${k} (${info.slide}) at ${width}×${height}: ${id} cuts text short`);
+        // Generated spins say which network step made them, in the title or, where the panel
+        // is too narrow for that (4:3), beneath it.
+        if (id === "c-ising-configs") {
+          const made = await page.evaluate(() => lab.status().viewsStep);
+          assert.ok(made > 0, `slide ${k} (${info.slide}): no generated spins after training`);
+          assert.ok(texts.some((t) => new RegExp(`\\b(step ${made}|after ${made} steps)\\b`).test(t)), `slide ${k} (${info.slide}) at ${width}×${height}: the generated spins do not say their step ${made}: ${JSON.stringify(texts)}`);
+        }
       }
       assert.ok(info.maths.length >= 1, `slide ${k}: no MathML`);
       for (const [w, h] of info.maths) assert.ok(w > 4 && h > 4, `slide ${k}: an equation of size ${w}×${h}`);
