@@ -10,6 +10,7 @@ pub mod lecture;
 pub mod models;
 pub mod nn;
 pub mod pacing;
+pub mod partner;
 pub mod run;
 pub mod session;
 pub mod settings;

@@ -96,10 +96,10 @@ impl<M: Module + Clone> Run<M> {
     /// step of every model). A batch of one row takes the one-pass step. The second half runs
     /// through a fork of the network (`Module::fork`: its own autodiff graph; two passes
     /// through one graph would merge into one backward pass, taken under one lock); both
-    /// halves' gradients are keyed by the same parameters and summed. `beside` runs on the
-    /// first half's thread once that half is done: the second half starts a little later (the
-    /// pool's thread wakes up), so work that is not part of the step (drawing the next batch)
-    /// fills the wait. Returns the batch's loss (detached) and what `beside` returned.
+    /// halves' gradients are keyed by the same parameters and summed. `beside` (work that is
+    /// not part of the step: drawing the next batch) runs on the thread whose half finishes
+    /// first, in the time it would wait for the other. Returns the batch's loss (detached) and
+    /// what `beside` returned.
     #[allow(clippy::too_many_arguments)]
     pub fn descend_split<R: Send>(
         &mut self,
@@ -131,14 +131,39 @@ impl<M: Module + Clone> Run<M> {
             let l = part(net, rows);
             (GradientsParams::from_grads(l.backward(), net), l.detach())
         };
-        let (((grads_a, loss_a), extra), (grads_b, loss_b)) = {
+        // `beside` goes to whichever half finishes first.
+        let beside = std::sync::Mutex::new(Some(beside));
+        let extra = std::sync::Mutex::new(None);
+        let first_done = || {
+            let job = beside.lock().map(|mut b| b.take()).unwrap_or(None);
+            if let Some(job) = job {
+                let r = job();
+                if let Ok(mut e) = extra.lock() {
+                    *e = Some(r);
+                }
+            }
+        };
+        let ((grads_a, loss_a), (grads_b, loss_b)) = {
             let (net, fork) = (&*net, &fork);
             both(
                 join,
-                || (half(net, 0..n / 2), beside()),
-                || half(fork, n / 2..n),
+                || {
+                    let r = half(net, 0..n / 2);
+                    first_done();
+                    r
+                },
+                || {
+                    let r = half(fork, n / 2..n);
+                    first_done();
+                    r
+                },
             )
         };
+        let extra = extra
+            .into_inner()
+            .ok()
+            .flatten()
+            .expect("`beside` ran after the first half");
         let mut sum = GradientsAccumulator::<M>::new();
         sum.accumulate(net, grads_a);
         sum.accumulate(net, grads_b);

@@ -178,6 +178,12 @@ pub(crate) fn post_status(lab: &Shared) {
     outbox::post(&msg);
 }
 
+/// How long a training chunk's partner thread (`partner`) spins for the next half-step before
+/// it parks: longer than the serial part of a small network's step (Ising's, the toy's: about
+/// 1–2 ms between halves here), shorter than a U-Net's optimizer step, which it sleeps through.
+#[cfg(feature = "threads")]
+const PARTNER_SPIN_MS: f64 = 3.0;
+
 /// Starts the lab in the worker: picks the device, reads the page's URL (`search`; `base`: its
 /// address, for relative files), adopts the page's canvases (`[{ id, canvas, width, height }]`,
 /// CSS sizes; `dpr`: the page's `devicePixelRatio`) and starts the loop.
@@ -226,12 +232,28 @@ pub async fn start_worker(
     let mut session = Session::new(settings, device, name, note, now, browser_pause());
     session.notices = problems;
     // Training chunks as jobs on the pool, so that burn's parallel operations fork inside it
-    // (`pacing::OnPool`), and each step's batch as two halves at once (`run::Join`).
+    // (`pacing::OnPool`), and each step's batch as two halves at once (`run::Join`), the
+    // second half handed to a partner thread that stays with the chunk (`partner`): the
+    // pool's `join` only where no partner serves yet.
     #[cfg(feature = "threads")]
     if threads > 1 {
-        session.on_pool = Some(|steps| rayon::scope(|_| steps()));
+        session.on_pool = Some(|steps| {
+            rayon::scope(|_| {
+                crate::partner::with_partner(
+                    |a, b| {
+                        rayon::join(a, b);
+                    },
+                    now,
+                    PARTNER_SPIN_MS,
+                    || matches!(rayon::yield_now(), Some(rayon::Yield::Executed)),
+                    steps,
+                )
+            })
+        });
         session.join = Some(|a, b| {
-            rayon::join(a, b);
+            if !crate::partner::hand_over(a, b) {
+                rayon::join(a, b);
+            }
         });
     }
     let lab = Shared {

@@ -352,8 +352,8 @@ impl IsingTrainer {
 
     /// [`IsingTrainer::step`] with the batch's two halves at once through `join` (data
     /// parallelism, [`Run::descend_split`]): the same batch and gradient, to rounding. The
-    /// next step's batch is drawn beside the first half (a tenth of a millisecond of the two
-    /// halves' wait for each other).
+    /// next step's batch is drawn by the thread whose half finishes first (a few tenths of a
+    /// millisecond).
     pub fn step_split(&mut self, data: &std::sync::Arc<Vec<i8>>, join: Join) -> Tensor<1> {
         let (xt, target, ts) = self.draw(data);
         let (base, device) = (self.model.clone(), self.device.clone());
