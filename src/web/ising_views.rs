@@ -267,15 +267,16 @@ fn draw_histograms(s: &IsingLab) {
                 corr(s.exact.nn_correlation()),
                 corr(s.data_stats.nn_correlation)
             );
+            // First, so that two to a line (a 4:3 slide) they share the top one.
             match learned {
                 Some(l) => {
-                    readouts.push(format!(
-                        "⟨sᵢsⱼ⟩ = {} (generated)",
-                        corr(l.stats.nn_correlation)
-                    ));
-                    readouts.push(exact);
+                    readouts.insert(
+                        0,
+                        format!("⟨sᵢsⱼ⟩ = {} (generated)", corr(l.stats.nn_correlation)),
+                    );
+                    readouts.insert(1, exact);
                 }
-                None => readouts.push(format!("⟨sᵢsⱼ⟩ {exact}")),
+                None => readouts.insert(0, format!("⟨sᵢsⱼ⟩ {exact}")),
             }
         }
         if let Some(l) = learned {

@@ -32,6 +32,10 @@ pub struct Overlays<'a> {
     /// they shed details to stay side by side).
     readout_room: f64,
     label_room: f64,
+    /// Readouts two to a line, in reading order (a short, wide plot: a 4:3 slide's energy
+    /// histogram, whose four lines took more than half its height and covered its bars): the
+    /// second column's offset from the first, and its room. `None`: one per line.
+    second_column: Option<(f64, f64)>,
 }
 
 impl Overlays<'_> {
@@ -39,8 +43,12 @@ impl Overlays<'_> {
         if !self.legend.is_empty() {
             p.legend_below(self.legend, self.legend_top, self.label_room);
         }
-        for (line, text) in self.readouts.iter().enumerate() {
-            p.badge_within(line, text, self.readout_room);
+        for (i, text) in self.readouts.iter().enumerate() {
+            match self.second_column {
+                None => p.badge_within(i, 0.0, text, self.readout_room),
+                Some((_, _)) if i % 2 == 0 => p.badge_within(i / 2, 0.0, text, self.readout_room),
+                Some((x, room)) => p.badge_within(i / 2, x, text, room),
+            }
         }
     }
 }
@@ -76,6 +84,17 @@ impl Panel {
             }
         };
         let h = self.py.1 - self.py.0;
+        // Readouts alone that would take more than half the plot go two to a line where the
+        // plot is wide enough for that.
+        let mut second_column = None;
+        let mut band = band;
+        if legend.is_empty() && readouts.len() > 2 && h - band - MARGIN < 0.5 * h {
+            if let Some((first_room, column)) = self.two_columns(readouts) {
+                readout_room = first_room;
+                second_column = Some(column);
+                band = MARGIN + READOUT_LINE * readouts.len().div_ceil(2) as f64;
+            }
+        }
         let below = (h - band - MARGIN).max(0.5 * h);
         self.y.1 = self.y.0 + (data_max - self.y.0).max(1e-12) * h / below;
         (
@@ -86,8 +105,38 @@ impl Panel {
                 legend_top,
                 readout_room,
                 label_room,
+                second_column,
             },
         )
+    }
+
+    /// Readouts two to a line (even ones left, odd ones right): the left column's room and the
+    /// right column's (offset, room), with every detail kept where that fits and shed where
+    /// not; `None` where even shed they are too wide for the plot.
+    fn two_columns(&self, readouts: &[String]) -> Option<(f64, (f64, f64))> {
+        let room = self.readout_room();
+        let c = &self.ctx;
+        c.set_font(READOUT_FONT);
+        let column = |texts: &dyn Fn(&str) -> String, odd: usize| {
+            readouts
+                .iter()
+                .skip(odd)
+                .step_by(2)
+                .map(|t| text_width(c, &texts(t)))
+                .fold(0.0, f64::max)
+        };
+        for texts in [
+            &(|t: &str| t.to_string()) as &dyn Fn(&str) -> String,
+            &|t: &str| shortest(t).to_string(),
+        ] {
+            let (left, right) = (column(texts, 0), column(texts, 1));
+            // Each badge is its text and a margin each side; a margin between the columns.
+            if left + right + 5.0 * MARGIN <= room {
+                let offset = left + 3.0 * MARGIN;
+                return Some((left, (offset, room - offset)));
+            }
+        }
+        None
     }
 
     /// The rooms (readouts, legend labels) that keep readouts and legend side by side once
@@ -212,23 +261,25 @@ impl Panel {
 
     /// A readout on the given line (0 = top) of the panel's top-left inside corner.
     pub fn badge_at(&self, line: usize, text: &str) {
-        self.badge_within(line, text, self.readout_room());
+        self.badge_within(line, 0.0, text, self.readout_room());
     }
 
-    /// [`Panel::badge_at`] within `room` pixels (its details shed, then cut, to fit).
-    fn badge_within(&self, line: usize, text: &str, room: f64) {
+    /// [`Panel::badge_at`] `x` pixels right of the corner, within `room` pixels (its details
+    /// shed, then cut, to fit).
+    fn badge_within(&self, line: usize, x: f64, text: &str, room: f64) {
         self.clip(); // a long readout stays in its panel
         let c = &self.ctx;
         let y = self.py.0 + MARGIN + READOUT_LINE * line as f64;
+        let x = self.px.0 + x;
         c.set_font(READOUT_FONT);
         let text = fit_detail(c, text, room);
         let w = text_width(c, &text) + 2.0 * MARGIN;
         c.set_fill_style_str("rgba(255,255,255,0.85)");
-        c.fill_rect(self.px.0 + MARGIN, y, w, 20.0);
+        c.fill_rect(x + MARGIN, y, w, 20.0);
         c.set_fill_style_str(colors::INK);
         c.set_text_align("left");
         c.set_text_baseline("middle");
-        let _ = c.fill_text(&text, self.px.0 + 2.0 * MARGIN, y + 10.0);
+        let _ = c.fill_text(&text, x + 2.0 * MARGIN, y + 10.0);
         c.restore();
     }
 }
