@@ -28,14 +28,25 @@ fn digits_panel(
     cols: usize,
     title: &str,
     caption: Option<&str>,
+    step: Option<u64>,
 ) {
     let (v, w, h) = tiles(images, SIDE, SIDE, count, cols);
     if let Some(img) = raster(&v, w, h, &ink) {
         let p = fig.image_panel(frac, w as f64 / h as f64);
-        p.title(title);
+        let drawn = p.title(title);
         p.image_sharp(&img);
+        // The network's step goes under the digits where the title had to drop it (a 720p
+        // slide), the sampler after it as its detail: where both do not fit, the step stays
+        // (the slide's controls show the sampler).
+        let caption = match step {
+            Some(n) if !drawn.contains(&n.to_string()) => Some(match caption {
+                Some(c) => format!("step {n} ({c})"),
+                None => format!("step {n}"),
+            }),
+            _ => caption.map(str::to_string),
+        };
         if let Some(caption) = caption {
-            p.caption(caption);
+            p.caption(&caption);
         }
     }
 }
@@ -130,6 +141,7 @@ fn draw_digits(app: &Session, s: &MnistLab) {
         cols,
         &format!("Training digits ({shown} of {})", data.len()),
         None,
+        None,
     );
     match &s.live.learned {
         Some(l) => {
@@ -151,6 +163,7 @@ fn draw_digits(app: &Session, s: &MnistLab) {
                     l.sampler.label(),
                     l.sampler_steps
                 )),
+                Some(l.steps),
             );
         }
         None => {

@@ -10,6 +10,8 @@ use crate::session::Command;
 /// session's state; the page flips it the moment the button is clicked, before the worker,
 /// which may be in the middle of a half-second MNIST step, has read the click).
 pub const PLAY_LABEL: [&str; 2] = ["▶ Train", "❚❚ Pause"];
+/// The Step button's label (index.html's), to which queued steps add "· N left".
+pub const STEP_LABEL: &str = "Step ×100";
 
 /// A pointer gesture on the data plot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -95,6 +95,15 @@ pub fn messages(app: &Session) {
     set_text("play", super::protocol::PLAY_LABEL[usize::from(busy)]);
     let pressed = if busy { "true" } else { "false" };
     super::outbox::set_attr("play", "aria-pressed", Some(pressed));
+    // Queued steps (Step ×100, `lab.train`) count down on the Step button: on MNIST a hundred
+    // steps take half a minute or more, and nothing else said how far they had got.
+    let left: u64 = app.pending.iter().map(|r| r.remaining).sum();
+    let step = if left > 0 {
+        format!("{} · {left} left", super::protocol::STEP_LABEL)
+    } else {
+        super::protocol::STEP_LABEL.to_string()
+    };
+    set_text("step", &step);
     let msg = app
         .error
         .clone()

@@ -115,7 +115,7 @@ test("the trained network survives a reload (IndexedDB); weights download, uploa
   await context.close();
 });
 
-test("Step ×100 on MNIST (half a minute of training) shows Pause, and Pause stops it (CPU)", { timeout: LIMIT }, async () => {
+test("Step ×100 on MNIST (half a minute of training) shows Pause and counts its steps down, and Pause stops it (CPU)", { timeout: LIMIT }, async () => {
   const { page, errors } = await openLab(cpu, "?model=mnist&play=0");
   await page.waitForFunction(() => lab.status().viewsStep >= 1000, null, { timeout: 120_000, polling: 100 });
   const s0 = await page.evaluate(() => lab.status().steps);
@@ -125,6 +125,10 @@ test("Step ×100 on MNIST (half a minute of training) shows Pause, and Pause sto
   // The lab is training the queued steps: the button says so and offers to stop them.
   assert.equal(await page.textContent("#play"), "❚❚ Pause");
   assert.equal(await page.getAttribute("#play", "aria-pressed"), "true");
+  // The Step button counts the queued steps down.
+  await page.waitForFunction(() => / · \d+ left$/.test(document.getElementById("step").textContent), null, { timeout: 10_000 });
+  const left = Number(/ · (\d+) left$/.exec(await page.textContent("#step"))[1]);
+  assert.ok(left >= 1 && left < 100, `"${await page.textContent("#step")}" after a step of the hundred`);
   const pressedAt = await page.evaluate(() => lab.status().steps);
   await page.click("#play");
   await page.waitForFunction(() => document.getElementById("play").textContent === "▶ Train", null, { timeout: 10_000 });
@@ -137,6 +141,7 @@ test("Step ×100 on MNIST (half a minute of training) shows Pause, and Pause sto
   await page.waitForTimeout(2000);
   assert.equal(await page.evaluate(() => lab.status().steps), stopped.steps, "no step after the pause");
   assert.equal(await page.getAttribute("#play", "aria-pressed"), "false");
+  assert.equal(await page.textContent("#step"), "Step ×100", "no steps left once paused");
   assert.deepEqual(errors, []);
   await page.close();
 });

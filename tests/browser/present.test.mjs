@@ -180,12 +180,12 @@ for (const [width, height] of [[1280, 720], [1920, 1080], [1024, 768]]) {
         // histogram's three-line legend still reaches its tallest bars.
         assert.deepEqual(covered.slice(0, 3), [], `slide ${k} (${info.slide}) at ${width}×${height}: ${id}: a readout [x0,y0,x1,y1] covers a bar`);
         assert.deepEqual(texts.filter((t) => t.endsWith("…")), [], `slide ${k} (${info.slide}) at ${width}×${height}: ${id} cuts text short`);
-        // Generated spins say which network step made them, in the title or, where the panel
-        // is too narrow for that (4:3), beneath it.
-        if (id === "c-ising-configs") {
+        // Generated spins and digits say which network step made them, in the title or, where
+        // the panel is too narrow for that (4:3, or 720p for the digits), beneath it.
+        if (id === "c-ising-configs" || id === "c-mnist-digits") {
           const made = await page.evaluate(() => lab.status().viewsStep);
-          assert.ok(made > 0, `slide ${k} (${info.slide}): no generated spins after training`);
-          assert.ok(texts.some((t) => new RegExp(`\\b(step ${made}|after ${made} steps)\\b`).test(t)), `slide ${k} (${info.slide}) at ${width}×${height}: the generated spins do not say their step ${made}: ${JSON.stringify(texts)}`);
+          assert.ok(made > 0, `slide ${k} (${info.slide}): nothing generated after training`);
+          assert.ok(texts.some((t) => new RegExp(`\\b(step ${made}|after ${made} steps)\\b`).test(t)), `slide ${k} (${info.slide}) at ${width}×${height}: the generated ${id} do not say their step ${made}: ${JSON.stringify(texts)}`);
         }
       }
       assert.ok(info.maths.length >= 1, `slide ${k}: no MathML`);
