@@ -137,12 +137,13 @@ for (const [net, query, n] of [["U-Net (defaults, soft SiLU)", "", 20], ["U-Net,
 
 // The Ising network at its defaults (batch 128): steps/s on every core and on one thread, three
 // rounds alternating the two (one round's 600 steps take a few seconds: a busy moment of the
-// machine moves one ratio by 0.1), each ratio and their median.
+// machine moves one ratio by 0.1), each ratio and their median. The order within a round
+// alternates too: in scratch A/B runs the first fresh browser of a pair was often the faster.
 {
   const ratios = [];
   for (let round = 1; round <= 3; round++) {
     const rate = {};
-    for (const threads of ["", "&threads=1"]) {
+    for (const threads of round % 2 ? ["", "&threads=1"] : ["&threads=1", ""]) {
       const { browser, page, threads: th } = await openFresh("?model=ising&play=0" + threads);
       rate[threads] = await trainRate(page, "ising", 20, 600);
       console.log(`bench: in-page (cpu, ${threadsLabel(th)}) Ising training, defaults, round ${round}: ${rate[threads].toFixed(1)} steps/s`);
