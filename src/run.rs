@@ -133,10 +133,10 @@ impl<M: Module + Clone> Run<M> {
         };
         // `beside` goes to whichever half finishes first.
         let beside = std::sync::Mutex::new(Some(beside));
+        // (A `Mutex`, not a `OnceLock`: `R` is `Send` but need not be `Sync`.)
         let extra = std::sync::Mutex::new(None);
         let first_done = || {
-            let job = beside.lock().map(|mut b| b.take()).unwrap_or(None);
-            if let Some(job) = job {
+            if let Some(job) = beside.lock().ok().and_then(|mut b| b.take()) {
                 let r = job();
                 if let Ok(mut e) = extra.lock() {
                     *e = Some(r);

@@ -67,25 +67,27 @@ fn draw_configs(s: &IsingLab) {
     let (cols, count) = fig.grid((0.0, 0.0, 0.5, 1.0), 24, (L, L), true);
     if let Some((img, aspect)) = grid_raster(&s.data, count, cols) {
         let p = fig.image_panel((0.0, 0.0, 0.5, 1.0), aspect);
-        let title = p.title(&format!(
-            "Training data — Gibbs samples at β = {} (Figure 6)",
-            s.config.beta
-        ));
         // A narrow panel (a 4:3 slide) keeps only "Training data" and "Generated" on top: what
         // they lost that matters goes beneath, β here and the network's step there.
-        if !title.contains('β') {
-            p.caption(&format!("β = {}", s.config.beta));
-        }
+        let beta = format!("β = {}", s.config.beta);
+        p.title_keeping(
+            &format!("Training data — Gibbs samples at {beta} (Figure 6)"),
+            &beta,
+            &beta,
+            None,
+        );
         p.image_sharp(&img);
     }
     match &s.live.learned {
         Some(l) => {
             if let Some((img, aspect)) = grid_raster(&l.samples, count, cols) {
                 let p = fig.image_panel((0.5, 0.0, 1.0, 1.0), aspect);
-                let title = p.title(&format!("Generated — after {} steps (Figure 8)", l.steps));
-                if !title.contains("steps") {
-                    p.caption(&format!("step {}", l.steps));
-                }
+                p.title_keeping(
+                    &format!("Generated — after {} steps (Figure 8)", l.steps),
+                    &l.steps.to_string(),
+                    &format!("step {}", l.steps),
+                    None,
+                );
                 p.image_sharp(&img);
             }
         }

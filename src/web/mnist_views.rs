@@ -18,8 +18,8 @@ fn ink(v: f32) -> [u8; 3] {
     [lerp(22.0, 255.0), lerp(27.0, 255.0), lerp(38.0, 255.0)]
 }
 
-/// Draws `count` images (`[0, 1]` pixels) tiled `cols` per row into a fraction of `fig`;
-/// returns the panel used (for titles and labels).
+/// Draws `count` images (`[0, 1]` pixels) tiled `cols` per row into a fraction of `fig`, under
+/// `title`, with `caption` beneath; `step`: the network's, kept beneath if the title drops it.
 fn digits_panel(
     fig: &Figure,
     frac: (f64, f64, f64, f64),
@@ -33,21 +33,18 @@ fn digits_panel(
     let (v, w, h) = tiles(images, SIDE, SIDE, count, cols);
     if let Some(img) = raster(&v, w, h, &ink) {
         let p = fig.image_panel(frac, w as f64 / h as f64);
-        let drawn = p.title(title);
-        p.image_sharp(&img);
         // The network's step goes under the digits where the title had to drop it (a 720p
-        // slide), the sampler after it as its detail: where both do not fit, the step stays
-        // (the slide's controls show the sampler).
-        let caption = match step {
-            Some(n) if !drawn.contains(&n.to_string()) => Some(match caption {
-                Some(c) => format!("step {n} ({c})"),
-                None => format!("step {n}"),
-            }),
-            _ => caption.map(str::to_string),
-        };
-        if let Some(caption) = caption {
-            p.caption(&caption);
+        // slide), the sampler after it as its detail (the slide's controls show the sampler).
+        match step {
+            Some(n) => p.title_keeping(title, &n.to_string(), &format!("step {n}"), caption),
+            None => {
+                p.title(title);
+                if let Some(caption) = caption {
+                    p.caption(caption);
+                }
+            }
         }
+        p.image_sharp(&img);
     }
 }
 

@@ -44,11 +44,12 @@ impl Overlays<'_> {
             p.legend_below(self.legend, self.legend_top, self.label_room);
         }
         for (i, text) in self.readouts.iter().enumerate() {
-            match self.second_column {
-                None => p.badge_within(i, 0.0, text, self.readout_room),
-                Some((_, _)) if i % 2 == 0 => p.badge_within(i / 2, 0.0, text, self.readout_room),
-                Some((x, room)) => p.badge_within(i / 2, x, text, room),
-            }
+            let (line, x, room) = match self.second_column {
+                None => (i, 0.0, self.readout_room),
+                Some((x, room)) if i % 2 == 1 => (i / 2, x, room),
+                Some(_) => (i / 2, 0.0, self.readout_room),
+            };
+            p.badge_within(line, x, text, room);
         }
     }
 }
@@ -117,19 +118,16 @@ impl Panel {
         let room = self.readout_room();
         let c = &self.ctx;
         c.set_font(READOUT_FONT);
-        let column = |texts: &dyn Fn(&str) -> String, odd: usize| {
+        let column = |shed: bool, odd: usize| {
             readouts
                 .iter()
                 .skip(odd)
                 .step_by(2)
-                .map(|t| text_width(c, &texts(t)))
+                .map(|t| text_width(c, if shed { shortest(t) } else { t }))
                 .fold(0.0, f64::max)
         };
-        for texts in [
-            &(|t: &str| t.to_string()) as &dyn Fn(&str) -> String,
-            &|t: &str| shortest(t).to_string(),
-        ] {
-            let (left, right) = (column(texts, 0), column(texts, 1));
+        for shed in [false, true] {
+            let (left, right) = (column(shed, 0), column(shed, 1));
             // Each badge is its text and a margin each side; a margin between the columns.
             if left + right + 5.0 * MARGIN <= room {
                 let offset = left + 3.0 * MARGIN;

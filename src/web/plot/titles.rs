@@ -67,8 +67,8 @@ impl Panel {
     /// go down to 10 px, and only then is it cut at a word with "…". It is drawn when the figure is done, at the smallest size any title on its line
     /// took (panels side by side read at one size). (Dropping details before any shrinking
     /// kept neighbours at one size too, but took the step count off the Ising slides' titles at
-    /// 1080p.) Returns the text it settled on, so that a caller can put what it lost beneath
-    /// (the step count of a narrow slide's generated spins).
+    /// 1080p.) Returns the text it settled on ([`Panel::title_keeping`] puts what it lost
+    /// beneath).
     pub fn title(&self, title: &str) -> String {
         let c = &self.ctx;
         let room = self.text_room();
@@ -114,6 +114,20 @@ impl Panel {
             room,
         });
         title
+    }
+
+    /// [`Panel::title`], and a caption beneath ([`Panel::caption`]): `kept` where the title as
+    /// set no longer shows `mark` (a narrow slide's grid of generated spins or digits keeps
+    /// "step 300", what made them, where its title had to drop "— after 300 steps"), with
+    /// `caption` as its detail, which goes first where both do not fit; else `caption` alone.
+    pub fn title_keeping(&self, title: &str, mark: &str, kept: &str, caption: Option<&str>) {
+        let lost = !self.title(title).contains(mark);
+        match (lost, caption) {
+            (true, Some(c)) => self.caption(&format!("{kept} ({c})")),
+            (true, None) => self.caption(kept),
+            (false, Some(c)) => self.caption(c),
+            (false, None) => {}
+        }
     }
 
     /// A line of smaller text in the panel's bottom margin, left-aligned with its title: what
