@@ -14,6 +14,8 @@ const LEGEND_FONT: &str = "12px system-ui, sans-serif";
 const LEGEND_LINE: f64 = 18.0;
 /// A legend line's width besides its label: the line sample and the gaps around it.
 const LEGEND_KEY: f64 = 36.0;
+/// The same in a legend laid out as one row: a shorter line sample and the gap after it.
+const ROW_KEY: f64 = 14.0;
 const READOUT_FONT: &str = "600 13px system-ui, sans-serif";
 const READOUT_LINE: f64 = 24.0;
 /// Inside margin between the plot area's edge and an overlay.
@@ -36,11 +38,17 @@ pub struct Overlays<'a> {
     /// histogram, whose four lines took more than half its height and covered its bars): the
     /// second column's offset from the first, and its room. `None`: one per line.
     second_column: Option<(f64, f64)>,
+    /// The legend as one row under the readouts instead of a column beside them (a short plot:
+    /// the 4:3 slide's |M| histogram, whose three-line legend beside two readouts took two
+    /// thirds of its height and covered its bars).
+    legend_row: bool,
 }
 
 impl Overlays<'_> {
     pub fn draw(&self, p: &Panel) {
-        if !self.legend.is_empty() {
+        if self.legend_row {
+            p.legend_in_row(self.legend, self.legend_top);
+        } else if !self.legend.is_empty() {
             p.legend_below(self.legend, self.legend_top, self.label_room);
         }
         for (i, text) in self.readouts.iter().enumerate() {
@@ -96,6 +104,24 @@ impl Panel {
                 band = MARGIN + READOUT_LINE * readouts.len().div_ceil(2) as f64;
             }
         }
+        // A legend beside or under the readouts that leaves the data less than half the plot
+        // goes into one row under them (its labels shed, the readouts two to a line) where that
+        // takes less.
+        let mut legend_top = legend_top;
+        let mut legend_row = false;
+        if !legend.is_empty() && h - band - MARGIN < 0.5 * h {
+            if let Some((rows, rooms)) = self.compact(readouts) {
+                let row_band = MARGIN + READOUT_LINE * rows as f64 + LEGEND_LINE + MARGIN;
+                let row_room = self.px.1 - self.px.0 - 2.0 * MARGIN;
+                if row_band < band && self.legend_row_width(legend) <= row_room {
+                    (legend_top, legend_row, band) = (READOUT_LINE * rows as f64, true, row_band);
+                    if let Some((first_room, column)) = rooms {
+                        readout_room = first_room;
+                        second_column = Some(column);
+                    }
+                }
+            }
+        }
         let below = (h - band - MARGIN).max(0.5 * h);
         self.y.1 = self.y.0 + (data_max - self.y.0).max(1e-12) * h / below;
         (
@@ -107,8 +133,72 @@ impl Panel {
                 readout_room,
                 label_room,
                 second_column,
+                legend_row,
             },
         )
+    }
+
+    /// The readouts' lines when they go two to a line (one per line where there is one), and
+    /// the columns' rooms ([`Panel::two_columns`]); `None` where they do not fit that way.
+    #[allow(clippy::type_complexity)]
+    fn compact(&self, readouts: &[String]) -> Option<(usize, Option<(f64, (f64, f64))>)> {
+        match readouts.len() {
+            0 | 1 => Some((readouts.len(), None)),
+            n => self
+                .two_columns(readouts)
+                .map(|rooms| (n.div_ceil(2), Some(rooms))),
+        }
+    }
+
+    /// The width of `entries` as one row ([`Panel::legend_in_row`]): each label without its
+    /// details after a short key, two margins between entries and one at each end.
+    fn legend_row_width(&self, entries: &[LegendEntry]) -> f64 {
+        let c = &self.ctx;
+        c.set_font(LEGEND_FONT);
+        entries
+            .iter()
+            .map(|(l, _, _)| ROW_KEY + text_width(c, shortest(l)) + 2.0 * MARGIN)
+            .sum::<f64>()
+    }
+
+    /// `entries` as one row at the plot's right edge, `offset` pixels below the plot area's top
+    /// margin, each label without its details.
+    fn legend_in_row(&self, entries: &[LegendEntry], offset: f64) {
+        let c = &self.ctx;
+        let w = self.legend_row_width(entries);
+        let (mut x, y0) = (self.px.1 - w - MARGIN, self.py.0 + MARGIN + offset);
+        c.set_fill_style_str("rgba(255,255,255,0.85)");
+        c.fill_rect(x, y0, w, LEGEND_LINE);
+        let y = y0 + LEGEND_LINE / 2.0;
+        x += MARGIN;
+        for (label, color, dash) in entries {
+            self.legend_key(x, x + ROW_KEY - 4.0, y, color, *dash);
+            c.set_fill_style_str(colors::INK);
+            c.set_text_align("left");
+            c.set_text_baseline("middle");
+            c.set_font(LEGEND_FONT);
+            let label = shortest(label);
+            let _ = c.fill_text(label, x + ROW_KEY, y);
+            x += ROW_KEY + text_width(c, label) + 2.0 * MARGIN;
+        }
+    }
+
+    /// A legend's line sample from `x0` to `x1` at height `y`.
+    fn legend_key(&self, x0: f64, x1: f64, y: f64, color: &str, dash: bool) {
+        let c = &self.ctx;
+        c.set_stroke_style_str(color);
+        c.set_line_width(2.5);
+        if dash {
+            let _ = c.set_line_dash(&js_sys::Array::of2(
+                &JsValue::from(5.0),
+                &JsValue::from(3.0),
+            ));
+        }
+        c.begin_path();
+        c.move_to(x0, y);
+        c.line_to(x1, y);
+        c.stroke();
+        let _ = c.set_line_dash(&js_sys::Array::new());
     }
 
     /// Readouts two to a line (even ones left, odd ones right): the left column's room and the
@@ -212,19 +302,7 @@ impl Panel {
         c.fill_rect(x0, y0, w, h);
         for (i, (label, color, dash)) in entries.iter().enumerate() {
             let y = y0 + 12.0 + LEGEND_LINE * i as f64;
-            c.set_stroke_style_str(color);
-            c.set_line_width(2.5);
-            if *dash {
-                let _ = c.set_line_dash(&js_sys::Array::of2(
-                    &JsValue::from(5.0),
-                    &JsValue::from(3.0),
-                ));
-            }
-            c.begin_path();
-            c.move_to(x0 + 6.0, y);
-            c.line_to(x0 + 26.0, y);
-            c.stroke();
-            let _ = c.set_line_dash(&js_sys::Array::new());
+            self.legend_key(x0 + 6.0, x0 + 26.0, y, color, *dash);
             c.set_fill_style_str(colors::INK);
             c.set_text_align("left");
             c.set_text_baseline("middle");
