@@ -92,6 +92,10 @@ try {
   // PROFILE_CALLERS=regex: for functions matching it, who called them (four frames up).
   const callersOf = process.env.PROFILE_CALLERS ? new RegExp(process.env.PROFILE_CALLERS) : null;
   const callers = new Map();
+  // PROFILE_UNDER="regexA;regexB;…": working time under each (inclusive: a sample counts for the
+  // innermost frame of its stack that one of them matches; "(none)" where none does).
+  const under = (process.env.PROFILE_UNDER ?? "").split(";").filter(Boolean).map((r) => [r, new RegExp(r)]);
+  const inside = new Map();
   const short = (n) => (n.callFrame.functionName || "?").replace(/\[[0-9a-f]{16}\]/g, "").slice(0, 90);
   let busyAll = 0;
   console.log(`${r.steps} steps in ${r.ms.toFixed(0)} ms (${(r.ms / r.steps).toFixed(1)} ms/step); ${targets.length} threads profiled`);
@@ -112,6 +116,14 @@ try {
         callers.set(k, (callers.get(k) || 0) + dt);
       }
       if (WAITING.test(name)) { idle += dt; continue; }
+      if (under.length) {
+        let hit = "(none)";
+        for (let p = node; p && hit === "(none)"; p = parent.get(p.id)) {
+          const f = p.callFrame.functionName || "";
+          for (const [r, re] of under) if (re.test(f)) { hit = r; break; }
+        }
+        inside.set(hit, (inside.get(hit) || 0) + dt);
+      }
       all.set(name, (all.get(name) || 0) + dt);
     }
     busyAll += total - idle;
@@ -120,6 +132,10 @@ try {
   console.log(`self time over every thread (working: ${(busyAll / 1000).toFixed(0)} ms):`);
   const rows = [...all.entries()].sort((a, b) => b[1] - a[1]).slice(0, Number(top));
   for (const [name, us] of rows) console.log(`${(100 * us / busyAll).toFixed(1).padStart(5)}%  ${name.slice(0, 150)}`);
+  if (under.length) {
+    console.log(`working time under (ms, per step):`);
+    for (const [k, us] of [...inside.entries()].sort((a, b) => b[1] - a[1])) console.log(`${(us / 1000).toFixed(0).padStart(6)}  ${(us / 1000 / r.steps).toFixed(3)}  ${k}`);
+  }
   if (callersOf) {
     console.log(`callers of ${callersOf} (four frames up), ms:`);
     for (const [k, us] of [...callers.entries()].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`${(us / 1000).toFixed(0).padStart(6)}  ${k}`);
