@@ -15,6 +15,11 @@ use burn::prelude::*;
 /// two halves of a batch on.
 pub type Join = fn(&mut (dyn FnMut() + Send), &mut (dyn FnMut() + Send));
 
+/// A half of a split step ([`Run::descend_split_grads`]): `(net, rows, share)` → the mean loss
+/// of the batch's rows `rows` times `share`, and that loss's gradient for every parameter.
+pub type HalfGrads<'a, M> =
+    dyn Fn(&M, std::ops::Range<usize>, f64) -> (Tensor<1>, GradientsParams) + Sync + 'a;
+
 /// Runs `a` and `b` at once through `join` and returns both results.
 pub fn both<A: Send, B: Send>(
     join: Join,
@@ -88,6 +93,28 @@ impl<M: Module + Clone> Run<M> {
         );
     }
 
+    /// One optimizer step of `net` along `grads` (computed by the caller: a backward pass
+    /// written out, [`crate::models::ising::net::IsingNet::loss_and_grads`]), then the weight
+    /// average, as [`Run::descend`].
+    pub fn descend_grads(
+        &mut self,
+        net: &mut M,
+        grads: GradientsParams,
+        learning_rate: f64,
+        ema: f64,
+    ) {
+        self.steps += 1;
+        *net = crate::nn::ema::descend_with(
+            &mut self.optimizer,
+            learning_rate,
+            net.clone(),
+            grads,
+            &mut self.average,
+            ema,
+            self.steps,
+        );
+    }
+
     /// One optimizer step down the gradient of a batch's mean loss, taken as two halves whose
     /// forward and backward passes run at once (`join`: data parallelism). `loss(net, rows)` is
     /// the mean loss of the batch's rows `rows` (of `0..rows_in_batch`); each half's is weighted
@@ -115,22 +142,54 @@ impl<M: Module + Clone> Run<M> {
     where
         M: Send + Sync,
     {
+        // The second half through a fork of the network (`Module::fork`: its own autodiff
+        // graph; two passes through one graph would merge into one backward pass, taken under
+        // one lock), made on the thread that runs it.
+        let grads = |net: &M, rows: std::ops::Range<usize>, share: f64| {
+            let fork;
+            let net = if rows.start > 0 {
+                fork = net.clone().fork(device);
+                &fork
+            } else {
+                net
+            };
+            let l = loss(net, rows).mul_scalar(share);
+            let g = GradientsParams::from_grads(l.backward(), net);
+            (l.detach(), g)
+        };
+        self.descend_split_grads(net, join, rows_in_batch, &grads, learning_rate, ema, beside)
+    }
+
+    /// [`Run::descend_split`] with each half's loss and gradients from `grads(net, rows,
+    /// share)`: the mean loss of rows `rows` times `share` (its part of the batch) and that
+    /// loss's gradient, however the caller computes them (recorded by burn-autodiff, or a
+    /// backward pass written out). Both halves get `net` itself: a `grads` that records its
+    /// pass forks the network for one of them, as [`Run::descend_split`] does.
+    #[allow(clippy::too_many_arguments)]
+    pub fn descend_split_grads<R: Send>(
+        &mut self,
+        net: &mut M,
+        join: Join,
+        rows_in_batch: usize,
+        grads: &HalfGrads<'_, M>,
+        learning_rate: f64,
+        ema: f64,
+        beside: impl FnOnce() -> R + Send,
+    ) -> (Tensor<1>, R)
+    where
+        M: Send + Sync,
+    {
         let n = rows_in_batch;
         if n < 2 {
-            let l = loss(net, 0..n);
-            self.descend(net, &l, learning_rate, ema);
-            return (l.detach(), beside());
+            let (l, g) = grads(net, 0..n, 1.0);
+            self.descend_grads(net, g, learning_rate, ema);
+            return (l, beside());
         }
-        let part = |net: &M, rows: std::ops::Range<usize>| {
+        let half = |net: &M, rows: std::ops::Range<usize>| {
             let share = rows.len() as f64 / n as f64;
-            loss(net, rows).mul_scalar(share)
+            grads(net, rows, share)
         };
         self.steps += 1;
-        let fork = net.clone().fork(device);
-        let half = |net: &M, rows| {
-            let l = part(net, rows);
-            (GradientsParams::from_grads(l.backward(), net), l.detach())
-        };
         // `beside` goes to whichever half finishes first.
         let beside = std::sync::Mutex::new(Some(beside));
         // (A `Mutex`, not a `OnceLock`: `R` is `Send` but need not be `Sync`.)
@@ -143,8 +202,8 @@ impl<M: Module + Clone> Run<M> {
                 }
             }
         };
-        let ((grads_a, loss_a), (grads_b, loss_b)) = {
-            let (net, fork) = (&*net, &fork);
+        let ((loss_a, grads_a), (loss_b, grads_b)) = {
+            let net = &*net;
             both(
                 join,
                 || {
@@ -153,7 +212,7 @@ impl<M: Module + Clone> Run<M> {
                     r
                 },
                 || {
-                    let r = half(fork, n / 2..n);
+                    let r = half(net, n / 2..n);
                     first_done();
                     r
                 },

@@ -164,6 +164,15 @@ pub fn soft_silu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     Tensor::from_dispatch(<Dispatch as SoftSiluBackend>::soft_silu(x.into_dispatch()))
 }
 
+/// `grad` through the soft SiLU at `x` (what its recorded node does in the backward pass), for
+/// a backward pass written out ([`crate::models::ising::net::IsingNet::loss_and_grads`]).
+pub fn soft_silu_backward<const D: usize>(x: Tensor<D>, grad: Tensor<D>) -> Tensor<D> {
+    Tensor::from_dispatch(<Dispatch as SoftSiluBackend>::soft_silu_backward(
+        x.into_dispatch(),
+        grad.into_dispatch(),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,9 @@
 //! neighbourhood dominates), while one spin channel gathered over a 5×5 window is cheap.
 
 use burn::nn::{Linear, LinearConfig};
+use burn::optim::GradientsParams;
 use burn::prelude::*;
+use burn::tensor::activation::{log_sigmoid, sigmoid};
 use serde::{Deserialize, Serialize};
 
 use super::lattice::{L, SITES};
@@ -67,14 +69,19 @@ impl TorusConv {
     }
 
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        self.forward_gathered(self.gather(x))
+    }
+
+    /// Every site's k×k periodic neighbourhood of `x` (`[batch, SITES, c]` →
+    /// `[batch, SITES, k²·c]`) with one `select` on the device.
+    fn gather(&self, x: Tensor<3>) -> Tensor<3> {
         let [b, _, c] = x.dims();
         let kk = self.kernel * self.kernel;
         let idx = Tensor::<1, Int>::from_data(
             TensorData::new(torus_neighbourhoods(self.kernel), [SITES * kk]),
             &x.device(),
         );
-        let gathered = x.select(1, idx).reshape([b, SITES, kk * c]);
-        self.forward_gathered(gathered)
+        x.select(1, idx).reshape([b, SITES, kk * c])
     }
 
     /// [`TorusConv::forward`] from neighbourhoods gathered already (`[batch, SITES, k²·c_in]`,
@@ -163,5 +170,151 @@ impl IsingNet {
                     .forward(layer.forward(h) + bias(k + 1) + global.clone());
         }
         self.output.forward(h).reshape([b, SITES])
+    }
+}
+
+/// A linear layer's weight and bias without autodiff (`[d_in, d_out]`, `[d_out]`).
+fn plain(linear: &Linear) -> (Tensor<2>, Tensor<1>) {
+    let bias = linear
+        .bias
+        .as_ref()
+        .expect("the Ising net's layers have biases");
+    (linear.weight.val().inner(), bias.val().inner())
+}
+
+/// `x @ w + b` for rows `x` (`[rows, d_in]`).
+fn affine(x: Tensor<2>, (w, b): &(Tensor<2>, Tensor<1>)) -> Tensor<2> {
+    x.matmul(w.clone()) + b.clone().unsqueeze::<2>()
+}
+
+/// `[n·SITES, c]` rows, per configuration: `[n, c]` repeated over its sites.
+fn per_config(x: Tensor<2>, n: usize) -> Tensor<2> {
+    let c = x.dims()[1];
+    x.reshape([n, 1, c])
+        .expand([n, SITES, c])
+        .reshape([n * SITES, c])
+}
+
+/// `[n·SITES, c]` rows summed over each configuration's sites: `[n, c]`.
+fn sum_sites(x: Tensor<2>, n: usize) -> Tensor<2> {
+    let c = x.dims()[1];
+    x.reshape([n, SITES, c]).sum_dim(1).reshape([n, c])
+}
+
+impl Activation {
+    /// `grad · f′(x)`: the gradient through the nonlinearity at `x`.
+    fn backward(self, x: Tensor<2>, grad: Tensor<2>) -> Tensor<2> {
+        match self {
+            Activation::Silu => {
+                let s = sigmoid(x.clone());
+                grad * s.clone() * (x * (s.neg() + 1.0) + 1.0)
+            }
+            Activation::SoftSilu => crate::nn::soft_silu::soft_silu_backward(x, grad),
+        }
+    }
+}
+
+impl IsingNet {
+    /// The training loss and its gradient with respect to every parameter, with the backward
+    /// pass written out instead of recorded: `scale` times the mean cross-entropy per spin,
+    /// `−log σ(y · (f(x) + skip))`, of the network's logits `f` on the neighbourhoods
+    /// `gathered` (`[n, SITES, k²]`, [`gather_spins`]) at the time features `time`, with the
+    /// skip term `skip` (`[n, SITES]`) added and ±1 targets `y` (`[n, SITES]`).
+    ///
+    /// Why: recorded, a step of this small network is ~30 nodes of burn-autodiff's graph, and
+    /// every node takes burn-autodiff's one process-wide lock (`GraphMutexClient`). On two
+    /// threads the split step's halves queue there: each half ran 1.4× slower than the same
+    /// half alone (in the page, and natively 1.07–1.35×; forward passes without autodiff ran
+    /// at full speed side by side). Written out, the step is plain backend operations on the
+    /// inner (non-autodiff) tensors. `tests/ising_grads.rs` checks the loss and every gradient
+    /// against burn-autodiff's.
+    pub fn loss_and_grads(
+        &self,
+        gathered: Tensor<3>,
+        time: Tensor<2>,
+        skip: Tensor<2>,
+        y: Tensor<2>,
+        scale: f64,
+    ) -> (Tensor<1>, GradientsParams) {
+        let [n, _, kk] = gathered.dims();
+        let rows = n * SITES;
+        let act = self.activation;
+        let (g, time) = (gathered.inner().reshape([rows, kk]), time.inner());
+        let (skip, y) = (skip.inner(), y.inner());
+        let input = plain(&self.input.linear);
+        let global = plain(&self.global);
+        let hidden: Vec<_> = self.hidden.iter().map(plain).collect();
+        let times: Vec<_> = self.time.iter().map(plain).collect();
+        let output = plain(&self.output);
+
+        // Forward, keeping what the backward pass needs.
+        let tb: Vec<Tensor<2>> = times.iter().map(|t| affine(time.clone(), t)).collect();
+        let a0 = affine(g.clone(), &input) + per_config(tb[0].clone(), n);
+        let h0 = act.forward(a0.clone());
+        let m = sum_sites(h0.clone(), n).div_scalar(SITES as f64);
+        let gl = affine(m.clone(), &global);
+        let mut h = vec![h0];
+        let mut u = Vec::with_capacity(hidden.len());
+        for (k, layer) in hidden.iter().enumerate() {
+            let prev = h[k].clone();
+            let uk = affine(prev.clone(), layer) + per_config(tb[k + 1].clone() + gl.clone(), n);
+            h.push(prev + act.forward(uk.clone()));
+            u.push(uk);
+        }
+        let last = h.last().expect("at least the first layer").clone();
+        let logits = affine(last.clone(), &output).reshape([n, SITES]) + skip;
+        let z = logits * y.clone();
+        let loss = log_sigmoid(z.clone()).neg().mean().mul_scalar(scale);
+
+        // Backward. d/dz −log σ(z) = −σ(−z); the mean over n·SITES spins, times `scale`.
+        let dz = sigmoid(z.neg()).neg() * y;
+        let d_out = dz.mul_scalar(scale / rows as f64).reshape([rows, 1]);
+        let mut grads = GradientsParams::new();
+        let mut register = |linear: &Linear, x: Tensor<2>, d: Tensor<2>| {
+            let bias = linear.bias.as_ref().expect("biases");
+            grads.register(bias.id, d.clone().sum_dim(0).reshape([d.dims()[1]]));
+            grads.register(linear.weight.id, x.transpose().matmul(d));
+        };
+        let mut dh = d_out.clone().matmul(output.0.clone().transpose());
+        register(&self.output, last, d_out);
+        let mut d_gl = Tensor::<2>::zeros([n, gl.dims()[1]], &gl.device());
+        let mut d_tb = vec![None; times.len()];
+        for k in (0..hidden.len()).rev() {
+            let du = act.backward(u[k].clone(), dh.clone());
+            let per = sum_sites(du.clone(), n);
+            d_gl = d_gl + per.clone();
+            d_tb[k + 1] = Some(per);
+            dh = dh + du.clone().matmul(hidden[k].0.clone().transpose());
+            register(&self.hidden[k], h[k].clone(), du);
+        }
+        let dm = d_gl.clone().matmul(global.0.clone().transpose());
+        register(&self.global, m, d_gl);
+        let dh0 = dh + per_config(dm.div_scalar(SITES as f64), n);
+        let da0 = act.backward(a0, dh0);
+        d_tb[0] = Some(sum_sites(da0.clone(), n));
+        register(&self.input.linear, g, da0);
+        for (layer, d) in self.time.iter().zip(d_tb) {
+            register(
+                layer,
+                time.clone(),
+                d.expect("every time layer has its gradient"),
+            );
+        }
+        (loss, grads)
+    }
+
+    /// [`IsingNet::loss_and_grads`] from the spins (`[n, SITES]`) instead of their gathered
+    /// neighbourhoods: gathered on the device (a GPU's path).
+    pub fn loss_and_grads_of_spins(
+        &self,
+        spins: Tensor<2>,
+        time: Tensor<2>,
+        skip: Tensor<2>,
+        y: Tensor<2>,
+        scale: f64,
+    ) -> (Tensor<1>, GradientsParams) {
+        let [n, _] = spins.dims();
+        let gathered = self.input.gather(spins.inner().reshape([n, SITES, 1]));
+        self.loss_and_grads(gathered, time, skip, y, scale)
     }
 }

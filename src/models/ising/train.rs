@@ -13,6 +13,7 @@
 //! (`x_t` times `ln((1+c_t)/(1−c_t))`, resp. `ln((1−r)/r)`), so an untrained network already
 //! denoises each spin on its own and the convolutions learn only what the neighbours add.
 
+use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::activation::log_sigmoid;
 use rand::rngs::StdRng;
@@ -115,10 +116,56 @@ pub struct IsingModel {
     pub target: Target,
 }
 
+/// The network's inputs for a batch of configurations ([`IsingModel::inputs`]).
+struct Inputs {
+    /// The spins, `[n, SITES]`.
+    spins: Tensor<2>,
+    /// The time features, `[n, time_features]`.
+    time: Tensor<2>,
+    /// The skip term of every spin's logit, `[n, SITES]`.
+    skip: Tensor<2>,
+    /// Every site's neighbourhood (`[n, SITES, k²]`), where they are gathered on the CPU.
+    gathered: Option<Tensor<3>>,
+}
+
 impl IsingModel {
     /// Logits for `n` configurations `x` (±1, `n × SITES`) at times `t` (one per configuration):
     /// `[n, SITES]`, skip term included.
     pub fn logits(&self, x: &[i8], t: &[f32], device: &Device) -> Tensor<2> {
+        let inputs = self.inputs(x, t, device);
+        let out = match inputs.gathered {
+            Some(gathered) => self.net.forward_gathered(gathered, inputs.time),
+            None => self.net.forward(inputs.spins, inputs.time),
+        };
+        out + inputs.skip
+    }
+
+    /// The mean cross-entropy per spin of the logits of `x` at times `t` against the ±1 targets
+    /// `target`, times `scale`, and its gradient for every parameter, from the backward pass
+    /// written out ([`IsingNet::loss_and_grads`]; the same loss as [`batch_loss`] records).
+    pub fn loss_and_grads(
+        &self,
+        x: &[i8],
+        t: &[f32],
+        target: &[f32],
+        device: &Device,
+        scale: f64,
+    ) -> (Tensor<1>, GradientsParams) {
+        let inputs = self.inputs(x, t, device);
+        let y = Tensor::<2>::from_data(TensorData::new(target.to_vec(), [t.len(), SITES]), device);
+        match inputs.gathered {
+            Some(gathered) => self
+                .net
+                .loss_and_grads(gathered, inputs.time, inputs.skip, y, scale),
+            None => {
+                self.net
+                    .loss_and_grads_of_spins(inputs.spins, inputs.time, inputs.skip, y, scale)
+            }
+        }
+    }
+
+    /// What the network and its skip term take for `n` configurations `x` at times `t`.
+    fn inputs(&self, x: &[i8], t: &[f32], device: &Device) -> Inputs {
         let n = t.len();
         debug_assert_eq!(x.len(), n * SITES);
         let spins: Vec<f32> = x.iter().map(|&v| v as f32).collect();
@@ -142,15 +189,18 @@ impl IsingModel {
         let skip = Tensor::<2>::from_data(TensorData::new(skip, [n, 1]), device);
         // On the CPU the first convolution's neighbourhoods are gathered here, from the spins
         // (burn's general gather was 18% of a training step); a GPU gathers them itself.
-        let out = if *device == Device::flex() || *device == Device::flex().autodiff() {
-            let k = self.net.kernel();
-            let gathered = TensorData::new(gather_spins(x, k), [n, SITES, k * k]);
-            self.net
-                .forward_gathered(Tensor::<3>::from_data(gathered, device), time)
-        } else {
-            self.net.forward(s.clone(), time)
-        };
-        out + s * skip
+        let gathered =
+            (*device == Device::flex() || *device == Device::flex().autodiff()).then(|| {
+                let k = self.net.kernel();
+                let gathered = TensorData::new(gather_spins(x, k), [n, SITES, k * k]);
+                Tensor::<3>::from_data(gathered, device)
+            });
+        Inputs {
+            skip: s.clone() * skip,
+            spins: s,
+            time,
+            gathered,
+        }
     }
 
     /// `P(x_s = +1 | x_t)` for every spin of `n` configurations, all at time `t`; the network
@@ -335,6 +385,8 @@ fn batch_loss(
 impl IsingTrainer {
     pub fn new(config: IsingConfig, device: &Device) -> IsingTrainer {
         device.seed(config.seed);
+        // On an autodiff device although the training step's backward pass is written out
+        // (`IsingNet::loss_and_grads`): burn's optimizer takes only autodiff parameters.
         let train_device = device.clone().autodiff();
         IsingTrainer {
             model: IsingModel {
@@ -357,26 +409,20 @@ impl IsingTrainer {
     pub fn step_split(&mut self, data: &std::sync::Arc<Vec<i8>>, join: Join) -> Tensor<1> {
         let (xt, target, ts) = self.draw(data);
         let (base, device) = (self.model.clone(), self.device.clone());
-        let loss = |net: &IsingNet, r: std::ops::Range<usize>| {
+        let grads = |net: &IsingNet, r: std::ops::Range<usize>, share: f64| {
             let model = IsingModel {
                 net: net.clone(),
                 ..base.clone()
             };
             let spins = r.start * SITES..r.end * SITES;
-            let rows = (
-                xt[spins.clone()].to_vec(),
-                target[spins].to_vec(),
-                ts[r].to_vec(),
-            );
-            batch_loss(&model, &rows, &device)
+            model.loss_and_grads(&xt[spins.clone()], &ts[r], &target[spins], &device, share)
         };
         let (config, process, rng) = (&self.config, self.model.process, &mut self.rng);
-        let (loss, next) = self.run.descend_split(
+        let (loss, next) = self.run.descend_split_grads(
             &mut self.model.net,
             join,
-            &device,
             ts.len(),
-            &loss,
+            &grads,
             config.learning_rate,
             config.ema,
             || training_batch(config, process, data, rng),
@@ -403,11 +449,11 @@ impl IsingTrainer {
     }
 
     /// One Adam step on `batch`.
-    fn step_on(&mut self, batch: &Batch) -> Tensor<1> {
-        let loss = self.loss(batch);
-        self.run.descend(
+    fn step_on(&mut self, (xt, target, ts): &Batch) -> Tensor<1> {
+        let (loss, grads) = self.model.loss_and_grads(xt, ts, target, &self.device, 1.0);
+        self.run.descend_grads(
             &mut self.model.net,
-            &loss,
+            grads,
             self.config.learning_rate,
             self.config.ema,
         );

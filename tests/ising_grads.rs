@@ -1,0 +1,139 @@
+//! The Ising network's written-out backward pass (`IsingNet::loss_and_grads`, the training
+//! step's) against burn-autodiff differentiating the same loss: the loss and the gradient of
+//! every parameter, for both nonlinearities, one to three residual layers, 3×3 and 5×5 windows,
+//! neighbourhoods gathered on the CPU or on the device.
+
+use burn::module::{Module, ModuleVisitor, Param, ParamId};
+use burn::optim::GradientsParams;
+use burn::prelude::*;
+use burn::tensor::activation::log_sigmoid;
+use difflab::models::ising::lattice::SITES;
+use difflab::models::ising::net::{gather_spins, IsingNet, IsingNetConfig};
+use difflab::nn::Activation;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+struct Ids(Vec<(ParamId, usize)>);
+
+impl ModuleVisitor for Ids {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        self.0.push((param.id, D));
+    }
+}
+
+fn grad_values(grads: &GradientsParams, id: ParamId, dims: usize) -> Vec<f32> {
+    let data = match dims {
+        1 => grads.get::<1>(id).map(|t| t.into_data()),
+        2 => grads.get::<2>(id).map(|t| t.into_data()),
+        _ => unreachable!("the net has vectors and matrices"),
+    };
+    data.expect("every parameter has a gradient")
+        .iter::<f32>()
+        .collect()
+}
+
+fn check(activation: Activation, layers: usize, kernel: usize, on_device: bool, seed: u64) {
+    let device = Device::flex().autodiff();
+    device.seed(seed);
+    let config = IsingNetConfig {
+        channels: 8,
+        layers,
+        kernel,
+        time_features: 6,
+        activation,
+    };
+    let net: IsingNet = config.init(&device);
+    let mut rng = StdRng::seed_from_u64(seed);
+    let n = 5;
+    let spins: Vec<i8> = (0..n * SITES)
+        .map(|_| if rng.random() { 1 } else { -1 })
+        .collect();
+    let floats = |len: usize, rng: &mut StdRng, scale: f32| -> Vec<f32> {
+        (0..len)
+            .map(|_| scale * (rng.random::<f32>() - 0.5))
+            .collect()
+    };
+    let time = Tensor::<2>::from_data(
+        TensorData::new(floats(n * 6, &mut rng, 2.0), [n, 6]),
+        &device,
+    );
+    let skip = Tensor::<2>::from_data(
+        TensorData::new(floats(n * SITES, &mut rng, 3.0), [n, SITES]),
+        &device,
+    );
+    let targets: Vec<f32> = (0..n * SITES)
+        .map(|_| if rng.random() { 1.0 } else { -1.0 })
+        .collect();
+    let y = Tensor::<2>::from_data(TensorData::new(targets, [n, SITES]), &device);
+    let gathered = Tensor::<3>::from_data(
+        TensorData::new(gather_spins(&spins, kernel), [n, SITES, kernel * kernel]),
+        &device,
+    );
+    let scale = 0.75;
+
+    // burn-autodiff's gradient of the same loss.
+    let logits = net.forward_gathered(gathered.clone(), time.clone()) + skip.clone();
+    let loss = log_sigmoid(logits * y.clone())
+        .neg()
+        .mean()
+        .mul_scalar(scale);
+    let expected_loss = loss.clone().into_scalar::<f32>();
+    let expected = GradientsParams::from_grads(loss.backward(), &net);
+
+    let (loss, grads) = if on_device {
+        let s: Vec<f32> = spins.iter().map(|&v| v as f32).collect();
+        let s = Tensor::<2>::from_data(TensorData::new(s, [n, SITES]), &device);
+        net.loss_and_grads_of_spins(s, time, skip, y, scale)
+    } else {
+        net.loss_and_grads(gathered, time, skip, y, scale)
+    };
+    let what = format!("{activation:?}, {layers} layers, {kernel}×{kernel}, on device {on_device}");
+    let got_loss = loss.into_scalar::<f32>();
+    assert!(
+        (got_loss - expected_loss).abs() <= 1e-6 * expected_loss.abs().max(1.0),
+        "{what}: loss {got_loss} vs {expected_loss}"
+    );
+
+    let mut ids = Ids(Vec::new());
+    net.visit(&mut ids);
+    assert_eq!(
+        ids.0.len(),
+        2 * (1 + 1 + layers + (layers + 1) + 1),
+        "{what}: parameters"
+    );
+    assert_eq!(
+        grads.len(),
+        ids.0.len(),
+        "{what}: one gradient per parameter"
+    );
+    for (k, (id, dims)) in ids.0.into_iter().enumerate() {
+        let (a, b) = (
+            grad_values(&grads, id, dims),
+            grad_values(&expected, id, dims),
+        );
+        assert_eq!(a.len(), b.len(), "{what}: parameter {k}'s gradient's size");
+        let largest = b.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        assert!(
+            largest > 1e-6,
+            "{what}: parameter {k}'s gradient is zero; the check would be empty"
+        );
+        for (i, (x, e)) in a.iter().zip(&b).enumerate() {
+            assert!(
+                (x - e).abs() <= 1e-5 * largest + 1e-7,
+                "{what}: parameter {k}, element {i}: {x} vs {e} (largest {largest})"
+            );
+        }
+    }
+}
+
+#[test]
+fn written_out_gradients_match_burn_autodiff() {
+    for (seed, activation) in [(1, Activation::SoftSilu), (2, Activation::Silu)] {
+        for layers in 1..=3 {
+            for kernel in [3, 5] {
+                check(activation, layers, kernel, false, seed + 10 * layers as u64);
+            }
+        }
+        check(activation, 2, 5, true, seed + 100);
+    }
+}
