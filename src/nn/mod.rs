@@ -7,6 +7,7 @@ pub mod ema;
 pub mod mlp;
 pub mod soft_silu;
 pub mod time_embedding;
+pub mod written;
 
 pub use mlp::{Activation, MlpConfig, ScoreMlp};
 pub mod classifier;

@@ -13,6 +13,8 @@ use burn::nn::{Linear, LinearConfig};
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::activation::{log_sigmoid, sigmoid};
+
+use crate::nn::written::{affine, register, weights};
 use serde::{Deserialize, Serialize};
 
 use super::lattice::{L, SITES};
@@ -173,20 +175,6 @@ impl IsingNet {
     }
 }
 
-/// A linear layer's weight and bias without autodiff (`[d_in, d_out]`, `[d_out]`).
-fn plain(linear: &Linear) -> (Tensor<2>, Tensor<1>) {
-    let bias = linear
-        .bias
-        .as_ref()
-        .expect("the Ising net's layers have biases");
-    (linear.weight.val().inner(), bias.val().inner())
-}
-
-/// `x @ w + b` for rows `x` (`[rows, d_in]`).
-fn affine(x: Tensor<2>, (w, b): &(Tensor<2>, Tensor<1>)) -> Tensor<2> {
-    x.matmul(w.clone()) + b.clone().unsqueeze::<2>()
-}
-
 /// `[n·SITES, c]` rows, per configuration: `[n, c]` repeated over its sites.
 fn per_config(x: Tensor<2>, n: usize) -> Tensor<2> {
     let c = x.dims()[1];
@@ -201,19 +189,6 @@ fn sum_sites(x: Tensor<2>, n: usize) -> Tensor<2> {
     x.reshape([n, SITES, c]).sum_dim(1).reshape([n, c])
 }
 
-impl Activation {
-    /// `grad · f′(x)`: the gradient through the nonlinearity at `x`.
-    fn backward(self, x: Tensor<2>, grad: Tensor<2>) -> Tensor<2> {
-        match self {
-            Activation::Silu => {
-                let s = sigmoid(x.clone());
-                grad * s.clone() * (x * (s.neg() + 1.0) + 1.0)
-            }
-            Activation::SoftSilu => crate::nn::soft_silu::soft_silu_backward(x, grad),
-        }
-    }
-}
-
 impl IsingNet {
     /// The training loss and its gradient with respect to every parameter, with the backward
     /// pass written out instead of recorded: `scale` times the mean cross-entropy per spin,
@@ -226,7 +201,7 @@ impl IsingNet {
     /// threads the split step's halves queue there: each half ran 1.4× slower than the same
     /// half alone (in the page, and natively 1.07–1.35×; forward passes without autodiff ran
     /// at full speed side by side). Written out, the step is plain backend operations on the
-    /// inner (non-autodiff) tensors. `tests/ising_grads.rs` checks the loss and every gradient
+    /// inner (non-autodiff) tensors. `tests/written_grads.rs` checks the loss and every gradient
     /// against burn-autodiff's.
     pub fn loss_and_grads(
         &self,
@@ -241,11 +216,11 @@ impl IsingNet {
         let act = self.activation;
         let (g, time) = (gathered.inner().reshape([rows, kk]), time.inner());
         let (skip, y) = (skip.inner(), y.inner());
-        let input = plain(&self.input.linear);
-        let global = plain(&self.global);
-        let hidden: Vec<_> = self.hidden.iter().map(plain).collect();
-        let times: Vec<_> = self.time.iter().map(plain).collect();
-        let output = plain(&self.output);
+        let input = weights(&self.input.linear);
+        let global = weights(&self.global);
+        let hidden: Vec<_> = self.hidden.iter().map(weights).collect();
+        let times: Vec<_> = self.time.iter().map(weights).collect();
+        let output = weights(&self.output);
 
         // Forward, keeping what the backward pass needs.
         let tb: Vec<Tensor<2>> = times.iter().map(|t| affine(time.clone(), t)).collect();
@@ -271,9 +246,7 @@ impl IsingNet {
         let d_out = dz.mul_scalar(scale / rows as f64).reshape([rows, 1]);
         let mut grads = GradientsParams::new();
         let mut register = |linear: &Linear, x: Tensor<2>, d: Tensor<2>| {
-            let bias = linear.bias.as_ref().expect("biases");
-            grads.register(bias.id, d.clone().sum_dim(0).reshape([d.dims()[1]]));
-            grads.register(linear.weight.id, x.transpose().matmul(d));
+            register(&mut grads, linear, x, d);
         };
         let mut dh = d_out.clone().matmul(output.0.clone().transpose());
         register(&self.output, last, d_out);

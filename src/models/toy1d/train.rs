@@ -12,6 +12,7 @@
 //! network at the Gaussian score; with fresh batches its small residual drowned in the
 //! regression noise and the network stayed at the Gaussian score for thousands of steps.)
 
+use burn::optim::GradientsParams;
 use burn::prelude::*;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -244,10 +245,11 @@ impl Trainer {
     /// One Adam step on `batch`; returns the loss as a tensor without reading it back, so that
     /// on WebGPU many steps can be queued before one asynchronous read.
     pub fn step(&mut self, batch: &Batch) -> Tensor<1> {
-        let loss = self.loss(batch);
+        let (loss, grads) =
+            batch_grads(&self.model, self.config.weighting, batch, &self.device, 1.0);
         let rate = self.config.rate(self.run.steps);
         self.run
-            .descend(&mut self.model.net, &loss, rate, self.config.ema);
+            .descend_grads(&mut self.model.net, grads, rate, self.config.ema);
         loss
     }
 
@@ -257,20 +259,19 @@ impl Trainer {
         let rate = self.config.rate(self.run.steps);
         let (base, weighting) = (self.model.clone(), self.config.weighting);
         let device = self.device.clone();
-        let loss = |net: &ScoreMlp, rows| {
+        let grads = |net: &ScoreMlp, rows, share| {
             let model = ScoreModel {
                 net: net.clone(),
                 ..base.clone()
             };
-            batch_loss(&model, weighting, &batch.rows(rows), device.clone())
+            batch_grads(&model, weighting, &batch.rows(rows), &device, share)
         };
         self.run
-            .descend_split(
+            .descend_split_grads(
                 &mut self.model.net,
                 join,
-                &device,
                 batch.xt.len(),
-                &loss,
+                &grads,
                 rate,
                 self.config.ema,
                 || (),
@@ -322,6 +323,51 @@ impl Trainer {
     }
 }
 
+/// [`batch_loss`] times `scale`, and its gradient for every parameter of the network, with
+/// the backward pass written out ([`ScoreMlp::grads`]: nothing recorded by burn-autodiff, whose
+/// one process-wide lock the two halves of a split step would queue on).
+fn batch_grads(
+    model: &ScoreModel,
+    weighting: Weighting,
+    batch: &Batch,
+    device: &Device,
+    scale: f64,
+) -> (Tensor<1>, GradientsParams) {
+    let n = batch.xt.len();
+    let (feat, cols) = model.features(&batch.xt, &batch.t);
+    let input = Tensor::<2>::from_data(TensorData::new(feat, [n, cols]), device);
+    let (eps_hat, pass) = model.net.forward_kept(input);
+    let eps = Tensor::<2>::from_data(TensorData::new(batch.eps.clone(), [n, 1]), device).inner();
+    let diff = eps_hat - eps;
+    // The loss's gradient with respect to ε̂: 2 (ε̂ − ε) w / n.
+    let (per_sample, d_out) = match weighting {
+        Weighting::Noise => (diff.clone().powi_scalar(2), diff.mul_scalar(2.0)),
+        Weighting::Score => {
+            let w = Tensor::<2>::from_data(
+                TensorData::new(score_weights(model, batch), [n, 1]),
+                device,
+            )
+            .inner();
+            (
+                diff.clone().powi_scalar(2) * w.clone(),
+                diff.mul_scalar(2.0) * w,
+            )
+        }
+    };
+    let loss = per_sample.mean().mul_scalar(scale);
+    let grads = model.net.grads(pass, d_out.mul_scalar(scale / n as f64));
+    (loss, grads)
+}
+
+/// The eq. 8 weights `1/σ_t²` of a batch's times.
+fn score_weights(model: &ScoreModel, batch: &Batch) -> Vec<f32> {
+    batch
+        .t
+        .iter()
+        .map(|&t| (1.0 / model.schedule.sigma(t as f64).powi(2)) as f32)
+        .collect()
+}
+
 /// The denoising loss of `model` on `batch`, weighted as `weighting` says: the mean over the
 /// batch of `|ε̂ − ε|²` (noise prediction) or of `|ε̂ − ε|²/σ_t²` (the text's eq. 8).
 fn batch_loss(
@@ -337,11 +383,7 @@ fn batch_loss(
     let per_sample = match weighting {
         Weighting::Noise => sq,
         Weighting::Score => {
-            let w: Vec<f32> = batch
-                .t
-                .iter()
-                .map(|&t| (1.0 / model.schedule.sigma(t as f64).powi(2)) as f32)
-                .collect();
+            let w = score_weights(model, batch);
             sq * Tensor::<2>::from_data(TensorData::new(w, [n, 1]), &device)
         }
     };

@@ -1,7 +1,8 @@
-//! The Ising network's written-out backward pass (`IsingNet::loss_and_grads`, the training
-//! step's) against burn-autodiff differentiating the same loss: the loss and the gradient of
-//! every parameter, for both nonlinearities, one to three residual layers, 3×3 and 5×5 windows,
-//! neighbourhoods gathered on the CPU or on the device.
+//! The backward passes written out for training (`IsingNet::loss_and_grads`, `ScoreMlp::grads`)
+//! against burn-autodiff differentiating the same loss: the loss and the gradient of every
+//! parameter. The Ising net: both nonlinearities, one to three residual layers, 3×3 and 5×5
+//! windows, neighbourhoods gathered on the CPU or on the device. The toy's MLP: both
+//! nonlinearities, one to three hidden layers, a loss of its outputs' own.
 
 use burn::module::{Module, ModuleVisitor, Param, ParamId};
 use burn::optim::GradientsParams;
@@ -9,7 +10,7 @@ use burn::prelude::*;
 use burn::tensor::activation::log_sigmoid;
 use difflab::models::ising::lattice::SITES;
 use difflab::models::ising::net::{gather_spins, IsingNet, IsingNetConfig};
-use difflab::nn::Activation;
+use difflab::nn::{Activation, MlpConfig};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -30,6 +31,43 @@ fn grad_values(grads: &GradientsParams, id: ParamId, dims: usize) -> Vec<f32> {
     data.expect("every parameter has a gradient")
         .iter::<f32>()
         .collect()
+}
+
+/// Every float parameter's id and rank, in the order burn visits them.
+fn ids(net: &impl Module) -> Vec<(ParamId, usize)> {
+    let mut ids = Ids(Vec::new());
+    net.visit(&mut ids);
+    ids.0
+}
+
+/// `got` against `expected` for every parameter of `params`: each gradient non-zero (else the
+/// comparison says nothing) and within 1e-5 of its largest element.
+fn same_grads(
+    got: &GradientsParams,
+    expected: &GradientsParams,
+    params: Vec<(ParamId, usize)>,
+    what: &str,
+) {
+    assert_eq!(
+        got.len(),
+        params.len(),
+        "{what}: one gradient per parameter"
+    );
+    for (k, (id, dims)) in params.into_iter().enumerate() {
+        let (a, b) = (grad_values(got, id, dims), grad_values(expected, id, dims));
+        assert_eq!(a.len(), b.len(), "{what}: parameter {k}'s gradient's size");
+        let largest = b.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        assert!(
+            largest > 1e-6,
+            "{what}: parameter {k}'s gradient is zero; the check would be empty"
+        );
+        for (i, (x, e)) in a.iter().zip(&b).enumerate() {
+            assert!(
+                (x - e).abs() <= 1e-5 * largest + 1e-7,
+                "{what}: parameter {k}, element {i}: {x} vs {e} (largest {largest})"
+            );
+        }
+    }
 }
 
 fn check(activation: Activation, layers: usize, kernel: usize, on_device: bool, seed: u64) {
@@ -94,36 +132,13 @@ fn check(activation: Activation, layers: usize, kernel: usize, on_device: bool, 
         "{what}: loss {got_loss} vs {expected_loss}"
     );
 
-    let mut ids = Ids(Vec::new());
-    net.visit(&mut ids);
+    let params = ids(&net);
     assert_eq!(
-        ids.0.len(),
+        params.len(),
         2 * (1 + 1 + layers + (layers + 1) + 1),
         "{what}: parameters"
     );
-    assert_eq!(
-        grads.len(),
-        ids.0.len(),
-        "{what}: one gradient per parameter"
-    );
-    for (k, (id, dims)) in ids.0.into_iter().enumerate() {
-        let (a, b) = (
-            grad_values(&grads, id, dims),
-            grad_values(&expected, id, dims),
-        );
-        assert_eq!(a.len(), b.len(), "{what}: parameter {k}'s gradient's size");
-        let largest = b.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-        assert!(
-            largest > 1e-6,
-            "{what}: parameter {k}'s gradient is zero; the check would be empty"
-        );
-        for (i, (x, e)) in a.iter().zip(&b).enumerate() {
-            assert!(
-                (x - e).abs() <= 1e-5 * largest + 1e-7,
-                "{what}: parameter {k}, element {i}: {x} vs {e} (largest {largest})"
-            );
-        }
-    }
+    same_grads(&grads, &expected, params, &what);
 }
 
 #[test]
@@ -135,5 +150,55 @@ fn written_out_gradients_match_burn_autodiff() {
             }
         }
         check(activation, 2, 5, true, seed + 100);
+    }
+}
+
+/// The MLP's written-out gradients for a loss of its outputs: `Σ c ⊙ out + ½ Σ out²` over a
+/// batch (its gradient `c + out`, what the caller passes to `ScoreMlp::grads`).
+fn check_mlp(activation: Activation, depth: usize, seed: u64) {
+    let device = Device::flex().autodiff();
+    device.seed(seed);
+    let (inputs, outputs, rows) = (5, 2, 7);
+    let net = MlpConfig {
+        inputs,
+        width: 12,
+        depth,
+        outputs,
+        activation,
+    }
+    .init(&device);
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut floats = |len: usize| -> Vec<f32> {
+        (0..len)
+            .map(|_| 4.0 * (rng.random::<f32>() - 0.5))
+            .collect()
+    };
+    let x = Tensor::<2>::from_data(
+        TensorData::new(floats(rows * inputs), [rows, inputs]),
+        &device,
+    );
+    let c = Tensor::<2>::from_data(
+        TensorData::new(floats(rows * outputs), [rows, outputs]),
+        &device,
+    );
+
+    let out = net.forward(x.clone());
+    let loss = (c.clone() * out.clone()).sum() + out.powi_scalar(2).sum().mul_scalar(0.5);
+    let expected = GradientsParams::from_grads(loss.backward(), &net);
+
+    let (out, pass) = net.forward_kept(x);
+    let grads = net.grads(pass, c.inner() + out);
+    let what = format!("MLP, {activation:?}, {depth} hidden layers");
+    let params = ids(&net);
+    assert_eq!(params.len(), 2 * (depth + 1), "{what}: parameters");
+    same_grads(&grads, &expected, params, &what);
+}
+
+#[test]
+fn written_out_mlp_gradients_match_burn_autodiff() {
+    for (seed, activation) in [(3, Activation::SoftSilu), (4, Activation::Silu)] {
+        for depth in 1..=3 {
+            check_mlp(activation, depth, seed + 10 * depth as u64);
+        }
     }
 }
