@@ -81,21 +81,12 @@ impl<M: Module + Clone> Run<M> {
     /// `learning_rate`; then, when `ema > 0`, the weight average follows
     /// ([`crate::nn::ema::descend`]).
     pub fn descend(&mut self, net: &mut M, loss: &Tensor<1>, learning_rate: f64, ema: f64) {
-        self.steps += 1;
-        *net = crate::nn::ema::descend(
-            &mut self.optimizer,
-            learning_rate,
-            net.clone(),
-            loss,
-            &mut self.average,
-            ema,
-            self.steps,
-        );
+        let grads = GradientsParams::from_grads(loss.backward(), &*net);
+        self.descend_grads(net, grads, learning_rate, ema);
     }
 
-    /// One optimizer step of `net` along `grads` (computed by the caller: a backward pass
-    /// written out, [`crate::models::ising::net::IsingNet::loss_and_grads`]), then the weight
-    /// average, as [`Run::descend`].
+    /// One optimizer step of `net` along `grads` (burn-autodiff's, or a backward pass written
+    /// out: [`crate::models::ising::net::IsingNet::loss_and_grads`]), then the weight average.
     pub fn descend_grads(
         &mut self,
         net: &mut M,

@@ -2,15 +2,20 @@
 //! against burn-autodiff differentiating the same loss: the loss and the gradient of every
 //! parameter. The Ising net: both nonlinearities, one to three residual layers, 3×3 and 5×5
 //! windows, neighbourhoods gathered on the CPU or on the device. The toy's MLP: both
-//! nonlinearities, one to three hidden layers, a loss of its outputs' own.
+//! nonlinearities, one to three hidden layers, a loss of its outputs' own; and the toy
+//! trainer's denoising loss under both weightings.
 
 use burn::module::{Module, ModuleVisitor, Param, ParamId};
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::activation::log_sigmoid;
+use difflab::diffusion::Schedule;
 use difflab::models::ising::lattice::SITES;
 use difflab::models::ising::net::{gather_spins, IsingNet, IsingNetConfig};
+use difflab::models::toy1d::mixture::Batch;
+use difflab::models::toy1d::train::{TrainConfig, Trainer, Weighting};
 use difflab::nn::{Activation, MlpConfig};
+use difflab::run::Training;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -200,5 +205,47 @@ fn written_out_mlp_gradients_match_burn_autodiff() {
         for depth in 1..=3 {
             check_mlp(activation, depth, seed + 10 * depth as u64);
         }
+    }
+}
+
+/// The toy trainer's written-out loss and gradients (`Trainer::loss_and_grads`: the loss's
+/// gradient with respect to the network's outputs, `2(ε̂ − ε)·w/n`, then the MLP's) against
+/// burn-autodiff differentiating `Trainer::loss`, for both weightings (the score weighting's
+/// `1/σ_t²` differs per pair, which Adam's scale invariance would not hide).
+#[test]
+fn the_toy_trainers_written_out_gradients_match_burn_autodiff() {
+    let mut rng = StdRng::seed_from_u64(7);
+    let n = 9;
+    let mut draw = |lo: f32, hi: f32| -> Vec<f32> {
+        (0..n)
+            .map(|_| lo + (hi - lo) * rng.random::<f32>())
+            .collect()
+    };
+    let batch = Batch {
+        x0: draw(-2.0, 2.0),
+        xt: draw(-3.0, 3.0),
+        t: draw(0.05, 5.0),
+        eps: draw(-2.0, 2.0),
+    };
+    for weighting in [Weighting::Noise, Weighting::Score] {
+        let config = TrainConfig {
+            width: 12,
+            depth: 2,
+            weighting,
+            ..TrainConfig::default()
+        };
+        let trainer = Trainer::new(config, Schedule::default(), 1.3, &Device::flex());
+        let scale = 0.6;
+        let loss = trainer.loss(&batch).mul_scalar(scale);
+        let expected_loss = loss.clone().into_scalar::<f32>();
+        let expected = GradientsParams::from_grads(loss.backward(), trainer.net());
+        let (loss, grads) = trainer.loss_and_grads(&batch, scale);
+        let got_loss = loss.into_scalar::<f32>();
+        let what = format!("toy trainer, {weighting:?} weighting");
+        assert!(
+            (got_loss - expected_loss).abs() <= 1e-6 * expected_loss.abs().max(1.0),
+            "{what}: loss {got_loss} vs {expected_loss}"
+        );
+        same_grads(&grads, &expected, ids(trainer.net()), &what);
     }
 }

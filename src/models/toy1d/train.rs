@@ -245,8 +245,7 @@ impl Trainer {
     /// One Adam step on `batch`; returns the loss as a tensor without reading it back, so that
     /// on WebGPU many steps can be queued before one asynchronous read.
     pub fn step(&mut self, batch: &Batch) -> Tensor<1> {
-        let (loss, grads) =
-            batch_grads(&self.model, self.config.weighting, batch, &self.device, 1.0);
+        let (loss, grads) = self.loss_and_grads(batch, 1.0);
         let rate = self.config.rate(self.run.steps);
         self.run
             .descend_grads(&mut self.model.net, grads, rate, self.config.ema);
@@ -277,6 +276,19 @@ impl Trainer {
                 || (),
             )
             .0
+    }
+
+    /// [`Trainer::loss`] times `scale` and its gradient for every parameter, from the backward
+    /// pass written out (what a training step takes; `tests/written_grads.rs` checks it against
+    /// burn-autodiff's gradient of [`Trainer::loss`]).
+    pub fn loss_and_grads(&self, batch: &Batch, scale: f64) -> (Tensor<1>, GradientsParams) {
+        batch_grads(
+            &self.model,
+            self.config.weighting,
+            batch,
+            &self.device,
+            scale,
+        )
     }
 
     /// The loss of the current weights on `batch` (no step taken).
