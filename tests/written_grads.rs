@@ -126,7 +126,7 @@ fn check(activation: Activation, layers: usize, kernel: usize, on_device: bool, 
     let (loss, grads) = if on_device {
         let s: Vec<f32> = spins.iter().map(|&v| v as f32).collect();
         let s = Tensor::<2>::from_data(TensorData::new(s, [n, SITES]), &device);
-        net.loss_and_grads_of_spins(s, time, skip, y, scale)
+        net.loss_and_grads(net.gather(s), time, skip, y, scale)
     } else {
         net.loss_and_grads(gathered, time, skip, y, scale)
     };

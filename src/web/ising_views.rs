@@ -72,8 +72,7 @@ fn draw_configs(s: &IsingLab) {
         let beta = format!("β = {}", s.config.beta);
         p.title_keeping(
             &format!("Training data — Gibbs samples at {beta} (Figure 6)"),
-            &beta,
-            &beta,
+            Some((&beta, &beta)),
             None,
         );
         p.image_sharp(&img);
@@ -84,8 +83,7 @@ fn draw_configs(s: &IsingLab) {
                 let p = fig.image_panel((0.5, 0.0, 1.0, 1.0), aspect);
                 p.title_keeping(
                     &format!("Generated — after {} steps (Figure 8)", l.steps),
-                    &l.steps.to_string(),
-                    &format!("step {}", l.steps),
+                    Some((&l.steps.to_string(), &format!("step {}", l.steps))),
                     None,
                 );
                 p.image_sharp(&img);

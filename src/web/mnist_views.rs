@@ -35,15 +35,12 @@ fn digits_panel(
         let p = fig.image_panel(frac, w as f64 / h as f64);
         // The network's step goes under the digits where the title had to drop it (a 720p
         // slide), the sampler after it as its detail (the slide's controls show the sampler).
-        match step {
-            Some(n) => p.title_keeping(title, &n.to_string(), &format!("step {n}"), caption),
-            None => {
-                p.title(title);
-                if let Some(caption) = caption {
-                    p.caption(caption);
-                }
-            }
-        }
+        let step = step.map(|n| (n.to_string(), format!("step {n}")));
+        p.title_keeping(
+            title,
+            step.as_ref().map(|(n, kept)| (n.as_str(), kept.as_str())),
+            caption,
+        );
         p.image_sharp(&img);
     }
 }

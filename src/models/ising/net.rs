@@ -245,49 +245,32 @@ impl IsingNet {
         let dz = sigmoid(z.neg()).neg() * y;
         let d_out = dz.mul_scalar(scale / rows as f64).reshape([rows, 1]);
         let mut grads = GradientsParams::new();
-        let mut register = |linear: &Linear, x: Tensor<2>, d: Tensor<2>| {
-            register(&mut grads, linear, x, d);
-        };
         let mut dh = d_out.clone().matmul(output.0.clone().transpose());
-        register(&self.output, last, d_out);
+        register(&mut grads, &self.output, last, d_out);
+        // Layer k's time bias and the global term reach every site: their gradients are the
+        // layer's summed over the sites.
         let mut d_gl = Tensor::<2>::zeros([n, gl.dims()[1]], &gl.device());
-        let mut d_tb = vec![None; times.len()];
         for k in (0..hidden.len()).rev() {
             let du = act.backward(u[k].clone(), dh.clone());
             let per = sum_sites(du.clone(), n);
             d_gl = d_gl + per.clone();
-            d_tb[k + 1] = Some(per);
+            register(&mut grads, &self.time[k + 1], time.clone(), per);
             dh = dh + du.clone().matmul(hidden[k].0.clone().transpose());
-            register(&self.hidden[k], h[k].clone(), du);
+            register(&mut grads, &self.hidden[k], h[k].clone(), du);
         }
         let dm = d_gl.clone().matmul(global.0.clone().transpose());
-        register(&self.global, m, d_gl);
+        register(&mut grads, &self.global, m, d_gl);
         let dh0 = dh + per_config(dm.div_scalar(SITES as f64), n);
         let da0 = act.backward(a0, dh0);
-        d_tb[0] = Some(sum_sites(da0.clone(), n));
-        register(&self.input.linear, g, da0);
-        for (layer, d) in self.time.iter().zip(d_tb) {
-            register(
-                layer,
-                time.clone(),
-                d.expect("every time layer has its gradient"),
-            );
-        }
+        register(&mut grads, &self.time[0], time, sum_sites(da0.clone(), n));
+        register(&mut grads, &self.input.linear, g, da0);
         (loss, grads)
     }
 
-    /// [`IsingNet::loss_and_grads`] from the spins (`[n, SITES]`) instead of their gathered
-    /// neighbourhoods: gathered on the device (a GPU's path).
-    pub fn loss_and_grads_of_spins(
-        &self,
-        spins: Tensor<2>,
-        time: Tensor<2>,
-        skip: Tensor<2>,
-        y: Tensor<2>,
-        scale: f64,
-    ) -> (Tensor<1>, GradientsParams) {
+    /// Every site's neighbourhood of `spins` (`[n, SITES]` → `[n, SITES, k²]`) gathered on the
+    /// device with one `select` (a GPU's way; the CPU's is [`gather_spins`]).
+    pub fn gather(&self, spins: Tensor<2>) -> Tensor<3> {
         let [n, _] = spins.dims();
-        let gathered = self.input.gather(spins.inner().reshape([n, SITES, 1]));
-        self.loss_and_grads(gathered, time, skip, y, scale)
+        self.input.gather(spins.reshape([n, SITES, 1]))
     }
 }

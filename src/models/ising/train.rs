@@ -118,14 +118,12 @@ pub struct IsingModel {
 
 /// The network's inputs for a batch of configurations ([`IsingModel::inputs`]).
 struct Inputs {
-    /// The spins, `[n, SITES]`.
-    spins: Tensor<2>,
+    /// Every site's neighbourhood of spins, `[n, SITES, k²]`.
+    gathered: Tensor<3>,
     /// The time features, `[n, time_features]`.
     time: Tensor<2>,
     /// The skip term of every spin's logit, `[n, SITES]`.
     skip: Tensor<2>,
-    /// Every site's neighbourhood (`[n, SITES, k²]`), where they are gathered on the CPU.
-    gathered: Option<Tensor<3>>,
 }
 
 impl IsingModel {
@@ -133,11 +131,7 @@ impl IsingModel {
     /// `[n, SITES]`, skip term included.
     pub fn logits(&self, x: &[i8], t: &[f32], device: &Device) -> Tensor<2> {
         let inputs = self.inputs(x, t, device);
-        let out = match inputs.gathered {
-            Some(gathered) => self.net.forward_gathered(gathered, inputs.time),
-            None => self.net.forward(inputs.spins, inputs.time),
-        };
-        out + inputs.skip
+        self.net.forward_gathered(inputs.gathered, inputs.time) + inputs.skip
     }
 
     /// The mean cross-entropy per spin of the logits of `x` at times `t` against the ±1 targets
@@ -153,15 +147,8 @@ impl IsingModel {
     ) -> (Tensor<1>, GradientsParams) {
         let inputs = self.inputs(x, t, device);
         let y = Tensor::<2>::from_data(TensorData::new(target.to_vec(), [t.len(), SITES]), device);
-        match inputs.gathered {
-            Some(gathered) => self
-                .net
-                .loss_and_grads(gathered, inputs.time, inputs.skip, y, scale),
-            None => {
-                self.net
-                    .loss_and_grads_of_spins(inputs.spins, inputs.time, inputs.skip, y, scale)
-            }
-        }
+        self.net
+            .loss_and_grads(inputs.gathered, inputs.time, inputs.skip, y, scale)
     }
 
     /// What the network and its skip term take for `n` configurations `x` at times `t`.
@@ -189,15 +176,15 @@ impl IsingModel {
         let skip = Tensor::<2>::from_data(TensorData::new(skip, [n, 1]), device);
         // On the CPU the first convolution's neighbourhoods are gathered here, from the spins
         // (burn's general gather was 18% of a training step); a GPU gathers them itself.
-        let gathered =
-            (*device == Device::flex() || *device == Device::flex().autodiff()).then(|| {
-                let k = self.net.kernel();
-                let gathered = TensorData::new(gather_spins(x, k), [n, SITES, k * k]);
-                Tensor::<3>::from_data(gathered, device)
-            });
+        let gathered = if *device == Device::flex() || *device == Device::flex().autodiff() {
+            let k = self.net.kernel();
+            let gathered = TensorData::new(gather_spins(x, k), [n, SITES, k * k]);
+            Tensor::<3>::from_data(gathered, device)
+        } else {
+            self.net.gather(s.clone())
+        };
         Inputs {
-            skip: s.clone() * skip,
-            spins: s,
+            skip: s * skip,
             time,
             gathered,
         }

@@ -116,17 +116,21 @@ impl Panel {
         title
     }
 
-    /// [`Panel::title`], and a caption beneath ([`Panel::caption`]): `kept` where the title as
-    /// set no longer shows `mark` (a narrow slide's grid of generated spins or digits keeps
-    /// "step 300", what made them, where its title had to drop "— after 300 steps"), with
-    /// `caption` as its detail, which goes first where both do not fit; else `caption` alone.
-    pub fn title_keeping(&self, title: &str, mark: &str, kept: &str, caption: Option<&str>) {
-        let lost = !self.title(title).contains(mark);
+    /// [`Panel::title`], and a caption beneath ([`Panel::caption`]): with `keep = (mark,
+    /// kept)`, `kept` where the title as set no longer shows `mark` (a narrow slide's grid of
+    /// generated spins or digits keeps "step 300", what made them, where its title had to drop
+    /// "— after 300 steps"), with `caption` as its detail, which goes first where both do not
+    /// fit; else `caption` alone.
+    pub fn title_keeping(&self, title: &str, keep: Option<(&str, &str)>, caption: Option<&str>) {
+        let shown = self.title(title);
+        let lost = keep
+            .filter(|(mark, _)| !shown.contains(mark))
+            .map(|(_, kept)| kept);
         match (lost, caption) {
-            (true, Some(c)) => self.caption(&format!("{kept} ({c})")),
-            (true, None) => self.caption(kept),
-            (false, Some(c)) => self.caption(c),
-            (false, None) => {}
+            (Some(kept), Some(c)) => self.caption(&format!("{kept} ({c})")),
+            (Some(kept), None) => self.caption(kept),
+            (None, Some(c)) => self.caption(c),
+            (None, None) => {}
         }
     }
 
